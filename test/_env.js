@@ -1,0 +1,91 @@
+// What a test needs to know about where it runs: the runtime, test servers,
+// fixtures and scratch files. The only runtime-specific code tests share.
+
+/** @type {'node' | 'deno' | 'chromium'} */
+export const runtime = globalThis.Deno ? 'deno' : typeof process !== 'undefined' && process.versions?.node ? 'node' : 'chromium';
+export const isBrowser = runtime === 'chromium';
+
+/** A setting passed in by test/run.js (environment in Node/Deno, a page global in the browser). */
+export function testEnv(name) {
+  if (runtime === 'deno') return Deno.env.get(name);
+  if (runtime === 'node') return process.env[name];
+  return globalThis.SAFECKPT_TEST_ENV?.[name];
+}
+
+/** Bytes of a file under the repository root, e.g. 'test/fixtures/reference/safetensors/valid/x.safetensors'. */
+export async function readRepoFile(rel) {
+  if (isBrowser) {
+    const r = await fetch('/' + rel);
+    if (!r.ok) throw new Error(`fixture ${rel}: HTTP ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  }
+  const fs = await import('node:fs/promises');
+  return new Uint8Array(await fs.readFile(new URL('../' + rel, import.meta.url)));
+}
+
+export async function readRepoText(rel) {
+  return new TextDecoder().decode(await readRepoFile(rel));
+}
+
+export async function readRepoJson(rel) {
+  return JSON.parse(await readRepoText(rel));
+}
+
+/** Names of files in a repository folder (browser: from the served index made by test/run.js). */
+export async function listRepoDir(rel) {
+  if (isBrowser) {
+    const r = await fetch('/__list?dir=' + encodeURIComponent(rel));
+    if (!r.ok) throw new Error(`list ${rel}: HTTP ${r.status}`);
+    return r.json();
+  }
+  const fs = await import('node:fs/promises');
+  return (await fs.readdir(new URL('../' + rel, import.meta.url))).sort();
+}
+
+/** A fresh empty directory for this test (Node, Deno only). */
+export async function tempDir(prefix = 'safeckpt-test-') {
+  const fs = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** SHA-256 from the platform (node:crypto in Node/Deno, WebCrypto in the browser), as hex. */
+export async function platformSha256Hex(bytes) {
+  if (!isBrowser) {
+    const { createHash } = await import('node:crypto');
+    return createHash('sha256').update(bytes).digest('hex');
+  }
+  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+}
+
+export async function platformHmacHex(key, bytes) {
+  if (!isBrowser) {
+    const { createHmac } = await import('node:crypto');
+    return createHmac('sha256', key).update(bytes).digest('hex');
+  }
+  const k = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return hex(new Uint8Array(await crypto.subtle.sign('HMAC', k, bytes)));
+}
+
+export function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A seeded PRNG (mulberry32) so property tests are reproducible from a printed seed. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomBytes(n, next) {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (next() * 256) | 0;
+  return out;
+}

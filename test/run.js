@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// `npm test`: runs the SAME test files in Node, Deno and headless Chromium and
+// prints one line per runtime and a total. Any runtime that fails, crashes,
+// cannot start or runs no test makes the whole run fail.
+//
+// It also starts what the tests need on 127.0.0.1: nginx serving test files
+// (real Range support), a server that ignores Range, and the page server for
+// Chromium. Usage: node test/run.js [--only node,deno,chromium] [file filter…]
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync, readdirSync, statSync, existsSync, chmodSync } from 'node:fs';
+import { join, dirname, resolve, extname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const onlyIdx = args.indexOf('--only');
+const only = onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : ['node', 'deno', 'chromium'];
+const filters = args.filter((a, i) => !a.startsWith('--') && (onlyIdx < 0 || i !== onlyIdx + 1));
+const TAG = 'SAFECKPT_RESULT';
+const PER_RUNTIME_TIMEOUT_MS = 15 * 60 * 1000;
+
+const work = mkdtempSync(join(tmpdir(), 'safeckpt-run-'));
+const cleanups = [];
+const cleanup = () => { while (cleanups.length) { try { cleanups.pop()(); } catch {} } };
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
+
+// ---------------------------------------------------------------- servers
+const MIME = { '.js': 'text/javascript', '.html': 'text/html', '.json': 'application/json', '.wasm': 'application/wasm' };
+
+function listen(server) {
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${server.address().port}`));
+  });
+}
+
+/** Serves the repository (for the browser page) and lists folders at /__list. */
+async function startPageServer(bundlePath, env) {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (url.pathname === '/') {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(`<!doctype html><meta charset="utf-8"><title>safeckpt tests</title>
+<script>window.SAFECKPT_TEST_ENV = ${JSON.stringify(env)};</script>
+<script type="module" src="/__bundle.js"></script>`);
+      return;
+    }
+    if (url.pathname === '/__bundle.js') {
+      res.setHeader('Content-Type', 'text/javascript');
+      res.end(readFileSync(bundlePath));
+      return;
+    }
+    if (url.pathname === '/__list') {
+      const dir = join(root, url.searchParams.get('dir') || '');
+      if (!dir.startsWith(root)) { res.statusCode = 403; res.end(); return; }
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(readdirSync(dir).sort()));
+      return;
+    }
+    const file = join(root, decodeURIComponent(url.pathname));
+    if (!file.startsWith(root + '/') || !existsSync(file) || statSync(file).isDirectory()) {
+      res.statusCode = 404; res.end('not found'); return;
+    }
+    res.setHeader('Content-Type', MIME[extname(file)] || 'application/octet-stream');
+    res.end(readFileSync(file));
+  });
+  cleanups.push(() => server.close());
+  return listen(server);
+}
+
+/** A server that ignores Range and always sends the whole file (as some CDNs and dev servers do). */
+async function startNoRangeServer(dir) {
+  const server = createServer((req, res) => {
+    const file = join(dir, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (!file.startsWith(dir) || !existsSync(file) || statSync(file).isDirectory()) { res.statusCode = 404; res.end(); return; }
+    const body = readFileSync(file);
+    res.setHeader('Content-Length', body.length);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  cleanups.push(() => server.close());
+  return listen(server);
+}
+
+/** Debian's nginx on a free loopback port, serving `dir` with real Range support and a byte log. */
+async function startNginx(dir) {
+  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync);
+  if (!nginx) throw new Error('nginx is not installed (apt-get install -y nginx-light); the HTTP range tests need a real server');
+  const probe = createServer();
+  const port = Number(new URL(await listen(probe)).port);
+  await new Promise((ok) => probe.close(ok));
+  const prefix = join(work, 'nginx');
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(conf, `daemon on;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+  access_log ${prefix}/logs/access.log;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  types { application/octet-stream safetensors; application/json json; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${port};
+    root ${dir};
+    location / {
+      add_header Access-Control-Allow-Origin * always;
+      add_header Access-Control-Allow-Headers Range always;
+      add_header Access-Control-Expose-Headers "Content-Range, Content-Length, Accept-Ranges" always;
+      if ($request_method = OPTIONS) { return 204; }
+    }
+  }
+}
+`);
+  const r = spawnSync(nginx, ['-c', conf, '-p', prefix], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nginx did not start: ${r.stderr || r.stdout}`);
+  cleanups.push(() => {
+    try { process.kill(Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8')), 'SIGTERM'); } catch {}
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+// ---------------------------------------------------------------- runtimes
+function parseResult(out) {
+  const line = out.split('\n').reverse().find((l) => l.startsWith(TAG + ' '));
+  return line ? JSON.parse(line.slice(TAG.length + 1)) : null;
+}
+
+function runProcess(name, cmd, cmdArgs, env) {
+  return new Promise((done) => {
+    const child = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d) => { out += d; };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => { out += `\n${name}: timed out after ${PER_RUNTIME_TIMEOUT_MS} ms\n`; child.kill('SIGKILL'); }, PER_RUNTIME_TIMEOUT_MS);
+    child.on('error', (e) => { out += `\n${name}: could not start: ${e.message}\n`; });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      done({ out, code, signal, result: parseResult(out) });
+    });
+  });
+}
+
+function bundleForBrowser() {
+  const files = readdirSync(join(root, 'test')).filter((f) => f.endsWith('.test.js'))
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+  const entry = join(root, 'test', '.browser-entry.generated.js');
+  writeFileSync(entry, `import { runAll } from './_harness.js';
+const modules = [${files.map((f) => `[${JSON.stringify(f)}, () => import('./${f}')]`).join(',\n  ')}];
+const lines = [];
+runAll(modules, (l) => { lines.push(l); console.log(l); }).then((r) => { window.__SAFECKPT_DONE = { ...r, lines }; },
+  (e) => { window.__SAFECKPT_DONE = { passed: 0, failed: 1, lines: [String(e && e.stack || e)] }; });
+`);
+  const out = join(work, 'bundle.js');
+  try {
+    esbuild.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
+      external: ['node:*'], outfile: out, logLevel: 'warning' });
+  } finally {
+    rmSync(entry, { force: true });
+  }
+  return out;
+}
+
+async function runChromium(env) {
+  const { chromium } = await import('playwright-core');
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    return { out: `chromium: ${executablePath} not found (apt-get install -y chromium)`, result: null };
+  }
+  const bundle = bundleForBrowser();
+  const pageUrl = await startPageServer(bundle, env);
+  const profile = join(work, 'chromium-profile');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  cleanups.push(() => context.close().catch(() => {}));
+  let out = '';
+  try {
+    const page = context.pages()[0] || (await context.newPage());
+    page.on('console', (m) => { out += m.text() + '\n'; });
+    page.on('pageerror', (e) => { out += `page error: ${e.stack || e}\n`; });
+    await page.goto(pageUrl);
+    const handle = await page.waitForFunction(() => window.__SAFECKPT_DONE, null, { timeout: PER_RUNTIME_TIMEOUT_MS, polling: 200 });
+    const done = await handle.jsonValue();
+    return { out, result: { passed: done.passed, failed: done.failed } };
+  } catch (e) {
+    out += `chromium: ${e.message}\n`;
+    return { out, result: null };
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------- main
+const served = join(work, 'served');
+mkdirSync(served, { recursive: true });
+spawnSync('cp', ['-r', join(root, 'test', 'fixtures'), served]);
+chmodSync(work, 0o755);
+spawnSync('chmod', ['-R', 'a+rX', work]);
+const env = {
+  SAFECKPT_TEST_HTTP: await startNginx(served),
+  SAFECKPT_TEST_HTTP_NORANGE: await startNoRangeServer(served),
+  SAFECKPT_TEST_NGINX_LOG: join(work, 'nginx', 'logs', 'access.log'),
+};
+
+const deno = join(root, 'node_modules', '.bin', 'deno');
+const runners = {
+  node: () => runProcess('node', process.execPath, ['test/_node-entry.js', ...filters], env),
+  deno: () => runProcess('deno', deno, ['run', '-A', '--quiet', 'test/_node-entry.js', ...filters], { ...env, NO_COLOR: '1' }),
+  chromium: () => runChromium(env),
+};
+
+let totalPassed = 0, totalFailed = 0, bad = false;
+const lines = [];
+for (const name of only) {
+  const r = await runners[name]();
+  const res = r.result;
+  const failedOut = r.out.split('\n').filter((l) => !l.startsWith(TAG)).join('\n');
+  if (!res || res.failed > 0 || res.passed === 0 || (r.code !== undefined && r.code !== 0)) {
+    bad = true;
+    process.stdout.write(`\n----- ${name} output -----\n${failedOut.trim()}\n-----\n`);
+  } else if (process.env.SAFECKPT_TEST_VERBOSE) {
+    process.stdout.write(failedOut);
+  }
+  const passed = res ? res.passed : 0;
+  const failed = res ? res.failed : 0;
+  totalPassed += passed;
+  totalFailed += failed;
+  const note = !res ? ' (did not run: see output above)' : res.passed + res.failed === 0 ? ' (no tests ran)' : '';
+  if (!res) totalFailed += 1;
+  lines.push(`${name}: ${passed} passed, ${failed} failed${note}`);
+  console.log(lines[lines.length - 1]);
+}
+console.log(`total: ${totalPassed} passed, ${totalFailed} failed`);
+cleanup();
+rmSync(work, { recursive: true, force: true });
+process.exit(bad ? 1 : 0);
