@@ -1,0 +1,41 @@
+// One storage interface for every backend (after TensorFlow.js tf.io, minus its
+// global registry and its non-atomic save). Keys are '/'-separated paths
+// relative to the store's root. Each backend lives in its own file; a pure
+// router (src/store/resolve.ts) picks one from a URL or path.
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** End, exclusive. */
+  end: number;
+}
+
+export interface StoreEntry {
+  key: string;
+  size: number;
+  isDirectory: boolean;
+}
+
+export interface Store {
+  /** Short name of the backend, e.g. 'fs', 'http', 'memory', 'opfs', 'idb'. */
+  readonly kind: string;
+  /** Human-readable location used in error messages. */
+  describe(key: string): string;
+  /** Size in bytes; NOT_FOUND when absent. */
+  size(key: string): Promise<number>;
+  /** The bytes of `key`, or of `range` of it; NOT_FOUND when absent. */
+  read(key: string, range?: ByteRange): Promise<Uint8Array>;
+  /** Writes `key` whole (not atomic by itself: write a temporary key, sync, then rename). */
+  write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
+  /** Entries directly under `prefix` ('' for the root). */
+  list(prefix: string): Promise<StoreEntry[]>;
+  exists(key: string): Promise<boolean>;
+  /** Atomic replace where the backend allows it. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a key or a whole prefix; absent keys are not an error. */
+  remove(key: string): Promise<void>;
+  /** Makes earlier writes and renames under `key` durable (fsync of file and directory on fs). */
+  sync(key: string): Promise<void>;
+  /** True for read-only backends (http). */
+  readonly readOnly: boolean;
+}
