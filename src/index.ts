@@ -5,3 +5,17 @@ export {
   hashEngine, setHashEngine, coreEngine,
 } from './core/hash.js';
 export type { Hasher, HashEngine } from './core/hash.js';
+export { silentLogger, loggerFrom } from './log/logger.js';
+export type { Logger, Level, Fields } from './log/logger.js';
+export { CircularLog, MAX_LOG_CAPACITY } from './log/circular-log.js';
+export type { CircularLogOptions, CircularLogStats, LogTimer } from './log/circular-log.js';
+export type { LogSink, LogBatch, FlushReason } from './log/sink.js';
+export type { LogRecord } from './log/record.js';
+export { LEVELS } from './log/record.js';
+export { fileSink } from './log/file-sink.js';
+export type { FileSinkOptions } from './log/file-sink.js';
+export { opfsSink } from './log/opfs-sink.js';
+export { consoleSink } from './log/console-sink.js';
+export type { ConsoleLike } from './log/console-sink.js';
+export { memorySink } from './log/memory-sink.js';
+export type { MemorySink } from './log/memory-sink.js';

@@ -21,3 +21,27 @@ export const silentLogger: Logger = {
   error() {},
   critical() {},
 };
+
+/**
+ * The logger an operation should use, from its options: `opts.logger`, or silentLogger.
+ * Every operation that takes options calls this once: `const log = loggerFrom(opts);`.
+ * A logger the caller wrote is wrapped so that an exception thrown inside it can never
+ * break a save or a load half-way (a log line is not worth a lost checkpoint).
+ */
+export function loggerFrom(opts?: { logger?: Logger | null } | null): Logger {
+  const given = opts?.logger;
+  if (!given) return silentLogger;
+  if (trusted.has(given)) return given;
+  const call = (m: keyof Logger) => (msg: string, fields?: Fields) => {
+    try { given[m](msg, fields); } catch { /* the caller's logger failed: the operation goes on */ }
+  };
+  return { debug: call('debug'), info: call('info'), warn: call('warn'), error: call('error'), critical: call('critical') };
+}
+
+// Loggers of this library that never throw from a log call, so need no wrapper.
+const trusted = new WeakSet<object>([silentLogger]);
+
+/** @internal — marks a logger whose log calls never throw. */
+export function trustLogger(l: Logger): void {
+  trusted.add(l);
+}

@@ -1,0 +1,72 @@
+// A log file that is always a complete snapshot of the ring: one JSON record
+// per line, oldest first. Each write goes to a temporary file that is then
+// renamed over the log, so a reader (or a crash) never sees half a file.
+// Writes are synchronous on purpose: that is what lets an ERROR be on disk
+// before error() returns, and what keeps two snapshots from racing to the
+// rename. One write per interval (of at most `capacity` lines) is the cost.
+import { CheckpointError, IoError, UnsupportedError } from '../errors.js';
+import type { FlushReason, LogBatch, LogSink } from './sink.js';
+
+export interface FileSinkOptions {
+  /**
+   * When to fsync the file and its directory: 'urgent' (default: ERROR/CRITICAL, close, exit —
+   * those survive power loss too), 'always', or 'never'. Without fsync a write still survives the
+   * process being killed, since the kernel already holds it.
+   */
+  fsync?: 'urgent' | 'always' | 'never';
+}
+
+const URGENT: ReadonlySet<FlushReason> = new Set(['error', 'close', 'exit']);
+
+type Fs = typeof import('node:fs');
+
+/** The file sink (Node, Deno). Loads `node:fs` when called; in a browser use opfsSink(). */
+export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): Promise<LogSink> {
+  const g = globalThis as { process?: { versions?: { node?: string }; pid?: number }; Deno?: { pid?: number } };
+  if (!g.Deno && !g.process?.versions?.node) {
+    throw new UnsupportedError('fileSink needs Node or Deno (it writes with node:fs); in a browser use opfsSink(name) or consoleSink()');
+  }
+  const mode = opts.fsync ?? 'urgent';
+  if (mode !== 'urgent' && mode !== 'always' && mode !== 'never') {
+    throw new UnsupportedError(`fileSink: fsync must be 'urgent', 'always' or 'never'; got ${String(mode)}`, { detail: 'INVALID_OPTION' });
+  }
+  const fs: Fs = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const { dirname } = await import('node:path');
+  const file = typeof path === 'string' ? path : fileURLToPath(path);
+  const dir = dirname(file);
+  const tmp = `${file}.${g.process?.pid ?? g.Deno?.pid ?? 0}.tmp`;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new IoError(`Cannot create the directory ${dir} for the log file ${file}: ${(e as Error).message}. Check the path and permissions.`, { path: file, cause: e });
+  }
+
+  const syncDir = () => {
+    // Makes the rename itself durable; not every platform can open a directory (Windows), which is fine.
+    let fd = -1;
+    try { fd = fs.openSync(dir, 'r'); fs.fsyncSync(fd); } catch { /* best effort */ } finally { if (fd >= 0) fs.closeSync(fd); }
+  };
+
+  return {
+    write(batch: LogBatch) {
+      const durable = mode === 'always' || (mode === 'urgent' && URGENT.has(batch.reason));
+      const text = batch.snapshot();
+      try {
+        const fd = fs.openSync(tmp, 'w');
+        try {
+          fs.writeFileSync(fd, text);
+          if (durable) fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.renameSync(tmp, file);
+      } catch (e) {
+        try { fs.unlinkSync(tmp); } catch { /* it may not exist */ }
+        if (e instanceof CheckpointError) throw e;
+        throw new IoError(`Cannot write the log file ${file}: ${(e as Error).message}. Check free space and permissions; the records stay in the ring and are retried.`, { path: file, cause: e });
+      }
+      if (durable) syncDir();
+    },
+  };
+}
