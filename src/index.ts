@@ -19,3 +19,15 @@ export { consoleSink } from './log/console-sink.js';
 export type { ConsoleLike } from './log/console-sink.js';
 export { memorySink } from './log/memory-sink.js';
 export type { MemorySink } from './log/memory-sink.js';
+// stores
+export type { Store, StoreEntry, ByteRange } from './store/store.js';
+export { MemoryStore, sharedMemoryStore } from './store/memory.js';
+export { FsStore } from './store/fs.js';
+export { HttpStore } from './store/http.js';
+export type { HttpStoreOptions, HttpStats } from './store/http.js';
+export { OpfsStore } from './store/opfs.js';
+export { IdbStore, IDB_CHUNK } from './store/idb.js';
+export { resolveSource } from './store/resolve.js';
+export type { Source, Dest, StoreRef } from './store/resolve.js';
+export { writeAtomic, isTempKey } from './store/atomic.js';
+export { dirOf, baseOf, joinKey } from './store/keys.js';

@@ -1,0 +1,182 @@
+// The filesystem store for Node and Deno, both through node:fs. node:* is
+// imported lazily so that importing safeckpt in a browser never touches it.
+import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
+import type { ByteRange, Store, StoreEntry } from './store.js';
+import { checkKey, checkRange, dirOf } from './keys.js';
+
+type FsPromises = typeof import('node:fs/promises');
+let fsp: Promise<FsPromises> | undefined;
+const nodeFs = () =>
+  (fsp ??= import('node:fs/promises').catch((e) => {
+    fsp = undefined;
+    throw new UnsupportedError('file paths need Node or Deno (node:fs); in a browser use opfs:, idb:, memory: or http(s): sources', {
+      detail: 'NO_FS', cause: e,
+    });
+  }));
+
+/** Bytes per read() call when a caller asks for a large range: keeps syscalls few without huge temporaries. */
+const READ_SLICE = 64 << 20;
+
+export class FsStore implements Store {
+  readonly kind = 'fs';
+  readonly readOnly = false;
+  /** The folder every key is relative to (no trailing slash, except '/' itself). */
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  }
+
+  describe(key: string): string {
+    if (key === '') return this.root;
+    return this.root.endsWith('/') ? this.root + key : `${this.root}/${key}`;
+  }
+
+  private path(key: string): string {
+    return this.describe(checkKey(key, `fs store at ${this.root}`));
+  }
+
+  private fail(e: unknown, key: string, what: string): CheckpointError {
+    if (e instanceof CheckpointError) return e;
+    const code = (e as { code?: string })?.code;
+    const path = this.describe(key);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new NotFoundError(`${path} does not exist`, { path, cause: e });
+    return new IoError(`could not ${what} ${path}: ${(e as Error)?.message ?? String(e)}`, { path, cause: e, detail: code });
+  }
+
+  async size(key: string): Promise<number> {
+    const fs = await nodeFs();
+    try {
+      const st = await fs.stat(this.path(key));
+      if (st.isDirectory()) throw new IoError(`${this.describe(key)} is a directory, not a file`, { path: this.describe(key), detail: 'EISDIR' });
+      return st.size;
+    } catch (e) {
+      throw this.fail(e, key, 'stat');
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const fs = await nodeFs();
+    let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
+    try {
+      h = await fs.open(this.path(key), 'r');
+      const size = (await h.stat()).size;
+      const r = range ?? { start: 0, end: size };
+      checkRange(r, size, this.describe(key));
+      const out = new Uint8Array(r.end - r.start);
+      let done = 0;
+      while (done < out.length) {
+        const n = Math.min(READ_SLICE, out.length - done);
+        const { bytesRead } = await h.read(out, done, n, r.start + done);
+        if (bytesRead === 0) {
+          throw new CheckpointError('CORRUPT', `${this.describe(key)} ended at byte ${r.start + done} while reading up to ${r.end} (it shrank while being read?)`, {
+            detail: 'SHORT_READ', path: this.describe(key), position: r.start + done,
+          });
+        }
+        done += bytesRead;
+      }
+      return out;
+    } catch (e) {
+      throw this.fail(e, key, 'read');
+    } finally {
+      await h?.close();
+    }
+  }
+
+  async write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+    const fs = await nodeFs();
+    const p = this.path(key);
+    let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
+    try {
+      await fs.mkdir(this.describe(dirOf(key)), { recursive: true });
+      h = await fs.open(p, 'w');
+      if (data instanceof Uint8Array) await writeAll(h, data);
+      else for await (const chunk of data) await writeAll(h, chunk);
+    } catch (e) {
+      throw this.fail(e, key, 'write');
+    } finally {
+      await h?.close();
+    }
+  }
+
+  async list(prefix: string): Promise<StoreEntry[]> {
+    const fs = await nodeFs();
+    const dir = prefix.replace(/\/+$/, '');
+    let names: import('node:fs').Dirent[];
+    try {
+      names = await fs.readdir(this.path(dir), { withFileTypes: true });
+    } catch (e) {
+      const code = (e as { code?: string })?.code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw this.fail(e, dir, 'list');
+    }
+    const out: StoreEntry[] = [];
+    for (const d of names) {
+      const key = dir === '' ? d.name : `${dir}/${d.name}`;
+      if (d.isDirectory()) out.push({ key, size: 0, isDirectory: true });
+      else {
+        try {
+          out.push({ key, size: (await fs.stat(this.path(key))).size, isDirectory: false });
+        } catch {
+          // Removed between readdir and stat: it no longer exists, so it is not listed.
+        }
+      }
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const fs = await nodeFs();
+    try {
+      await fs.stat(this.path(key));
+      return true;
+    } catch (e) {
+      const code = (e as { code?: string })?.code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw this.fail(e, key, 'stat');
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const fs = await nodeFs();
+    try {
+      await fs.mkdir(this.describe(dirOf(to)), { recursive: true });
+      await fs.rename(this.path(from), this.path(to));
+    } catch (e) {
+      throw this.fail(e, from, `rename to ${this.describe(to)}`);
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    const fs = await nodeFs();
+    try {
+      await fs.rm(this.path(key), { recursive: true, force: true });
+    } catch (e) {
+      throw this.fail(e, key, 'remove');
+    }
+  }
+
+  /** fsync of `key` (file or folder) and of the folder holding it, so a rename into it survives a crash. */
+  async sync(key: string): Promise<void> {
+    const fs = await nodeFs();
+    for (const k of key === '' ? [''] : [key, dirOf(key)]) {
+      let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
+      try {
+        h = await fs.open(this.path(k), 'r');
+        await h.sync();
+      } catch (e) {
+        const code = (e as { code?: string })?.code;
+        // Some platforms cannot open or fsync a directory (EISDIR, EPERM, EINVAL on Windows): nothing more can be done there.
+        if (k !== key && (code === 'EISDIR' || code === 'EPERM' || code === 'EINVAL' || code === 'EACCES')) continue;
+        throw this.fail(e, k, 'fsync');
+      } finally {
+        await h?.close();
+      }
+    }
+  }
+}
+
+async function writeAll(h: { write(b: Uint8Array, o: number, l: number): Promise<{ bytesWritten: number }> }, b: Uint8Array) {
+  let off = 0;
+  while (off < b.length) off += (await h.write(b, off, b.length - off)).bytesWritten;
+}

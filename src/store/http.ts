@@ -1,0 +1,200 @@
+// Read-only store over HTTP(S) with Range requests (after @huggingface/hub):
+// a caller reads 8 bytes, then exactly the header, then only the tensors it
+// needs. A server that ignores Range answers 200 with the whole body: that body
+// is kept and every later range of the same URL is served from it, so a file
+// is downloaded at most once.
+import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
+import type { ByteRange, Store, StoreEntry } from './store.js';
+import { checkKey, checkRange } from './keys.js';
+
+export interface HttpStoreOptions {
+  /** Extra request headers (e.g. an Authorization token). */
+  headers?: Record<string, string>;
+  /** The fetch to use (defaults to the global one). */
+  fetch?: typeof fetch;
+}
+
+export interface HttpStats {
+  requests: number;
+  /** Body bytes received. */
+  bytes: number;
+  /** Full-body responses to a range request (the server ignored Range). */
+  fullReads: number;
+}
+
+export class HttpStore implements Store {
+  readonly kind = 'http';
+  readonly readOnly = true;
+  readonly base: string;
+  readonly stats: HttpStats = { requests: 0, bytes: 0, fullReads: 0 };
+  private readonly headers: Record<string, string>;
+  private readonly fetchFn: typeof fetch;
+  private readonly whole = new Map<string, Promise<Uint8Array>>();
+  private readonly sizes = new Map<string, number>();
+
+  /** `base` is the URL of the folder keys are relative to. */
+  constructor(base: string, opts: HttpStoreOptions = {}) {
+    this.base = base.endsWith('/') ? base : base + '/';
+    this.headers = opts.headers ?? {};
+    this.fetchFn = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+  }
+
+  describe(key: string): string {
+    return this.base + key.split('/').map(encodeURIComponent).join('/');
+  }
+
+  private async request(key: string, method: 'GET' | 'HEAD', range?: ByteRange): Promise<Response> {
+    const url = this.describe(checkKey(key, `http store at ${this.base}`));
+    const headers: Record<string, string> = { ...this.headers };
+    // Inclusive end in HTTP (RFC 9110 §14.1.2): the off-by-one @huggingface/hub once had (hub#4602).
+    if (range) headers.Range = `bytes=${range.start}-${range.end - 1}`;
+    let res: Response;
+    try {
+      this.stats.requests++;
+      res = await this.fetchFn(url, { method, headers });
+    } catch (e) {
+      throw new IoError(`could not fetch ${url}: ${(e as Error)?.message ?? String(e)} (network down or server unreachable?)`, { path: url, cause: e });
+    }
+    if (res.status === 404 || res.status === 410) {
+      await res.body?.cancel();
+      throw new NotFoundError(`${url} does not exist (HTTP ${res.status})`, { path: url, detail: `HTTP_${res.status}` });
+    }
+    return res;
+  }
+
+  private async body(res: Response, url: string): Promise<Uint8Array> {
+    try {
+      const b = new Uint8Array(await res.arrayBuffer());
+      this.stats.bytes += b.length;
+      return b;
+    } catch (e) {
+      throw new IoError(`download of ${url} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: url, cause: e });
+    }
+  }
+
+  private unexpected(res: Response, url: string, what: string): CheckpointError {
+    return new IoError(`${what} ${url}: unexpected HTTP ${res.status} ${res.statusText}`, { path: url, detail: `HTTP_${res.status}` });
+  }
+
+  private fetchWhole(key: string, res?: Response): Promise<Uint8Array> {
+    let p = this.whole.get(key);
+    if (!p) {
+      const url = this.describe(key);
+      p = (async () => {
+        const r = res ?? (await this.request(key, 'GET'));
+        if (r.status !== 200) throw this.unexpected(r, url, 'GET');
+        const b = await this.body(r, url);
+        this.sizes.set(key, b.length);
+        return b;
+      })();
+      p.catch(() => this.whole.delete(key));
+      this.whole.set(key, p);
+    } else if (res) {
+      void res.body?.cancel();
+    }
+    return p;
+  }
+
+  async size(key: string): Promise<number> {
+    const known = this.sizes.get(key);
+    if (known !== undefined) return known;
+    const url = this.describe(key);
+    const head = await this.request(key, 'HEAD');
+    const len = head.headers.get('content-length');
+    if (head.ok && len !== null && /^\d+$/.test(len) && !head.headers.get('content-encoding')) {
+      this.sizes.set(key, Number(len));
+      return Number(len);
+    }
+    // No usable HEAD: a one-byte range answers with the total in Content-Range (or the server sends it all).
+    const res = await this.request(key, 'GET', { start: 0, end: 1 });
+    if (res.status === 206) {
+      const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1];
+      await res.body?.cancel();
+      if (total === undefined) throw new IoError(`${url} answered a range request without a total size in Content-Range`, { path: url });
+      this.sizes.set(key, Number(total));
+      return Number(total);
+    }
+    if (res.status === 416) {
+      await res.body?.cancel();
+      this.sizes.set(key, 0);
+      return 0;
+    }
+    return (await this.fetchWhole(key, res)).length;
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const url = this.describe(key);
+    const cached = this.whole.get(key);
+    if (!range || cached) {
+      const all = await (cached ?? this.fetchWhole(key));
+      if (!range) return all;
+      checkRange(range, all.length, url);
+      return all.subarray(range.start, range.end);
+    }
+    if (range.end === range.start) {
+      checkRange(range, await this.size(key), url);
+      return new Uint8Array(0);
+    }
+    const res = await this.request(key, 'GET', range);
+    if (res.status === 200) {
+      this.stats.fullReads++;
+      const all = await this.fetchWhole(key, res);
+      checkRange(range, all.length, url);
+      return all.subarray(range.start, range.end);
+    }
+    if (res.status === 416) {
+      await res.body?.cancel();
+      checkRange(range, await this.size(key), url);
+      throw this.unexpected(res, url, 'GET (range)');
+    }
+    if (res.status !== 206) {
+      await res.body?.cancel();
+      throw this.unexpected(res, url, 'GET (range)');
+    }
+    const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+    const b = await this.body(res, url);
+    if (cr && cr[3] !== '*') this.sizes.set(key, Number(cr[3]));
+    if (cr && Number(cr[1]) !== range.start) {
+      throw new IoError(`${url} answered bytes ${cr[1]}-${cr[2]} to a request for ${range.start}-${range.end - 1}`, { path: url, detail: 'BAD_RANGE' });
+    }
+    if (b.length !== range.end - range.start) {
+      // A short 206 means the range ran past the end of the file.
+      throw new CheckpointError('CORRUPT', `${url}: asked for bytes [${range.start}, ${range.end}) but got ${b.length} (the file is shorter: truncated?)`, {
+        detail: 'SHORT_READ', path: url, position: range.start + b.length,
+      });
+    }
+    return b;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.size(key);
+      return true;
+    } catch (e) {
+      if (e instanceof NotFoundError) return false;
+      throw e;
+    }
+  }
+
+  async list(): Promise<StoreEntry[]> {
+    throw this.readOnlyError('list', '');
+  }
+  async write(key: string): Promise<void> {
+    throw this.readOnlyError('write', key);
+  }
+  async rename(from: string): Promise<void> {
+    throw this.readOnlyError('rename', from);
+  }
+  async remove(key: string): Promise<void> {
+    throw this.readOnlyError('remove', key);
+  }
+  async sync(): Promise<void> {
+    // Nothing is ever written through HTTP.
+  }
+
+  private readOnlyError(op: string, key: string): CheckpointError {
+    return new UnsupportedError(`cannot ${op} ${this.describe(key)}: HTTP sources are read-only (write to a file, opfs: or idb: instead)`, {
+      detail: 'READ_ONLY', path: this.describe(key),
+    });
+  }
+}

@@ -1,0 +1,100 @@
+// A store in memory: for Uint8Array sources, tests, and `memory:` names that
+// outlive one call. Values are copied in on write and handed out as views on
+// read (zero copy), so a reader sees exactly what was written.
+import { NotFoundError } from '../errors.js';
+import type { ByteRange, Store, StoreEntry } from './store.js';
+import { checkKey, checkRange, collect } from './keys.js';
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  readonly readOnly = false;
+  private readonly files = new Map<string, Uint8Array>();
+
+  constructor(initial?: Record<string, Uint8Array>) {
+    if (initial) for (const [k, v] of Object.entries(initial)) this.files.set(checkKey(k, 'memory store'), v);
+  }
+
+  describe(key: string): string {
+    return `memory:${key}`;
+  }
+
+  private get(key: string): Uint8Array {
+    const v = this.files.get(key);
+    if (!v) throw new NotFoundError(`${this.describe(key)} does not exist`, { path: this.describe(key) });
+    return v;
+  }
+
+  async size(key: string): Promise<number> {
+    return this.get(key).length;
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const v = this.get(key);
+    if (!range) return v;
+    checkRange(range, v.length, this.describe(key));
+    return v.subarray(range.start, range.end);
+  }
+
+  async write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+    checkKey(key, 'memory store');
+    this.files.set(key, await collect(data));
+  }
+
+  async list(prefix: string): Promise<StoreEntry[]> {
+    const base = prefix === '' ? '' : prefix.replace(/\/$/, '') + '/';
+    const out = new Map<string, StoreEntry>();
+    for (const [k, v] of this.files) {
+      if (!k.startsWith(base)) continue;
+      const rest = k.slice(base.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0) out.set(k, { key: k, size: v.length, isDirectory: false });
+      else {
+        const dir = base + rest.slice(0, slash);
+        if (!out.has(dir)) out.set(dir, { key: dir, size: 0, isDirectory: true });
+      }
+    }
+    return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    if (this.files.has(key)) return true;
+    const base = key.replace(/\/$/, '') + '/';
+    for (const k of this.files.keys()) if (k.startsWith(base)) return true;
+    return false;
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    checkKey(to, 'memory store');
+    if (this.files.has(from)) {
+      this.files.set(to, this.get(from));
+      this.files.delete(from);
+      return;
+    }
+    const base = from.replace(/\/$/, '') + '/';
+    const moves = [...this.files.keys()].filter((k) => k.startsWith(base));
+    if (moves.length === 0) this.get(from);
+    // A folder rename replaces the destination folder as a whole, like rename(2) of an empty target.
+    await this.remove(to);
+    for (const k of moves) {
+      this.files.set(to + '/' + k.slice(base.length), this.files.get(k)!);
+      this.files.delete(k);
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    this.files.delete(key);
+    const base = key === '' ? '' : key.replace(/\/$/, '') + '/';
+    for (const k of [...this.files.keys()]) if (k.startsWith(base)) this.files.delete(k);
+  }
+
+  async sync(): Promise<void> {
+    // Nothing to make durable: memory is as durable as it gets.
+  }
+}
+
+let shared: MemoryStore | undefined;
+
+/** The process-wide store behind `memory:` names. */
+export function sharedMemoryStore(): MemoryStore {
+  return (shared ??= new MemoryStore());
+}

@@ -1,0 +1,88 @@
+// The router from what a caller passes (a path, a URL, bytes, a Store) to a
+// store and a key in it. Pure: no registry, no I/O — a name always means the
+// same backend. The key names the file or folder itself, so siblings (a
+// sidecar, the shards of an index) are addressed in the same store.
+import { UnsupportedError } from '../errors.js';
+import type { Store } from './store.js';
+import { FsStore } from './fs.js';
+import { HttpStore } from './http.js';
+import { MemoryStore, sharedMemoryStore } from './memory.js';
+import { OpfsStore } from './opfs.js';
+import { IdbStore } from './idb.js';
+
+/** A store and a key inside it. */
+export interface StoreRef {
+  store: Store;
+  key: string;
+}
+
+/**
+ * Where to read from or write to: a path or `file:` URL (Node, Deno), an `http(s):` URL (read-only),
+ * `opfs:NAME`, `idb:NAME`, `memory:NAME`, a Uint8Array (read-only use), a Store (its root), or a StoreRef.
+ */
+export type Source = string | URL | Uint8Array | Store | StoreRef;
+export type Dest = Source;
+
+/** The key a Uint8Array source is known by in messages. */
+export const BYTES_KEY = 'bytes';
+
+function isStore(x: unknown): x is Store {
+  return typeof x === 'object' && x !== null && typeof (x as Store).read === 'function' && typeof (x as Store).describe === 'function';
+}
+
+/** Splits a '/'-path into its folder and last segment (a trailing '/' names the folder itself). */
+function splitPath(path: string): [string, string] {
+  const p = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  if (p === '/') return ['/', ''];
+  const i = p.lastIndexOf('/');
+  if (i < 0) return ['.', p];
+  return [i === 0 ? '/' : p.slice(0, i), p.slice(i + 1)];
+}
+
+export function resolveSource(src: Source): StoreRef {
+  if (src instanceof Uint8Array) return { store: new MemoryStore({ [BYTES_KEY]: src }), key: BYTES_KEY };
+  if (isStore(src)) return { store: src, key: '' };
+  if (typeof src === 'object' && src !== null && !(src instanceof URL) && isStore((src as StoreRef).store)) {
+    return { store: (src as StoreRef).store, key: (src as StoreRef).key ?? '' };
+  }
+  const s = src instanceof URL ? src.href : src;
+  if (typeof s !== 'string' || s === '') {
+    throw new UnsupportedError(`cannot open ${String(src)}: expected a path, a URL (file:, http(s):, opfs:, idb:, memory:), a Uint8Array or a Store`, {
+      detail: 'BAD_SOURCE',
+    });
+  }
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(s)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'http':
+    case 'https': {
+      const u = new URL(s);
+      const path = u.pathname;
+      const i = path.lastIndexOf('/');
+      return { store: new HttpStore(u.origin + path.slice(0, i + 1)), key: decodeURIComponent(path.slice(i + 1)) };
+    }
+    case 'file': {
+      const [dir, name] = splitPath(decodeURIComponent(new URL(s).pathname));
+      return { store: new FsStore(dir), key: name };
+    }
+    case 'opfs':
+      return { store: new OpfsStore(), key: trimKey(s.slice(5)) };
+    case 'idb':
+      return { store: new IdbStore(), key: trimKey(s.slice(4)) };
+    case 'memory':
+      return { store: sharedMemoryStore(), key: trimKey(s.slice(7)) };
+    default: {
+      // A one-letter "scheme" is a Windows drive (C:\…); anything else unknown is refused rather than guessed.
+      if (scheme && scheme.length > 1) {
+        throw new UnsupportedError(`cannot open '${s}': unknown scheme '${scheme}:' (use a path, file:, http(s):, opfs:, idb: or memory:)`, {
+          detail: 'UNKNOWN_SCHEME', path: s,
+        });
+      }
+      const [dir, name] = splitPath(s);
+      return { store: new FsStore(dir), key: name };
+    }
+  }
+}
+
+function trimKey(k: string): string {
+  return k.replace(/^\/+/, '').replace(/\/+$/, '');
+}

@@ -1,0 +1,192 @@
+// One contract for every Store: the same tests run against each backend that
+// exists in this runtime (memory everywhere; fs in Node and Deno; opfs and idb
+// in Chromium; http read-only against nginx and a server that ignores Range).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, resolveSource, writeAtomic, isTempKey, sharedMemoryStore } from '../dist/index.js';
+import { isBrowser, runtime, tempDir, testEnv, readRepoFile, rng, randomBytes } from './_env.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+let n = 0;
+const unique = () => `t${Date.now().toString(36)}${(n++).toString(36)}`;
+
+const backends = [['memory', async () => new MemoryStore()]];
+if (!isBrowser) backends.push(['fs', async () => new FsStore(await tempDir())]);
+if (isBrowser) {
+  backends.push(['opfs', async () => new OpfsStore(unique())]);
+  backends.push(['idb', async () => new IdbStore('safeckpt-test-' + unique())]);
+}
+
+async function code(p) {
+  try {
+    await p;
+  } catch (e) {
+    return e.code;
+  }
+  return 'no error';
+}
+
+async function* chunks(bytes, size) {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+for (const [kind, make] of backends) {
+  const S = suite(`Store contract: ${kind}`);
+  let store;
+  S.before.each(async () => { store = await make(); });
+  S.after.each(async () => { await store.remove(''); });
+
+  S('reads back what was written, whole and by range', async () => {
+    const data = randomBytes(1000, rng(1));
+    await store.write('a.bin', data);
+    assert.is(store.kind, kind);
+    assert.is(await store.size('a.bin'), 1000);
+    assert.equal(await store.read('a.bin'), data);
+    assert.equal(await store.read('a.bin', { start: 10, end: 523 }), data.subarray(10, 523));
+    assert.equal((await store.read('a.bin', { start: 1000, end: 1000 })).length, 0);
+  });
+  S('writes a stream of chunks; a large value crosses internal chunk boundaries', async () => {
+    const data = randomBytes((8 << 20) + 4099, rng(2));
+    await store.write('dir/big.bin', chunks(data, 1 << 20 | 17));
+    assert.is(await store.size('dir/big.bin'), data.length);
+    const cut = (8 << 20) - 5;
+    assert.equal(await store.read('dir/big.bin', { start: cut, end: cut + 100 }), data.subarray(cut, cut + 100));
+    const all = await store.read('dir/big.bin');
+    assert.ok(all.length === data.length && all.every((b, i) => b === data[i]), 'whole value equals what was written');
+  });
+  S('overwriting with a shorter value leaves only the new bytes', async () => {
+    await store.write('x', enc.encode('a long first value'));
+    await store.write('x', enc.encode('short'));
+    assert.is(dec.decode(await store.read('x')), 'short');
+  });
+  S('a missing key is NOT_FOUND naming it; a range past the end is CORRUPT', async () => {
+    assert.is(await code(store.read('nope.bin')), 'NOT_FOUND');
+    assert.is(await code(store.size('nope.bin')), 'NOT_FOUND');
+    try { await store.read('sub/nope.bin'); assert.unreachable(); } catch (e) { assert.ok(e.message.includes('nope.bin'), e.message); }
+    await store.write('short', new Uint8Array(10));
+    assert.is(await code(store.read('short', { start: 5, end: 11 })), 'CORRUPT');
+    assert.is(await store.exists('nope.bin'), false);
+  });
+  S('lists files and folders directly under a prefix, sorted', async () => {
+    await store.write('m/b.txt', enc.encode('bb'));
+    await store.write('m/a.txt', enc.encode('a'));
+    await store.write('m/sub/c.txt', enc.encode('ccc'));
+    await store.write('other.txt', enc.encode('o'));
+    assert.equal(await store.list('m'), [
+      { key: 'm/a.txt', size: 1, isDirectory: false },
+      { key: 'm/b.txt', size: 2, isDirectory: false },
+      { key: 'm/sub', size: 0, isDirectory: true },
+    ]);
+    assert.equal((await store.list('')).map((e) => e.key), ['m', 'other.txt']);
+    assert.equal(await store.list('absent'), []);
+    assert.is(await store.exists('m'), true);
+    assert.is(await store.exists('m/sub/c.txt'), true);
+  });
+  S('rename replaces the destination file; folders move whole', async () => {
+    await store.write('src', enc.encode('new'));
+    await store.write('dst', enc.encode('old value'));
+    await store.rename('src', 'dst');
+    assert.is(dec.decode(await store.read('dst')), 'new');
+    assert.is(await store.exists('src'), false);
+    await store.write('d1/x', enc.encode('x'));
+    await store.write('d1/y/z', enc.encode('z'));
+    await store.rename('d1', 'd2');
+    assert.is(dec.decode(await store.read('d2/y/z')), 'z');
+    assert.is(await store.exists('d1'), false);
+    assert.is(await code(store.rename('absent', 'd3')), 'NOT_FOUND');
+  });
+  S('remove deletes a key or a folder; removing an absent key is fine', async () => {
+    await store.write('r/a', enc.encode('a'));
+    await store.write('r/b/c', enc.encode('c'));
+    await store.remove('r/a');
+    assert.is(await store.exists('r/a'), false);
+    await store.remove('r');
+    assert.is(await store.exists('r/b/c'), false);
+    await store.remove('never-was');
+  });
+  S('writeAtomic replaces the value and leaves no temporary sibling', async () => {
+    await store.write('f/model.bin', enc.encode('old'));
+    await writeAtomic(store, 'f/model.bin', chunks(enc.encode('new contents'), 3));
+    assert.is(dec.decode(await store.read('f/model.bin')), 'new contents');
+    assert.equal((await store.list('f')).map((e) => e.key), ['f/model.bin']);
+    await store.sync('f/model.bin');
+  });
+  S('a failed atomic write leaves the old value and no temporary', async () => {
+    await store.write('g/v', enc.encode('old'));
+    async function* failing() { yield enc.encode('part'); throw new Error('source failed'); }
+    try { await writeAtomic(store, 'g/v', failing()); assert.unreachable(); } catch (e) { assert.match(String(e.message), /source failed/); }
+    assert.is(dec.decode(await store.read('g/v')), 'old');
+    assert.equal((await store.list('g')).map((e) => e.key).filter(isTempKey), []);
+  });
+  S('keys that could escape the root are refused', async () => {
+    for (const k of ['../x', 'a/../../x', '/abs']) {
+      assert.is(await code(store.write(k, new Uint8Array(1))), 'IO', k);
+    }
+  });
+  S.run();
+}
+
+const F = 'fixtures/reference/safetensors/valid/large_1mb.safetensors';
+const servers = [['http (nginx, Range)', 'SAFECKPT_TEST_HTTP', true], ['http (no Range support)', 'SAFECKPT_TEST_HTTP_NORANGE', false]];
+for (const [label, env, ranged] of servers) {
+  const H = suite(`Store contract: ${label}, read-only`);
+  const base = testEnv(env);
+  H('sizes and reads ranges of a served file', async () => {
+    const want = await readRepoFile('test/' + F);
+    const { store, key } = resolveSource(`${base}/${F}`);
+    assert.is(store.kind, 'http');
+    assert.is(await store.size(key), want.length);
+    assert.equal(await store.read(key, { start: 0, end: 8 }), want.subarray(0, 8));
+    assert.equal(await store.read(key, { start: 1000, end: 70000 }), want.subarray(1000, 70000));
+    assert.is(store.stats.fullReads, ranged ? 0 : 1);
+    const before = store.stats.requests;
+    assert.equal(await store.read(key, { start: want.length - 3, end: want.length }), want.subarray(want.length - 3));
+    if (!ranged) assert.is(store.stats.requests, before, 'the whole body was cached: no second download');
+    assert.ok(store.stats.bytes < (ranged ? 100000 : 2 * want.length), `downloaded ${store.stats.bytes} bytes`);
+  });
+  H('a missing URL is NOT_FOUND naming it; a range past the end is CORRUPT', async () => {
+    const store = new HttpStore(`${base}/fixtures/`);
+    try { await store.read('missing.safetensors', { start: 0, end: 8 }); assert.unreachable(); } catch (e) {
+      assert.is(e.code, 'NOT_FOUND');
+      assert.ok(e.message.includes('missing.safetensors'));
+    }
+    assert.is(await store.exists('missing.safetensors'), false);
+    const small = 'reference/safetensors/valid/single_f32.safetensors';
+    assert.is(await code(store.read(small, { start: 70, end: 200 })), 'CORRUPT');
+  });
+  H('writing is refused as UNSUPPORTED', async () => {
+    const store = new HttpStore(`${base}/fixtures/`);
+    assert.is(await code(store.write('x', new Uint8Array(1))), 'UNSUPPORTED');
+    assert.is(await code(store.remove('x')), 'UNSUPPORTED');
+    assert.is(store.readOnly, true);
+  });
+  H.run();
+}
+
+const R = suite('resolveSource');
+R('routes by scheme, path, bytes and Store', () => {
+  const at = (s) => { const r = resolveSource(s); return [r.store.kind, r.key]; };
+  assert.equal(at('https://example.com/m/model.safetensors'), ['http', 'model.safetensors']);
+  assert.is(resolveSource('https://example.com/m/a%20b.safetensors').store.describe('x'), 'https://example.com/m/x');
+  assert.equal(at('/data/m/model.safetensors'), ['fs', 'model.safetensors']);
+  assert.is(resolveSource('/data/m/model.safetensors').store.root, '/data/m');
+  assert.equal(at('file:///data/m%20x/w.safetensors'), ['fs', 'w.safetensors']);
+  assert.is(resolveSource('file:///data/m%20x/w.safetensors').store.root, '/data/m x');
+  assert.equal(at('rel/dir/'), ['fs', 'dir']);
+  assert.equal(at('model.safetensors'), ['fs', 'model.safetensors']);
+  assert.equal(at('opfs:models/a.safetensors'), ['opfs', 'models/a.safetensors']);
+  assert.equal(at('idb:a.safetensors'), ['idb', 'a.safetensors']);
+  assert.equal(at('memory:x/y'), ['memory', 'x/y']);
+  assert.is(resolveSource('memory:x').store, sharedMemoryStore());
+  assert.equal(at(new Uint8Array(3)), ['memory', 'bytes']);
+  const m = new MemoryStore();
+  assert.is(resolveSource(m).store, m);
+  assert.equal(resolveSource({ store: m, key: 'k' }).key, 'k');
+  assert.throws(() => resolveSource('s3://bucket/x'), (e) => e.code === 'UNSUPPORTED' && /s3/.test(e.message));
+});
+R(`a path in ${runtime} ${isBrowser ? 'is refused as UNSUPPORTED' : 'reads through the fs store'}`, async () => {
+  const { store, key } = resolveSource('/definitely/not/here.safetensors');
+  assert.is(await code(store.read(key)), isBrowser ? 'UNSUPPORTED' : 'NOT_FOUND');
+});
+R.run();
