@@ -31,3 +31,16 @@ export { resolveSource } from './store/resolve.js';
 export type { Source, Dest, StoreRef } from './store/resolve.js';
 export { writeAtomic, isTempKey } from './store/atomic.js';
 export { dirOf, baseOf, joinKey } from './store/keys.js';
+// safetensors: write, convert, sidecar, sharded layout, canonical JSON + HMAC
+export { writeSafetensors, layout as safetensorsLayout, WRITE_CHUNK, DEFAULT_MODEL_KEY } from './format/safetensors-write.js';
+export type { WriteOptions, WriteResult } from './format/safetensors-write.js';
+export { toFloat32, decodeMiniFloat } from './format/convert.js';
+export { SIDECAR_FORMAT, SIDECAR_VERSION, SIDECAR_SUFFIX, sidecarKeyFor, parseSidecar, serializeSidecar } from './format/sidecar.js';
+export type { Sidecar, SidecarTensor } from './format/sidecar.js';
+export { INDEX_SUFFIX, indexKeyFor, shardKeys, parseIndex, serializeIndex } from './format/sharded.js';
+export type { ShardIndex, IndexSidecar } from './format/sharded.js';
+export { canonicalJson, signJson, checkJsonMac } from './format/signed-json.js';
+export type { MacKey } from './format/signed-json.js';
+export { DTYPES, isDtype, dtypeBits } from './format/dtype.js';
+export type { Dtype } from './format/dtype.js';
+export type { TensorInfo, Header, TensorView, TensorData, TensorMap } from './format/types.js';

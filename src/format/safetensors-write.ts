@@ -1,0 +1,311 @@
+// Writing safetensors files, streamed and atomic, byte-identical to the
+// reference serializer (Hugging Face safetensors): compact header JSON,
+// `__metadata__` first, tensors sorted by dtype (descending reference enum
+// order) then by name bytewise, data back to back, header padded with spaces to
+// a multiple of 8. The header is computed from shapes alone, then each tensor's
+// bytes go to the store in slices, hashed on the way: the writer never holds
+// more than the tensors the caller already has (#458 of the reference asks for
+// exactly this). The sidecar is written with the file.
+import { CheckpointError, CompatibilityError, UnsupportedError } from '../errors.js';
+import { createSha256, toHex, type Hasher } from '../core/hash.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import type { Store } from '../store/store.js';
+import { resolveSource, type Dest } from '../store/resolve.js';
+import { tempKeyFor, writeAtomic } from '../store/atomic.js';
+import { baseOf } from '../store/keys.js';
+import { DTYPES, isDtype, type Dtype } from './dtype.js';
+import type { TensorMap } from './types.js';
+import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
+import type { MacKey } from './signed-json.js';
+import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
+
+/** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
+export const WRITE_CHUNK = 8 << 20;
+/** The header length the reference refuses to read past (its HeaderTooLarge limit). */
+export const MAX_HEADER_LENGTH = 100_000_000;
+
+export interface WriteOptions {
+  /** `__metadata__`: string → string, stored in the header and in the sidecar. */
+  metadata?: Record<string, string> | null;
+  /** HMAC-SHA256 key for the sidecar (never written anywhere). */
+  key?: MacKey;
+  /** Label of the key, stored next to the MAC so a verifier knows which key to use. */
+  keyId?: string;
+  /** Split into `PREFIX-0000i-of-0000N.safetensors` shards of at most this many data bytes plus an index. */
+  maxShardSize?: number;
+  /** Write the sidecar (default true). */
+  sidecar?: boolean;
+  logger?: Logger;
+  /** Called as data is written (bytes so far, bytes in all). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface WriteResult {
+  /** Where the file (or, sharded, the index) was written. */
+  path: string;
+  /** File size in bytes (sharded: the sum of the shard files). */
+  size: number;
+  /** SHA-256 of the file (sharded: of the index JSON). */
+  sha256: string;
+  /** name → SHA-256 of the tensor's bytes. */
+  tensors: Record<string, string>;
+  /** Where the sidecar was written, when one was. */
+  sidecar?: string;
+  /** The shard files, for a sharded write. */
+  shards?: WriteResult[];
+}
+
+/** One tensor ready to be laid out: its bytes come on demand, once. */
+export interface WriteEntry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  byteLength: number;
+  bytes(): Uint8Array;
+}
+
+const TF_DTYPES: Record<string, Dtype> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
+
+function entryOf(name: string, t: unknown): WriteEntry {
+  const fail = (msg: string) => new CompatibilityError('DTYPE_MISMATCH', `tensor '${name}': ${msg}`, { tensor: name });
+  if (name === '__metadata__') throw new UnsupportedError(`'__metadata__' is reserved by the safetensors format and cannot name a tensor`, { tensor: name, detail: 'RESERVED_NAME' });
+  const o = t as Record<string, unknown>;
+  if (!o || typeof o !== 'object') throw fail('is not a tensor ({ dtype, shape, data }, a TensorView or a tf.Tensor)');
+  let dtype: Dtype, bytes: () => Uint8Array;
+  if (typeof o.dataSync === 'function' && typeof o.dtype === 'string' && TF_DTYPES[o.dtype]) {
+    // A tf.Tensor (duck-typed: TensorFlow.js is a peer dependency, never imported here).
+    dtype = TF_DTYPES[o.dtype];
+    bytes = () => {
+      const v = (o.dataSync as () => ArrayBufferView)();
+      return dtype === 'BOOL' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    };
+  } else if (typeof o.dtype === 'string' && isDtype(o.dtype) && typeof o.bytes === 'function') {
+    dtype = o.dtype;
+    bytes = () => (o.bytes as () => Uint8Array)();
+  } else if (typeof o.dtype === 'string' && isDtype(o.dtype) && ArrayBuffer.isView(o.data)) {
+    dtype = o.dtype;
+    const v = o.data as ArrayBufferView;
+    bytes = () => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  } else {
+    throw fail(`dtype ${JSON.stringify(o.dtype)} is not a safetensors dtype (${Object.keys(DTYPES).join(', ')}) or the tensor has no data`);
+  }
+  const shape = o.shape as unknown;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${name}': shape ${JSON.stringify(shape)} is not a list of non-negative integers`, { tensor: name });
+  }
+  const numel = shape.reduce((a: number, b: number) => a * b, 1);
+  const bits = numel * DTYPES[dtype].bits;
+  if (!Number.isSafeInteger(bits) || bits % 8 !== 0) {
+    throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${name}': ${numel} elements of ${dtype} are not a whole number of bytes`, { tensor: name });
+  }
+  const declared = typeof o.byteLength === 'number' ? o.byteLength : ArrayBuffer.isView(o.data) ? (o.data as ArrayBufferView).byteLength : bits / 8;
+  if (declared !== bits / 8) {
+    throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${name}': shape [${shape.join(', ')}] of ${dtype} needs ${bits / 8} bytes, but its data has ${declared}`, {
+      tensor: name, data: { expected: bits / 8, found: declared },
+    });
+  }
+  return { name, dtype, shape: [...shape], byteLength: bits / 8, bytes };
+}
+
+/** Checks and orders the tensors of a map for writing. */
+export function writeEntries(tensors: TensorMap): WriteEntry[] {
+  return Object.entries(tensors).map(([name, t]) => entryOf(name, t));
+}
+
+const encoder = new TextEncoder();
+
+function compareBytes(a: string, b: string): number {
+  if (a === b) return 0;
+  const x = encoder.encode(a), y = encoder.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+export interface Layout {
+  /** The length prefix and the padded header JSON. */
+  head: Uint8Array;
+  /** Tensors in file order with their offsets in the data region. */
+  order: Array<WriteEntry & { begin: number; end: number }>;
+  dataLength: number;
+}
+
+/** The reference writer's layout for these tensors and metadata. */
+export function layout(entries: WriteEntry[], metadata?: Record<string, string> | null): Layout {
+  const sorted = [...entries].sort((a, b) => DTYPES[b.dtype].order - DTYPES[a.dtype].order || compareBytes(a.name, b.name));
+  let off = 0;
+  const order = sorted.map((e) => {
+    const begin = off;
+    off += e.byteLength;
+    return { ...e, begin, end: off };
+  });
+  const parts: string[] = [];
+  if (metadata) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new UnsupportedError(`metadata '${k}' is a ${typeof v}: safetensors metadata values must be strings (JSON-encode it first)`, { detail: 'METADATA_NOT_STRING' });
+    }
+    // Sorted keys: the reference's own order is random per process; sorted makes equal inputs equal bytes.
+    const keys = Object.keys(metadata).sort(compareBytes);
+    parts.push(`"__metadata__":{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`).join(',')}}`);
+  }
+  for (const t of order) parts.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${t.begin},${t.end}]}`);
+  const json = encoder.encode(`{${parts.join(',')}}`);
+  const n = json.length + ((8 - (json.length % 8)) % 8);
+  if (n > MAX_HEADER_LENGTH) {
+    throw new UnsupportedError(`the header would be ${n} bytes; readers refuse headers over ${MAX_HEADER_LENGTH} bytes (split the model into shards)`, { detail: 'HEADER_TOO_LARGE' });
+  }
+  const head = new Uint8Array(8 + n).fill(0x20, 8 + json.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(n), true);
+  head.set(json, 8);
+  return { head, order, dataLength: off };
+}
+
+interface Written {
+  size: number;
+  sha256: string;
+  headerSha256: string;
+  tensors: Record<string, SidecarTensor>;
+}
+
+/** Streams `lay` to `store[key]`, hashing the file, its header and each tensor on the way. */
+async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void): Promise<Written> {
+  const file = createSha256();
+  const headerSha256 = toHex(createSha256().update(lay.head).digest());
+  const tensors: Record<string, SidecarTensor> = {};
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    file.update(lay.head);
+    yield lay.head;
+    for (const t of lay.order) {
+      const b = t.bytes();
+      if (b.length !== t.byteLength) {
+        throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${t.name}' produced ${b.length} bytes, ${t.byteLength} were declared`, { tensor: t.name });
+      }
+      const h: Hasher = createSha256();
+      for (let off = 0; off < b.length; off += WRITE_CHUNK) {
+        const c = b.subarray(off, Math.min(b.length, off + WRITE_CHUNK));
+        h.update(c);
+        file.update(c);
+        yield c;
+        onChunk(c.length);
+      }
+      tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256: toHex(h.digest()) };
+    }
+  }
+  await store.write(key, chunks());
+  return { size: lay.head.length + lay.dataLength, sha256: toHex(file.digest()), headerSha256, tensors };
+}
+
+/**
+ * Writes one safetensors file and its sidecar at `key`, atomically: both go to
+ * temporary names and are synced; the old sidecar is removed; then the file and
+ * the sidecar are renamed into place. A crash leaves the old file, or the new
+ * file without a sidecar, or both new — never a file next to a sidecar that
+ * describes another.
+ */
+export async function writeSafetensorsAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions = {}, progress?: (n: number) => void): Promise<WriteResult> {
+  const log = opts.logger ?? silentLogger;
+  const lay = layout(entries, opts.metadata);
+  const total = lay.head.length + lay.dataLength;
+  let done = 0;
+  const onChunk = (n: number) => {
+    done += n;
+    progress?.(n);
+    if (!progress) opts.onProgress?.(done, total);
+  };
+  const tmp = tempKeyFor(key);
+  const side = sidecarKeyFor(key);
+  const sideTmp = tempKeyFor(side);
+  const withSidecar = opts.sidecar !== false;
+  try {
+    const w = await stream(store, tmp, lay, onChunk);
+    await store.sync(tmp);
+    if (withSidecar) {
+      const sc = makeSidecar({
+        file: baseOf(key), size: w.size, sha256: w.sha256, header_sha256: w.headerSha256, tensors: w.tensors,
+        metadata: opts.metadata ?? null,
+      }, opts.key, opts.keyId);
+      await store.write(sideTmp, serializeSidecar(sc));
+      await store.sync(sideTmp);
+    }
+    await store.remove(side);
+    await store.rename(tmp, key);
+    if (withSidecar) await store.rename(sideTmp, side);
+    await store.sync(key);
+    log.info('wrote safetensors', { path: store.describe(key), size: w.size, tensors: entries.length, sha256: w.sha256, signed: opts.key !== undefined });
+    const digests: Record<string, string> = {};
+    for (const t of lay.order) digests[t.name] = w.tensors[t.name].sha256;
+    return {
+      path: store.describe(key), size: w.size, sha256: w.sha256, tensors: digests,
+      ...(withSidecar ? { sidecar: store.describe(side) } : {}),
+    };
+  } catch (e) {
+    await store.remove(tmp).catch(() => {});
+    await store.remove(sideTmp).catch(() => {});
+    log.error('safetensors write failed', { path: store.describe(key), error: String(e) });
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError('IO', `writing ${store.describe(key)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(key), cause: e });
+  }
+}
+
+/** The key a write goes to when the destination names a store's root or a folder-less source. */
+export const DEFAULT_MODEL_KEY = 'model.safetensors';
+
+export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: WriteOptions = {}): Promise<WriteResult> {
+  const { store, key: k } = resolveSource(dest);
+  if (store.readOnly) {
+    throw new UnsupportedError(`cannot write to ${store.describe(k)}: ${store.kind} is read-only`, { detail: 'READ_ONLY', path: store.describe(k) });
+  }
+  const key = k === '' ? DEFAULT_MODEL_KEY : k;
+  const entries = writeEntries(tensors);
+  if (opts.maxShardSize !== undefined) return writeShardedAt(store, key, entries, opts);
+  return writeSafetensorsAt(store, key, entries, opts);
+}
+
+/**
+ * Writes shards (each with its sidecar), then the index and its sidecar. The
+ * index is committed last: until it lands, readers see the previous model (or
+ * none); shards of an interrupted write are plain unreferenced files.
+ */
+export async function writeShardedAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions): Promise<WriteResult> {
+  const sorted = [...entries].sort((a, b) => compareBytes(a.name, b.name));
+  const groups = splitShards(sorted, opts.maxShardSize!);
+  const keys = shardKeys(key, groups.length);
+  const total = entries.reduce((a, e) => a + e.byteLength, 0);
+  let done = 0;
+  const progress = (n: number) => opts.onProgress?.((done += n), total);
+  const shards: WriteResult[] = [];
+  const weightMap: Record<string, string> = {};
+  const tensors: Record<string, string> = {};
+  const shardFacts: Record<string, { size: number; sha256: string }> = {};
+  for (let i = 0; i < groups.length; i++) {
+    const r = await writeSafetensorsAt(store, keys[i], groups[i], { ...opts, maxShardSize: undefined }, progress);
+    shards.push(r);
+    shardFacts[baseOf(keys[i])] = { size: r.size, sha256: r.sha256 };
+    for (const e of groups[i]) {
+      weightMap[e.name] = baseOf(keys[i]);
+      tensors[e.name] = r.tensors[e.name];
+    }
+  }
+  const ik = indexKeyFor(key);
+  const indexBytes = serializeIndex({ metadata: { total_size: total }, weight_map: weightMap });
+  const indexSha = toHex(createSha256().update(indexBytes).digest());
+  const side = sidecarKeyFor(ik);
+  if (opts.sidecar !== false) {
+    await writeAtomic(store, side + '.next', serializeJsonDoc(makeIndexSidecar(ik, indexBytes.length, indexSha, shardFacts, opts.key, opts.keyId)));
+  }
+  await store.remove(side);
+  await writeAtomic(store, ik, indexBytes);
+  if (opts.sidecar !== false) {
+    await store.rename(side + '.next', side);
+    await store.sync(side);
+  }
+  (opts.logger ?? silentLogger).info('wrote sharded safetensors', { path: store.describe(ik), shards: keys.length, total_size: total });
+  return {
+    path: store.describe(ik), size: shards.reduce((a, r) => a + r.size, 0), sha256: indexSha, tensors, shards,
+    ...(opts.sidecar !== false ? { sidecar: store.describe(side) } : {}),
+  };
+}
+
+function serializeJsonDoc(doc: object): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(doc, null, 1) + '\n');
+}

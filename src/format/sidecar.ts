@@ -1,0 +1,95 @@
+// The sidecar `NAME.safetensors.meta.json`: integrity and metadata for one
+// weights file (ADR-045, DESIGN.md). It records the file's size and SHA-256,
+// the SHA-256 of its header (the first 8 + N bytes) and of every tensor's
+// bytes — so a tensor fetched alone over HTTP is verified alone, and a large
+// file is verified tensor by tensor in parallel — plus the model metadata.
+// An optional HMAC-SHA256 (see signed-json.ts) authenticates all of it.
+import { CorruptError, UnsupportedError } from '../errors.js';
+import { isDtype, type Dtype } from './dtype.js';
+import { parseJsonObject, type MacKey, signJson } from './signed-json.js';
+
+export const SIDECAR_FORMAT = 'safeckpt.sidecar';
+/** Bumped only for changes an older reader would misread; a newer version is refused as UNSUPPORTED. */
+export const SIDECAR_VERSION = 1;
+export const SIDECAR_SUFFIX = '.meta.json';
+
+export interface SidecarTensor {
+  dtype: Dtype;
+  shape: number[];
+  data_offsets: [number, number];
+  sha256: string;
+}
+
+export interface Sidecar {
+  format: typeof SIDECAR_FORMAT;
+  format_version: number;
+  /** Name of the weights file, relative to the sidecar's folder. */
+  file: string;
+  size: number;
+  sha256: string;
+  /** SHA-256 of bytes [0, 8 + N): the length prefix and the header JSON with its padding. */
+  header_sha256: string;
+  tensors: Record<string, SidecarTensor>;
+  metadata: Record<string, string> | null;
+  key_id?: string;
+  hmac?: string;
+}
+
+export function sidecarKeyFor(key: string): string {
+  return key + SIDECAR_SUFFIX;
+}
+
+export interface SidecarFacts {
+  file: string;
+  size: number;
+  sha256: string;
+  header_sha256: string;
+  tensors: Record<string, SidecarTensor>;
+  metadata: Record<string, string> | null;
+}
+
+export function makeSidecar(facts: SidecarFacts, key?: MacKey, keyId?: string): Sidecar {
+  const doc: Sidecar = { format: SIDECAR_FORMAT, format_version: SIDECAR_VERSION, ...facts };
+  return key === undefined ? doc : (signJson(doc as unknown as Record<string, unknown>, key, keyId) as unknown as Sidecar);
+}
+
+/** The sidecar as written: indented for people (the MAC is over the canonical form, not these bytes). */
+export function serializeSidecar(s: Sidecar): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(s, null, 1) + '\n');
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const isUint = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** Parses and checks the shape of a sidecar; CORRUPT naming what is wrong, UNSUPPORTED for a newer version. */
+export function parseSidecar(bytes: Uint8Array, path: string): Sidecar {
+  const d = parseJsonObject(bytes, path);
+  const bad = (what: string) => new CorruptError(`${path}: ${what} (the sidecar is damaged; re-create it with \`safeckpt sign\` from a trusted copy)`, {
+    path, detail: 'BAD_SIDECAR',
+  });
+  if (d.format !== SIDECAR_FORMAT) throw bad(`"format" is ${JSON.stringify(d.format)}, expected "${SIDECAR_FORMAT}"`);
+  if (!isUint(d.format_version) || d.format_version < 1) throw bad('"format_version" is not a positive integer');
+  if (d.format_version > SIDECAR_VERSION) {
+    throw new UnsupportedError(`${path} has sidecar format_version ${d.format_version}; this safeckpt reads up to ${SIDECAR_VERSION} (upgrade safeckpt)`, {
+      path, detail: 'SIDECAR_VERSION',
+    });
+  }
+  if (typeof d.file !== 'string') throw bad('"file" is not a string');
+  if (!isUint(d.size)) throw bad('"size" is not a non-negative integer');
+  if (typeof d.sha256 !== 'string' || !HEX64.test(d.sha256)) throw bad('"sha256" is not 64 lowercase hex digits');
+  if (typeof d.header_sha256 !== 'string' || !HEX64.test(d.header_sha256)) throw bad('"header_sha256" is not 64 lowercase hex digits');
+  if (typeof d.tensors !== 'object' || d.tensors === null || Array.isArray(d.tensors)) throw bad('"tensors" is not an object');
+  for (const [name, t] of Object.entries(d.tensors as Record<string, unknown>)) {
+    const e = t as Partial<SidecarTensor> | null;
+    if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !isDtype(e.dtype) || !Array.isArray(e.shape) || !e.shape.every(isUint) ||
+      !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2 || !e.data_offsets.every(isUint) || typeof e.sha256 !== 'string' || !HEX64.test(e.sha256)) {
+      throw bad(`the entry of tensor '${name}' is malformed`);
+    }
+  }
+  if (d.metadata !== null && (typeof d.metadata !== 'object' || Array.isArray(d.metadata) || !Object.values(d.metadata as object).every((v) => typeof v === 'string'))) {
+    throw bad('"metadata" is neither null nor an object of strings');
+  }
+  if (d.key_id !== undefined && typeof d.key_id !== 'string') throw bad('"key_id" is not a string');
+  if (d.hmac !== undefined && typeof d.hmac !== 'string') throw bad('"hmac" is not a string');
+  return d as unknown as Sidecar;
+}
