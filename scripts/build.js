@@ -6,10 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, statSync, readdirSync, mkdirSync, existsSync, chmodSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildTf } from './build-tf.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
-const inputs = ['assembly', 'src', 'asconfig.json', 'tsconfig.json', 'package.json', 'scripts/build.js'];
+const inputs = ['assembly', 'src', 'asconfig.json', 'tsconfig.json', 'package.json', 'scripts/build.js', 'scripts/build-tf.js'];
 
 function newest(p) {
   const s = statSync(p);
@@ -22,7 +23,7 @@ function newest(p) {
   return t;
 }
 
-if (process.argv.includes('--if-needed') && existsSync(stamp)) {
+if (process.argv.includes('--if-needed') && existsSync(stamp) && existsSync(join(root, 'build', 'tf.js'))) {
   const built = statSync(stamp).mtimeMs;
   if (Math.max(...inputs.map((p) => newest(join(root, p)))) < built) process.exit(0);
 }
@@ -45,6 +46,8 @@ writeFileSync(
     `export const CORE_WASM_BASE64 =\n  '${wasm.toString('base64')}';\n`,
 );
 run(['typescript', 'bin', 'tsc'], ['-p', 'tsconfig.json']);
+// TensorFlow.js core + gradients + wasm backend for the tests, benchmarks and `safeckpt demo` (not part of dist/).
+await buildTf({ ifNeeded: true });
 const cli = join(root, 'dist', 'cli', 'main.js');
 if (existsSync(cli)) chmodSync(cli, 0o755);
 writeFileSync(stamp, new Date().toISOString() + '\n');

@@ -44,3 +44,17 @@ export type { MacKey } from './format/signed-json.js';
 export { DTYPES, isDtype, dtypeBits } from './format/dtype.js';
 export type { Dtype } from './format/dtype.js';
 export type { TensorInfo, Header, TensorView, TensorData, TensorMap } from './format/types.js';
+// TensorFlow.js bridge (tf is the caller's own: a peer dependency, never bundled)
+export type { Tf, ModelLike, VariableModel, LayersModelLike, LayerVariableLike } from './tfjs/tf.js';
+export { namedVariables, snapshotModel, modelSignature, planModelRestore } from './tfjs/variables.js';
+export type { NamedVariable } from './tfjs/variables.js';
+export { OPTIMIZER_SPECS, snapshotOptimizer, planOptimizerRestore, optimizerSignature } from './tfjs/optimizer-state.js';
+export type { OptimizerState, RestorePlan } from './tfjs/optimizer-state.js';
+// the project's tiny transformer LM, its data and its training step
+export { TinyLM, TINY_LM_DEFAULTS, tinyLMParameterShapes } from './checkpoint/models/tiny-lm.js';
+export type { TinyLMConfig } from './checkpoint/models/tiny-lm.js';
+export { TextSampler } from './checkpoint/models/sampler.js';
+export type { SamplerCursor, Batch } from './checkpoint/models/sampler.js';
+export { CORPUS, charVocab, encode, decode } from './checkpoint/models/corpus.js';
+export { Prng, mixSeed } from './checkpoint/models/prng.js';
+export { trainStep, TrainLoop } from './checkpoint/models/train.js';

@@ -1,0 +1,159 @@
+// The model side of the bridge: a model's variables as named tensors, and
+// their restore. Three model shapes are accepted: a tfjs-layers LayersModel
+// (its `weights`), an object with a `variables` record (the project's TinyLM),
+// or a plain record of named tf.Variables. Names are the record keys or the
+// LayerVariable names, in the model's own order; tfjs's global variable names
+// never reach a file, so a resumed process may register different ones.
+import { CheckpointError } from '../errors.js';
+import type { Dtype } from '../format/dtype.js';
+import type { TensorData, TensorLike, TensorMap } from '../format/types.js';
+import type { LayersModelLike, ModelLike, Tf, Variable, VariableModel } from './tf.js';
+
+/** One variable of a model under its stable (file) name. */
+export interface NamedVariable {
+  name: string;
+  variable: Variable;
+  /** For LayersModels: writes through the LayerVariable (keeps its own bookkeeping). */
+  write?: (t: import('./tf.js').Tensor) => void;
+}
+
+const TF_TO_DTYPE: Record<string, Dtype> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
+
+function isLayersModel(m: unknown): m is LayersModelLike {
+  return typeof m === 'object' && m !== null && Array.isArray((m as LayersModelLike).weights)
+    && (m as LayersModelLike).weights.every((w) => typeof w?.read === 'function');
+}
+
+function isVariableModel(m: unknown): m is VariableModel {
+  const v = (m as VariableModel)?.variables;
+  return typeof v === 'object' && v !== null && !isTfVariable(v);
+}
+
+function isTfVariable(v: unknown): v is Variable {
+  return typeof v === 'object' && v !== null && typeof (v as Variable).assign === 'function'
+    && Array.isArray((v as Variable).shape) && typeof (v as Variable).dataSync === 'function';
+}
+
+/** The model's variables under their file names, in the model's order. */
+export function namedVariables(model: ModelLike): NamedVariable[] {
+  if (isLayersModel(model)) {
+    return model.weights.map((w) => ({ name: w.name, variable: w.read(), write: (t) => void w.write(t) }));
+  }
+  const rec = isVariableModel(model) ? model.variables : (model as Readonly<Record<string, Variable>>);
+  const out: NamedVariable[] = [];
+  for (const [name, v] of Object.entries(rec)) {
+    if (!isTfVariable(v)) {
+      throw new CheckpointError('UNSUPPORTED', `model entry '${name}' is not a tf.Variable: pass a LayersModel, a { variables } model or a record of tf.Variables`, {
+        detail: 'NOT_A_VARIABLE', tensor: name,
+      });
+    }
+    out.push({ name, variable: v });
+  }
+  return out;
+}
+
+/** The safetensors dtype of a tf dtype (float32, int32, bool); UNSUPPORTED otherwise. */
+export function dtypeOfTf(tfDtype: string, name: string): Dtype {
+  const d = TF_TO_DTYPE[tfDtype];
+  if (!d) {
+    throw new CheckpointError('UNSUPPORTED', `variable '${name}' has tf dtype '${tfDtype}', which safetensors checkpoints do not carry (float32, int32 and bool are supported)`, {
+      detail: 'DTYPE', tensor: name,
+    });
+  }
+  return d;
+}
+
+/**
+ * A snapshot of `v`'s values as a TensorData (a copy: training may continue while it is written).
+ */
+export function snapshotTensor(v: import('./tf.js').Tensor, name: string): TensorData {
+  const dtype = dtypeOfTf(v.dtype, name);
+  const values = v.dataSync();
+  const data = dtype === 'BOOL' ? Uint8Array.from(values as ArrayLike<number>) : (values as Float32Array | Int32Array).slice();
+  return { dtype, shape: [...v.shape], data };
+}
+
+/** Every variable of `model` as a TensorMap (copied values, in model order). */
+export function snapshotModel(model: ModelLike): TensorMap {
+  const out: TensorMap = {};
+  for (const { name, variable } of namedVariables(model)) out[name] = snapshotTensor(variable, name);
+  return out;
+}
+
+/** { dtype, shape } of each variable: what a checkpoint must match. */
+export function modelSignature(model: ModelLike): Record<string, { dtype: Dtype; shape: number[] }> {
+  const out: Record<string, { dtype: Dtype; shape: number[] }> = {};
+  for (const { name, variable } of namedVariables(model)) out[name] = { dtype: dtypeOfTf(variable.dtype, name), shape: [...variable.shape] };
+  return out;
+}
+
+function isView(t: TensorLike): t is import('../format/types.js').TensorView {
+  return typeof (t as { bytes?: unknown }).bytes === 'function';
+}
+
+/** The little-endian bytes of a TensorMap entry. */
+export function tensorBytes(t: TensorLike): Uint8Array {
+  if (isView(t)) return t.bytes();
+  const d = t.data;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/**
+ * Values of `t` as the typed array tf needs for `tfDtype`. F32 is copied bit for bit (no
+ * rounding); other float dtypes go through toFloat32 (exact for every representable value).
+ */
+export function valuesFor(t: TensorLike, tfDtype: string, name: string): Float32Array | Int32Array | Uint8Array {
+  const bytes = tensorBytes(t);
+  if (tfDtype === 'float32') {
+    if (t.dtype === 'F32') return new Float32Array(bytes.slice().buffer);
+    if (isView(t)) return t.toFloat32();
+  } else if (tfDtype === 'int32' && t.dtype === 'I32') {
+    return new Int32Array(bytes.slice().buffer);
+  } else if (tfDtype === 'bool' && t.dtype === 'BOOL') {
+    return bytes.slice();
+  }
+  throw new CheckpointError('DTYPE_MISMATCH', `tensor '${name}' is ${t.dtype} in the checkpoint but the variable is ${tfDtype}`, {
+    tensor: name, data: { expected: tfDtype, found: t.dtype },
+  });
+}
+
+/** A tf tensor of `t`'s values, for assigning to a variable of `tfDtype`. */
+export function toTfTensor(tf: Tf, t: TensorLike, tfDtype: string, name: string): import('./tf.js').Tensor {
+  return tf.tensor(valuesFor(t, tfDtype, name), [...t.shape], tfDtype as 'float32');
+}
+
+/**
+ * Prepares assigning `tensors` (file names → values) to `vars`. Every variable must have a tensor
+ * of its exact shape (callers report all mismatches at once with checkShapes first; this is the
+ * last line of defence). Nothing is assigned before `commit()`.
+ */
+export function planModelRestore(tf: Tf, vars: NamedVariable[], tensors: TensorMap, where: string): import('./optimizer-state.js').RestorePlan {
+  const made: import('./tf.js').Tensor[] = [];
+  try {
+    for (const { name, variable } of vars) {
+      const t = tensors[name];
+      if (!t) throw new CheckpointError('SHAPE_MISMATCH', `${where}: tensor '${name}' is missing`, { tensor: name, path: where });
+      if (t.shape.length !== variable.shape.length || t.shape.some((d, i) => d !== variable.shape[i])) {
+        throw new CheckpointError('SHAPE_MISMATCH', `${where}: tensor '${name}' has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`, {
+          tensor: name, path: where,
+        });
+      }
+      made.push(toTfTensor(tf, t, variable.dtype, name));
+    }
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
+  }
+  return {
+    commit() {
+      vars.forEach((v, i) => {
+        if (v.write) v.write(made[i]);
+        else v.variable.assign(made[i]);
+        made[i].dispose();
+      });
+    },
+    abort() {
+      for (const t of made) t.dispose();
+    },
+  };
+}
