@@ -6,7 +6,7 @@ export {
 } from './core/hash.js';
 export type { Hasher, HashEngine } from './core/hash.js';
 export { silentLogger, loggerFrom } from './log/logger.js';
-export type { Logger, Level, Fields } from './log/logger.js';
+export type { Logger, Level, Fields, WithLogger } from './log/logger.js';
 export { CircularLog, MAX_LOG_CAPACITY } from './log/circular-log.js';
 export type { CircularLogOptions, CircularLogStats, LogTimer } from './log/circular-log.js';
 export type { LogSink, LogBatch, FlushReason } from './log/sink.js';

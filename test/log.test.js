@@ -194,6 +194,27 @@ Reentry('a sink that logs while writing: its records are kept and written next',
   assert.is(log.stats.droppedAfterClose, 1, 'the sink logged once more during the last write, after close');
 });
 
+Reentry('records an async sink logs from its own callbacks are delivered, by close() at the latest', async () => {
+  let log;
+  const m = memorySink();
+  const sink = {
+    async write(b) {
+      log.info('sink started', { n: b.lines.length });
+      await new Promise((r) => setTimeout(r, 5));
+      m.write(b);
+      log.warn('sink finished', { n: b.lines.length });
+    },
+  };
+  log = new CircularLog({ capacity: 8, flushIntervalMs: 1, sink });
+  log.info('one');
+  await new Promise((r) => setTimeout(r, 30));
+  await log.close();
+  const msgs = m.records.map((r) => r.msg);
+  assert.is(msgs[0], 'one');
+  assert.ok(msgs.includes('sink started') && msgs.includes('sink finished'), msgs.join());
+  assert.is(log.stats.lost, 0);
+});
+
 Reentry('a sink that logs an ERROR on every write does not loop forever', () => {
   let log, writes = 0;
   const sink = { write() { writes++; log.error('sink complains'); } };

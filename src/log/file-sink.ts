@@ -3,8 +3,10 @@
 // renamed over the log, so a reader (or a crash) never sees half a file.
 // Writes are synchronous on purpose: that is what lets an ERROR be on disk
 // before error() returns, and what keeps two snapshots from racing to the
-// rename. One write per interval (of at most `capacity` lines) is the cost.
+// rename — which is why this does not go through the (async) fs Store and its
+// writeAtomic. One write per interval (of at most `capacity` lines) is the cost.
 import { CheckpointError, IoError, UnsupportedError } from '../errors.js';
+import { tempKeyFor } from '../store/atomic.js';
 import type { FlushReason, LogBatch, LogSink } from './sink.js';
 
 export interface FileSinkOptions {
@@ -22,7 +24,7 @@ type Fs = typeof import('node:fs');
 
 /** The file sink (Node, Deno). Loads `node:fs` when called; in a browser use opfsSink(). */
 export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): Promise<LogSink> {
-  const g = globalThis as { process?: { versions?: { node?: string }; pid?: number }; Deno?: { pid?: number } };
+  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
   if (!g.Deno && !g.process?.versions?.node) {
     throw new UnsupportedError('fileSink needs Node or Deno (it writes with node:fs); in a browser use opfsSink(name) or consoleSink()');
   }
@@ -35,7 +37,6 @@ export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): 
   const { dirname } = await import('node:path');
   const file = typeof path === 'string' ? path : fileURLToPath(path);
   const dir = dirname(file);
-  const tmp = `${file}.${g.process?.pid ?? g.Deno?.pid ?? 0}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
@@ -52,6 +53,8 @@ export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): 
     write(batch: LogBatch) {
       const durable = mode === 'always' || (mode === 'urgent' && URGENT.has(batch.reason));
       const text = batch.snapshot();
+      // A fresh name each time, in the form the stores recognise as a leftover of an interrupted write.
+      const tmp = tempKeyFor(file);
       try {
         const fd = fs.openSync(tmp, 'w');
         try {

@@ -22,13 +22,19 @@ export const silentLogger: Logger = {
   critical() {},
 };
 
+/** Mixed into the options of every operation that logs: `saveCheckpoint(root, state, { logger })`. */
+export interface WithLogger {
+  /** Where the operation logs what it did and what it skipped; default: nowhere (silentLogger). */
+  logger?: Logger | null;
+}
+
 /**
  * The logger an operation should use, from its options: `opts.logger`, or silentLogger.
  * Every operation that takes options calls this once: `const log = loggerFrom(opts);`.
  * A logger the caller wrote is wrapped so that an exception thrown inside it can never
  * break a save or a load half-way (a log line is not worth a lost checkpoint).
  */
-export function loggerFrom(opts?: { logger?: Logger | null } | null): Logger {
+export function loggerFrom(opts?: WithLogger | null): Logger {
   const given = opts?.logger;
   if (!given) return silentLogger;
   if (trusted.has(given)) return given;
