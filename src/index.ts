@@ -58,3 +58,8 @@ export type { SamplerCursor, Batch } from './checkpoint/models/sampler.js';
 export { CORPUS, charVocab, encode, decode } from './checkpoint/models/corpus.js';
 export { Prng, mixSeed } from './checkpoint/models/prng.js';
 export { trainStep, TrainLoop } from './checkpoint/models/train.js';
+// header validation and the shape check (WASM core)
+export { parseHeader, readHeaderLength, MAX_HEADER_LENGTH } from './core/header.js';
+export type { HeaderOptions } from './core/header.js';
+export { checkShapes, compareShapes } from './core/shapes.js';
+export type { TensorSpecs, ShapeCheckOptions, ShapeReport } from './core/shapes.js';
