@@ -37,6 +37,8 @@ function run(cmd, args) {
 }
 
 mkdirSync(join(root, 'build'), { recursive: true });
+const gen = spawnSync(process.execPath, [join(root, 'scripts', 'gen-sha256.js')], { stdio: 'inherit' });
+if (gen.status !== 0) (console.error('build failed: scripts/gen-sha256.js'), process.exit(1));
 run(['assemblyscript', 'bin', 'asc.js'], ['assembly/index.ts', '--config', 'asconfig.json', '--target', 'release']);
 const wasm = readFileSync(join(root, 'build', 'core.wasm'));
 WebAssembly.validate(wasm) || (console.error('build failed: core.wasm does not validate'), process.exit(1));
