@@ -1,10 +1,15 @@
 // safeckpt — safe, portable ML training checkpoints.
 export * from './errors.js';
 export {
-  sha256, createSha256, hmacSha256, createHmacSha256, toHex, constantTimeEqual,
-  hashEngine, setHashEngine, coreEngine,
+  sha256, createSha256, sha256Async, hmacSha256, createHmacSha256, hmacSha256Async, toHex, constantTimeEqual,
 } from './core/hash.js';
-export type { Hasher, HashEngine } from './core/hash.js';
+export type { Hasher, HashEngine, HashInput } from './core/hash.js';
+export {
+  hashEngine, setHashEngine, hashEngineInfo, availableHashEngines, ready, WEBCRYPTO_MIN_BYTES,
+} from './core/hash-engines.js';
+export type { HashEngineName, HashEngineInfo } from './core/hash-engines.js';
+export { coreEngine, SHA256_STATE_BYTES } from './core/sha256-core.js';
+export type { CoreEngine, CoreHasher } from './core/sha256-core.js';
 export { silentLogger, loggerFrom } from './log/logger.js';
 export type { Logger, Level, Fields, WithLogger } from './log/logger.js';
 export { CircularLog, MAX_LOG_CAPACITY } from './log/circular-log.js';

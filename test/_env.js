@@ -64,7 +64,9 @@ export async function platformHmacHex(key, bytes) {
     const { createHmac } = await import('node:crypto');
     return createHmac('sha256', key).update(bytes).digest('hex');
   }
-  const k = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  // WebCrypto refuses an empty key; RFC 2104 pads keys with zeros to the block size, so 64 zero bytes are the same key.
+  const raw = key.length > 0 ? key : new Uint8Array(64);
+  const k = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   return hex(new Uint8Array(await crypto.subtle.sign('HMAC', k, bytes)));
 }
 

@@ -1,94 +1,43 @@
-// SHA-256 and HMAC-SHA256. One streaming shape (update … digest) whatever
-// engine computes it; HMAC is built once on top of any engine.
-import { scratch, withCore } from './wasm.js';
-import { CheckpointError } from '../errors.js';
+// SHA-256 and HMAC-SHA256 in three forms (sync one-shot, async, streaming),
+// whatever engine computes them (see hash-engines.ts); HMAC is built once on
+// top of any engine.
+import { hashEngine, ready, useWebCrypto } from './hash-engines.js';
+import type { Hasher, HashEngine } from './hasher.js';
 
 export type Bytes = Uint8Array;
-
-export interface Hasher {
-  update(data: Bytes): Hasher;
-  /** The 32-byte digest. The hasher cannot be updated afterwards. */
-  digest(): Uint8Array;
-}
-
-export interface HashEngine {
-  readonly name: string;
-  createSha256(): Hasher;
-}
-
-/** Bytes copied into the core per call: large enough to amortise the call, small enough to stay in cache. */
-const CORE_CHUNK = 1 << 20;
-
-const trap = (e: unknown) =>
-  new CheckpointError('IO', `SHA-256 core failed unexpectedly: ${String(e)}`, { detail: 'CORE_TRAP', cause: e });
-
-class CoreSha256 implements Hasher {
-  // The core keeps no per-hasher memory: this hasher's 112-byte state is saved
-  // here between calls and restored before the next, so hashers interleave freely.
-  private state: Uint8Array;
-  private done = false;
-
-  constructor() {
-    this.state = withCore((c) => {
-      c.sha256Init();
-      return new Uint8Array(c.memory.buffer, c.sha256State(), c.STATE_BYTES.value as number).slice();
-    }, trap);
-  }
-
-  update(data: Bytes): Hasher {
-    if (this.done) throw new TypeError('sha256: update() after digest()');
-    withCore((c) => {
-      const stateBytes = this.state.length;
-      for (let off = 0; off === 0 || off < data.length; off += CORE_CHUNK) {
-        const n = Math.min(CORE_CHUNK, data.length - off);
-        const buf = scratch(c, n);
-        buf.set(data.subarray(off, off + n));
-        new Uint8Array(c.memory.buffer, c.sha256State(), stateBytes).set(this.state);
-        c.sha256Update(buf.byteOffset, n);
-        this.state.set(new Uint8Array(c.memory.buffer, c.sha256State(), stateBytes));
-        if (data.length === 0) break;
-      }
-    }, trap);
-    return this;
-  }
-
-  digest(): Uint8Array {
-    if (this.done) throw new TypeError('sha256: digest() called twice');
-    this.done = true;
-    return withCore((c) => {
-      new Uint8Array(c.memory.buffer, c.sha256State(), this.state.length).set(this.state);
-      c.sha256Final();
-      return new Uint8Array(c.memory.buffer, c.sha256Digest(), 32).slice();
-    }, trap);
-  }
-}
-
-export const coreEngine: HashEngine = { name: 'core', createSha256: () => new CoreSha256() };
-
-let engine: HashEngine = coreEngine;
-
-/** The engine `sha256`, `createSha256` and `hmacSha256` use. */
-export function hashEngine(): HashEngine {
-  return engine;
-}
-
-/** Overrides the engine (digests are byte-identical whichever runs). */
-export function setHashEngine(e: HashEngine): void {
-  engine = e;
-}
+/** What the async forms accept: bytes, text (UTF-8), or a stream of byte chunks. */
+export type HashInput = Bytes | string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
 export function createSha256(): Hasher {
-  return engine.createSha256();
+  return hashEngine().createSha256();
 }
 
 export function sha256(data: Bytes | string): Uint8Array {
   return createSha256().update(toBytes(data)).digest();
 }
 
+/**
+ * SHA-256 of bytes, text or a stream. Measures the engines first (once).
+ * A whole buffer goes to WebCrypto where that measured faster.
+ */
+export async function sha256Async(data: HashInput): Promise<Uint8Array> {
+  await ready();
+  if (typeof data === 'string' || data instanceof Uint8Array) {
+    const bytes = toBytes(data);
+    if (useWebCrypto(bytes.length) && !isShared(bytes)) {
+      return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    }
+    return sha256(bytes);
+  }
+  const h = createSha256();
+  for await (const chunk of chunks(data)) h.update(chunk);
+  return h.digest();
+}
+
 const BLOCK = 64;
 
 /** HMAC-SHA256 (RFC 2104) in streaming form, over any engine. */
-export function createHmacSha256(key: Bytes | string, e: HashEngine = engine): Hasher {
+export function createHmacSha256(key: Bytes | string, e: HashEngine = hashEngine()): Hasher {
   let k = toBytes(key);
   if (k.length > BLOCK) k = e.createSha256().update(k).digest();
   const ipad = new Uint8Array(BLOCK).fill(0x36);
@@ -98,19 +47,62 @@ export function createHmacSha256(key: Bytes | string, e: HashEngine = engine): H
     opad[i] ^= k[i];
   }
   const inner = e.createSha256().update(ipad);
-  return {
+  const h: Hasher = {
     update(data: Bytes) {
       inner.update(data);
-      return this;
+      return h;
     },
     digest() {
       return e.createSha256().update(opad).update(inner.digest()).digest();
     },
   };
+  return h;
 }
 
 export function hmacSha256(key: Bytes | string, data: Bytes | string): Uint8Array {
   return createHmacSha256(key).update(toBytes(data)).digest();
+}
+
+/** HMAC-SHA256 of bytes, text or a stream; like sha256Async, WebCrypto takes whole buffers where it is faster. */
+export async function hmacSha256Async(key: Bytes | string, data: HashInput): Promise<Uint8Array> {
+  await ready();
+  const k = toBytes(key);
+  if (typeof data === 'string' || data instanceof Uint8Array) {
+    const bytes = toBytes(data);
+    if (useWebCrypto(bytes.length) && !isShared(bytes) && !isShared(k)) {
+      const subtle = globalThis.crypto.subtle;
+      // Chromium refuses an empty key; RFC 2104 pads keys with zeros to the block size, so 64 zeros are the same key.
+      const raw = k.length > 0 ? k : new Uint8Array(BLOCK);
+      const ck = await subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      return new Uint8Array(await subtle.sign('HMAC', ck, bytes as Uint8Array<ArrayBuffer>));
+    }
+    return hmacSha256(k, bytes);
+  }
+  const h = createHmacSha256(k);
+  for await (const chunk of chunks(data)) h.update(chunk);
+  return h.digest();
+}
+
+/** The chunks of a stream; a ReadableStream is read through its reader (not every runtime iterates one). */
+async function* chunks(data: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (typeof (data as ReadableStream<Uint8Array>).getReader === 'function') {
+    const reader = (data as ReadableStream<Uint8Array>).getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  yield* data as AsyncIterable<Uint8Array>;
+}
+
+/** WebCrypto refuses views of a SharedArrayBuffer (the casts above rely on this check). */
+function isShared(b: Uint8Array): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && b.buffer instanceof SharedArrayBuffer;
 }
 
 const encoder = new TextEncoder();
@@ -131,3 +123,5 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
   return diff === 0;
 }
+
+export type { Hasher, HashEngine };
