@@ -472,6 +472,13 @@ if (!isBrowser) {
     fs.rmSync(dir, { recursive: true });
   });
 
+  File('an unknown fsync mode is refused with UNSUPPORTED/INVALID_OPTION', async () => {
+    try { await fileSink('/tmp/never-written.jsonl', { fsync: 'sometimes' }); assert.unreachable(); } catch (e) {
+      assert.is(e.code, 'UNSUPPORTED');
+      assert.is(e.detail, 'INVALID_OPTION');
+    }
+  });
+
   File.run();
 } else {
   const Browser = suite('log sinks in the browser');
@@ -496,6 +503,14 @@ if (!isBrowser) {
     await log.close();
     assert.equal((await read()).trim().split('\n').map((l) => JSON.parse(l).i), [4, 5, 6]);
     await (await root.getDirectoryHandle('logs')).removeEntry(name.slice(5));
+  });
+
+  Browser('opfsSink refuses names that are not a file inside the origin', () => {
+    for (const bad of ['', 'logs/', '../x.jsonl', '/abs.jsonl']) {
+      try { opfsSink(bad); assert.unreachable(bad); } catch (e) {
+        assert.instance(e, CheckpointError, bad);
+      }
+    }
   });
 
   Browser.run();
