@@ -216,6 +216,8 @@ const env = {
   SAFECKPT_TEST_HTTP: await startNginx(served),
   SAFECKPT_TEST_HTTP_NORANGE: await startNoRangeServer(served),
   SAFECKPT_TEST_NGINX_LOG: join(work, 'nginx', 'logs', 'access.log'),
+  // The folder both servers serve (Node/Deno tests write generated files there; workers read it as 'nobody').
+  SAFECKPT_TEST_HTTP_ROOT: served,
 };
 
 const deno = join(root, 'node_modules', '.bin', 'deno');

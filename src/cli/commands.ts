@@ -1,5 +1,7 @@
 // The table of subcommands: one file each, registered here.
 import { demo } from './demo.js';
+import { verify } from './verify.js';
+import { sign } from './sign.js';
 
 export interface Command {
   usage: string;
@@ -9,4 +11,6 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   demo,
+  verify,
+  sign,
 };

@@ -4,6 +4,9 @@
 // 0 success, 1 invalid input (a CheckpointError), 2 usage.
 import { CheckpointError } from '../errors.js';
 import { commands } from './commands.js';
+import { UsageError } from './usage.js';
+
+export { UsageError };
 
 export const USAGE = `usage: safeckpt <command> [options]
 
@@ -12,7 +15,6 @@ ${Object.entries(commands).map(([name, c]) => `  ${c.usage.padEnd(58)} ${c.summa
 
 Exit codes: 0 ok, 1 invalid or failed (code + message), 2 usage error.`;
 
-export class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

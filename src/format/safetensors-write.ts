@@ -14,6 +14,7 @@ import { resolveSource, type Dest } from '../store/resolve.js';
 import { tempKeyFor, writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import { DTYPES, isDtype, type Dtype } from './dtype.js';
+import { MAX_HEADER_LENGTH } from '../core/header.js';
 import type { TensorMap } from './types.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
 import type { MacKey } from './signed-json.js';
@@ -21,8 +22,6 @@ import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards }
 
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
-/** The header length the reference refuses to read past (its HeaderTooLarge limit). */
-export const MAX_HEADER_LENGTH = 100_000_000;
 
 export interface WriteOptions {
   /** `__metadata__`: string → string, stored in the header and in the sidecar. */

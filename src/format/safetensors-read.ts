@@ -1,0 +1,340 @@
+// Reading safetensors, from any store. The header comes first: 8 bytes, the
+// length checked against the cap and the file size, then exactly N bytes
+// (never a guessed prefix). Tensor data is read as few large ranges; every
+// TensorView is a zero-copy view of those bytes. Local files are loaded whole
+// by default; remote ones (HTTP) load nothing until asked, then fetch only the
+// tensors asked for — and, when a sidecar exists, check each one's SHA-256
+// against it (and the header's), so a tensor fetched alone is verified alone.
+import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
+import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
+import { createSha256, toHex } from '../core/hash.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import type { Store } from '../store/store.js';
+import { resolveSource, type Source } from '../store/resolve.js';
+import { joinKey } from '../store/keys.js';
+import type { Header, TensorInfo, TensorView } from './types.js';
+import type { Dtype } from './dtype.js';
+import { toFloat32 } from './convert.js';
+import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
+import { checkJsonMac, type MacKey } from './signed-json.js';
+import { INDEX_SUFFIX, isIndexKey, parseIndex, shardKeysOf, type ShardIndex } from './sharded.js';
+import { DEFAULT_MODEL_KEY } from './safetensors-write.js';
+
+/** Bytes per read when loading many tensors: few requests, no single multi-GB buffer. */
+export const READ_SEGMENT = 256 << 20;
+/** Two requested tensors this close are fetched in one range request (gap bytes are cheaper than a round trip). */
+export const COALESCE_GAP = 64 << 10;
+
+export interface ReadOptions {
+  /** Tensors to fetch now: 'all' (default for local stores), 'none' (default for http), or a list of names. */
+  load?: 'all' | 'none' | string[];
+  /** Check what is loaded against the sidecar when there is one (default true). */
+  verify?: boolean;
+  /** Refuse a file without a sidecar (INTEGRITY, detail SIDECAR_MISSING). */
+  strict?: boolean;
+  /** HMAC key: the sidecar must be signed with it (AUTH otherwise). */
+  key?: MacKey;
+  logger?: Logger;
+}
+
+export interface SafetensorsFile {
+  /** The file (or, sharded, the index) as a location people can read. */
+  readonly path: string;
+  readonly header: Header;
+  readonly metadata: Readonly<Record<string, string>> | null;
+  /** Tensor names in file order (sharded: shard after shard). */
+  readonly names: readonly string[];
+  /** The parsed sidecar, or null when there is none (sharded: the first shard's). */
+  readonly sidecar: Sidecar | null;
+  /** name → view of every tensor loaded so far (all of them after a full load). */
+  readonly tensors: Readonly<Record<string, TensorView>>;
+  /** One tensor, fetched (and verified) if it is not loaded yet. */
+  tensor(name: string): Promise<TensorView>;
+  /** Fetches these tensors (all when omitted), coalescing neighbouring ranges into one request. */
+  load(names?: readonly string[]): Promise<Record<string, TensorView>>;
+  /** The shards of a sharded model (a single file: itself). */
+  readonly files: readonly SafetensorsFile[];
+}
+
+export class SafetensorsView implements TensorView {
+  constructor(readonly info: TensorInfo, private readonly data: Uint8Array) {}
+  get name() { return this.info.name; }
+  get dtype(): Dtype { return this.info.dtype; }
+  get shape() { return this.info.shape; }
+  get byteLength() { return this.info.byteLength; }
+  bytes(): Uint8Array { return this.data; }
+  toFloat32(): Float32Array { return toFloat32(this.info.dtype, this.data, this.info.name); }
+}
+
+/** Reads and validates the header of `store[key]`: 8 bytes, then exactly N. Returns the header and the file size. */
+export async function readHeaderAt(store: Store, key: string): Promise<{ header: Header; size: number; head: Uint8Array }> {
+  const path = store.describe(key);
+  const size = await store.size(key);
+  const first = await store.read(key, { start: 0, end: Math.min(size, HEADER_PREFIX_BYTES) });
+  const n = readHeaderLength(first, { fileSize: size, path });
+  const head = new Uint8Array(HEADER_PREFIX_BYTES + n);
+  head.set(first);
+  head.set(await store.read(key, { start: HEADER_PREFIX_BYTES, end: HEADER_PREFIX_BYTES + n }), HEADER_PREFIX_BYTES);
+  return { header: parseHeader(head, { fileSize: size, path }), size, head };
+}
+
+/** The sidecar of `key`, or null when absent. A sidecar that exists but is unreadable is CORRUPT. */
+export async function readSidecarAt(store: Store, key: string): Promise<Sidecar | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.read(sidecarKeyFor(key));
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+  return parseSidecar(bytes, store.describe(sidecarKeyFor(key)));
+}
+
+export function sidecarMissing(store: Store, key: string): CheckpointError {
+  return new IntegrityError(`${store.describe(key)} has no sidecar (${store.describe(sidecarKeyFor(key))}), so its integrity cannot be checked; strict mode refuses it. Create one with \`safeckpt sign\` from a trusted copy, or drop strict mode`, {
+    path: store.describe(sidecarKeyFor(key)), detail: 'SIDECAR_MISSING',
+  });
+}
+
+/** Checks the sidecar's MAC (when a key is given) and that it describes a file of this size and header. */
+export function checkSidecarAgainst(store: Store, key: string, sc: Sidecar | null, size: number, head: Uint8Array, opts: { key?: MacKey; strict?: boolean }): void {
+  const path = store.describe(key);
+  if (!sc) {
+    if (opts.key !== undefined) {
+      throw new CheckpointError('AUTH', `${path} has no sidecar, so it carries no HMAC, but a key was given: it is not authenticated (sign it with \`safeckpt sign\`)`, {
+        path: store.describe(sidecarKeyFor(key)), detail: 'HMAC_MISSING',
+      });
+    }
+    if (opts.strict) throw sidecarMissing(store, key);
+    return;
+  }
+  if (opts.key !== undefined) checkJsonMac(sc as unknown as Record<string, unknown>, opts.key, store.describe(sidecarKeyFor(key)));
+  if (sc.size !== size) {
+    throw new IntegrityError(`${path} is ${size} bytes, but its sidecar records ${sc.size}: the file was truncated, extended or replaced`, {
+      path, detail: 'SIZE_MISMATCH', data: { expected: sc.size, found: size },
+    });
+  }
+  const h = toHex(createSha256().update(head).digest());
+  if (h !== sc.header_sha256) {
+    throw new IntegrityError(`${path}: the header (first ${head.length} bytes) has SHA-256 ${h}, but the sidecar records ${sc.header_sha256}: tensor names, shapes, offsets or metadata were changed`, {
+      path, detail: 'HEADER_HASH_MISMATCH', data: { expected: sc.header_sha256, found: h },
+    });
+  }
+}
+
+/** Throws INTEGRITY naming the tensor unless `bytes` hash to what the sidecar records for it. */
+export function checkTensor(path: string, sc: Sidecar, name: string, digest: string): void {
+  const want = sc.tensors[name]?.sha256;
+  if (want === undefined) {
+    throw new IntegrityError(`${path}: tensor '${name}' is not in the sidecar (the header and the sidecar disagree)`, { path, tensor: name, detail: 'TENSOR_NOT_IN_SIDECAR' });
+  }
+  if (digest !== want) {
+    throw new IntegrityError(`${path}: tensor '${name}' has SHA-256 ${digest}, but the sidecar records ${want}: its data was changed or corrupted`, {
+      path, tensor: name, detail: 'TENSOR_HASH_MISMATCH', data: { expected: want, found: digest },
+    });
+  }
+}
+
+interface Range { start: number; end: number; infos: TensorInfo[] }
+
+/** Groups tensors (sorted by offset) into read ranges: neighbours within `gap`, at most `max` bytes unless one tensor is larger. */
+export function planReads(infos: TensorInfo[], gap: number, max: number): Range[] {
+  const sorted = [...infos].sort((a, b) => a.begin - b.begin);
+  const out: Range[] = [];
+  for (const t of sorted) {
+    const last = out[out.length - 1];
+    if (last && t.begin - last.end <= gap && t.end - last.start <= max) {
+      last.end = Math.max(last.end, t.end);
+      last.infos.push(t);
+    } else out.push({ start: t.begin, end: t.end, infos: [t] });
+  }
+  return out;
+}
+
+class SingleFile implements SafetensorsFile {
+  readonly path: string;
+  readonly names: readonly string[];
+  readonly files: readonly SafetensorsFile[] = [this];
+  private readonly loaded: Record<string, TensorView> = {};
+  private readonly pending = new Map<string, Promise<TensorView>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly key: string,
+    readonly header: Header,
+    readonly sidecar: Sidecar | null,
+    private readonly verify: boolean,
+    private readonly log: Logger,
+  ) {
+    this.path = store.describe(key);
+    this.names = header.names();
+  }
+
+  get metadata() { return this.header.metadata; }
+  get tensors(): Readonly<Record<string, TensorView>> { return this.loaded; }
+
+  private info(name: string): TensorInfo {
+    const i = this.header.get(name);
+    if (!i) throw new NotFoundError(`${this.path} has no tensor '${name}' (it has ${this.names.length}: ${this.names.slice(0, 5).join(', ')}${this.names.length > 5 ? ', …' : ''})`, { path: this.path, tensor: name });
+    return i;
+  }
+
+  async tensor(name: string): Promise<TensorView> {
+    return (await this.load([name]))[name];
+  }
+
+  async load(names: readonly string[] = this.names): Promise<Record<string, TensorView>> {
+    const infos = names.map((n) => this.info(n));
+    const missing = infos.filter((i) => !this.loaded[i.name] && !this.pending.has(i.name));
+    const ranges = planReads(missing, this.store.kind === 'http' ? COALESCE_GAP : 0, READ_SEGMENT);
+    for (const r of ranges) {
+      const p = this.fetch(r);
+      for (const i of r.infos) {
+        const one = p.then((m) => m.get(i.name)!);
+        one.catch(() => {});
+        this.pending.set(i.name, one);
+      }
+    }
+    const out: Record<string, TensorView> = {};
+    try {
+      for (const i of infos) out[i.name] = this.loaded[i.name] ?? (await this.pending.get(i.name)!);
+    } finally {
+      for (const i of infos) this.pending.delete(i.name);
+    }
+    return out;
+  }
+
+  private async fetch(r: Range): Promise<Map<string, TensorView>> {
+    const base = this.header.dataStart;
+    const bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
+    const out = new Map<string, TensorView>();
+    for (const i of r.infos) {
+      const data = bytes.subarray(i.begin - r.start, i.end - r.start);
+      if (this.verify && this.sidecar) checkTensor(this.path, this.sidecar, i.name, toHex(createSha256().update(data).digest()));
+      const v = new SafetensorsView(i, data);
+      this.loaded[i.name] = v;
+      out.set(i.name, v);
+    }
+    this.log.debug('loaded tensors', { path: this.path, tensors: r.infos.length, bytes: r.end - r.start, verified: this.verify && !!this.sidecar });
+    return out;
+  }
+}
+
+/** A sharded model seen as one file: names and tensors across shards, loaded shard by shard. */
+class ShardedFile implements SafetensorsFile {
+  readonly path: string;
+  readonly names: readonly string[];
+  readonly header: Header;
+  private readonly owner = new Map<string, SafetensorsFile>();
+
+  constructor(store: Store, indexKey: string, readonly index: ShardIndex, readonly files: readonly SafetensorsFile[]) {
+    this.path = store.describe(indexKey);
+    for (const f of files) for (const n of f.names) this.owner.set(n, f);
+    this.names = files.flatMap((f) => f.names);
+    this.header = combinedHeader(files.map((f) => f.header), this.names, this.owner);
+  }
+
+  get metadata() { return this.files[0]?.metadata ?? null; }
+  get sidecar() { return this.files[0]?.sidecar ?? null; }
+  get tensors(): Readonly<Record<string, TensorView>> {
+    return Object.assign({}, ...this.files.map((f) => f.tensors));
+  }
+
+  private fileOf(name: string): SafetensorsFile {
+    const f = this.owner.get(name);
+    if (!f) throw new NotFoundError(`${this.path}: no shard holds tensor '${name}'`, { path: this.path, tensor: name });
+    return f;
+  }
+
+  async tensor(name: string): Promise<TensorView> {
+    return this.fileOf(name).tensor(name);
+  }
+
+  async load(names: readonly string[] = this.names): Promise<Record<string, TensorView>> {
+    const by = new Map<SafetensorsFile, string[]>();
+    for (const n of names) {
+      const f = this.fileOf(n);
+      by.set(f, [...(by.get(f) ?? []), n]);
+    }
+    const parts = await Promise.all([...by].map(([f, ns]) => f.load(ns)));
+    return Object.assign({}, ...parts);
+  }
+}
+
+function combinedHeader(headers: Header[], names: readonly string[], owner: Map<string, SafetensorsFile>): Header {
+  return {
+    headerLength: 0,
+    dataStart: 0,
+    dataLength: headers.reduce((a, h) => a + h.dataLength, 0),
+    metadata: headers[0]?.metadata ?? null,
+    size: names.length,
+    names: () => [...names],
+    get: (n: string) => owner.get(n)?.header.get(n),
+    *tensors() { for (const h of headers) yield* h.tensors(); },
+  };
+}
+
+/** Opens one safetensors file at `store[key]`. */
+export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}): Promise<SafetensorsFile> {
+  const { header, size, head } = await readHeaderAt(store, key);
+  const verify = opts.verify !== false;
+  const sidecar = verify || opts.key !== undefined ? await readSidecarAt(store, key) : null;
+  if (verify || opts.key !== undefined) checkSidecarAgainst(store, key, sidecar, size, head, opts);
+  const log = opts.logger ?? silentLogger;
+  if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
+  const f = new SingleFile(store, key, header, sidecar, verify, log);
+  const load = opts.load ?? (store.kind === 'http' ? 'none' : 'all');
+  if (load === 'all') await f.load();
+  else if (Array.isArray(load)) await f.load(load);
+  return f;
+}
+
+/** What a key names: a single file, a sharded model's index, or a folder holding one of them. */
+export async function locateModel(store: Store, key: string): Promise<{ kind: 'file' | 'sharded'; key: string }> {
+  if (isIndexKey(key)) return { kind: 'sharded', key };
+  if (key.endsWith('.safetensors')) return { kind: 'file', key };
+  // A folder (or a store root): prefer a single model.safetensors, then an index, as transformers does.
+  for (const [kind, k] of [['file', joinKey(key, DEFAULT_MODEL_KEY)], ['sharded', joinKey(key, 'model' + INDEX_SUFFIX)]] as const) {
+    if (await store.exists(k).catch(() => false)) return { kind, key: k };
+  }
+  if (store.kind !== 'http') {
+    const entries = await store.list(key).catch(() => []);
+    const idx = entries.filter((e) => isIndexKey(e.key));
+    const single = entries.filter((e) => !e.isDirectory && e.key.endsWith('.safetensors'));
+    if (idx.length === 1) return { kind: 'sharded', key: idx[0].key };
+    if (single.length === 1) return { kind: 'file', key: single[0].key };
+  }
+  return { kind: 'file', key };
+}
+
+export async function openSharded(store: Store, indexKey: string, opts: ReadOptions = {}): Promise<SafetensorsFile> {
+  const index = parseIndex(await store.read(indexKey), store.describe(indexKey));
+  const files = await Promise.all(shardKeysOf(indexKey, index).map((k) => openSafetensors(store, k, opts)));
+  // The index must describe the shards exactly: a tensor in the wrong shard (or in none) is a broken model.
+  const path = store.describe(indexKey);
+  for (const [i, k] of shardKeysOf(indexKey, index).entries()) {
+    const file = k.slice(k.lastIndexOf('/') + 1);
+    for (const n of files[i].names) {
+      if (index.weight_map[n] !== file) {
+        throw new CheckpointError('CORRUPT', `${path}: shard ${file} holds tensor '${n}', which the weight_map ${index.weight_map[n] ? `puts in ${index.weight_map[n]}` : 'does not list'}`, {
+          path, tensor: n, detail: 'INDEX_MISMATCH',
+        });
+      }
+    }
+  }
+  const present = new Set(files.flatMap((f) => f.names));
+  for (const [n, file] of Object.entries(index.weight_map)) {
+    if (!present.has(n)) throw new CheckpointError('CORRUPT', `${path}: the weight_map puts tensor '${n}' in ${file}, but that shard does not hold it`, { path, tensor: n, detail: 'INDEX_MISMATCH' });
+  }
+  return new ShardedFile(store, indexKey, index, files);
+}
+
+/**
+ * Opens a safetensors file or a sharded model (its index, or a folder holding
+ * either) from any source. See ReadOptions for what is loaded and checked.
+ */
+export async function readSafetensors(src: Source, opts: ReadOptions = {}): Promise<SafetensorsFile> {
+  const ref = resolveSource(src);
+  const where = await locateModel(ref.store, ref.key);
+  return where.kind === 'sharded' ? openSharded(ref.store, where.key, opts) : openSafetensors(ref.store, where.key, opts);
+}
