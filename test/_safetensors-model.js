@@ -51,20 +51,21 @@ function tensorOf(name, v) {
 }
 
 /**
- * The reference's verdict on a whole file as this model sees it:
+ * The reference's verdict on a file (`bytes`: all of it, or its first 8 + N bytes
+ * with `fileSize`) as this model sees it:
  * { ok: true, tensors (JSON order), metadata } or { ok: false, detail }; `imprecise`
  * when a number past 2^53 was rounded by JSON.parse (the verdict may then differ).
  */
-export function modelParse(bytes) {
+export function modelParse(bytes, fileSize = bytes.length) {
   imprecise = false;
   let parsed;
   try {
-    if (bytes.length < 8) fail('HEADER_TOO_SMALL');
+    if (fileSize < 8) fail('HEADER_TOO_SMALL');
     const dv = new DataView(bytes.buffer, bytes.byteOffset, 8);
     const n = dv.getBigUint64(0, true);
     if (n > 100_000_000n) fail('HEADER_TOO_LARGE');
     const len = Number(n);
-    if (8 + len > bytes.length) fail('INVALID_HEADER_LENGTH');
+    if (8 + len > fileSize) fail('INVALID_HEADER_LENGTH');
     let text;
     try { text = fatal.decode(bytes.subarray(8, 8 + len)); } catch { fail('INVALID_HEADER'); }
     let json;
@@ -95,7 +96,7 @@ export function modelParse(bytes) {
       if (bits % 8n !== 0n) fail('MISALIGNED_SLICE');
       if (BigInt(t.end - t.begin) !== bits / 8n) fail('TENSOR_INVALID_INFO');
     }
-    if (8 + len + start !== bytes.length) fail('METADATA_INCOMPLETE_BUFFER');
+    if (8 + len + start !== fileSize) fail('METADATA_INCOMPLETE_BUFFER');
     return { ok: true, tensors, metadata, imprecise };
   } catch (e) {
     if (e instanceof ModelError) return { ok: false, detail: e.detail, imprecise, tensors: parsed };
