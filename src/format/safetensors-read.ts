@@ -7,6 +7,7 @@
 // against it (and the header's), so a tensor fetched alone is verified alone.
 import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
 import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
+import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
@@ -336,5 +337,7 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
 export async function readSafetensors(src: Source, opts: ReadOptions = {}): Promise<SafetensorsFile> {
   const ref = resolveSource(src);
   const where = await locateModel(ref.store, ref.key);
+  // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
+  await hashReady();
   return where.kind === 'sharded' ? openSharded(ref.store, where.key, opts) : openSafetensors(ref.store, where.key, opts);
 }

@@ -7,6 +7,7 @@
 // more than the tensors the caller already has (#458 of the reference asks for
 // exactly this). The sidecar is written with the file.
 import { CheckpointError, CompatibilityError, UnsupportedError } from '../errors.js';
+import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
@@ -256,6 +257,8 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
   }
   const key = k === '' ? DEFAULT_MODEL_KEY : k;
   const entries = writeEntries(tensors);
+  // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
+  await hashReady();
   if (opts.maxShardSize !== undefined) return writeShardedAt(store, key, entries, opts);
   return writeSafetensorsAt(store, key, entries, opts);
 }

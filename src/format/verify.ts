@@ -5,6 +5,7 @@
 // header check guarantees the tensors tile the data region), so the whole-file
 // SHA-256 need not be recomputed: one hashing pass, parallel by tensor.
 import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
+import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
@@ -200,6 +201,8 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
   const { store, key } = resolveSource(src);
   const where = await locateModel(store, key);
   const log = opts.logger ?? silentLogger;
+  // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
+  await hashReady();
   let done = 0;
   const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;
   const progress = (n: number) => opts.onProgress?.((done += n), total);
@@ -255,6 +258,7 @@ export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Pr
   const { store, key: k } = resolveSource(src);
   if (store.readOnly) throw new CheckpointError('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
   const where = await locateModel(store, k);
+  await hashReady();
   let done = 0;
   const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;
   const progress = (n: number) => opts.onProgress?.((done += n), total);
