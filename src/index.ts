@@ -72,3 +72,9 @@ export { readSafetensors, SafetensorsView, READ_SEGMENT, COALESCE_GAP } from './
 export type { ReadOptions, SafetensorsFile } from './format/safetensors-read.js';
 export { verify, sign, scanTensors } from './format/verify.js';
 export type { VerifyOptions, VerifyReport, SignOptions } from './format/verify.js';
+// legacy PyTorch .pt: read without executing pickle
+export { readTorch, readTorchFile, walkTensors, TorchTensor, TorchStorage } from './format/torch/read.js';
+export type { ReadTorchOptions, TorchFile } from './format/torch/read.js';
+export { DEFAULT_LIMITS as TORCH_PICKLE_LIMITS } from './format/torch/unpickle.js';
+export type { PickleLimits } from './format/torch/unpickle.js';
+export { crc32 } from './core/crc32.js';

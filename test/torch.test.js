@@ -1,0 +1,479 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  readTorch, readTorchFile, TorchTensor, CheckpointError, sha256, toHex, TORCH_PICKLE_LIMITS,
+} from '../dist/index.js';
+import { readRepoFile, readRepoText, isBrowser, tempDir } from './_env.js';
+import { Pickle, tensorOp, pickleOf, torchZip, zipParts, concat, bytesOf } from './_torchfile.js';
+
+const DIR = 'test/fixtures/reference/torch/';
+const BENIGN = ['dtypes', 'legacy_nonzip', 'renamed_prefix', 'state_dict_f32', 'state_dict_f32_fileobj', 'training_checkpoint'];
+const MALICIOUS = ['malicious_eval_stack_global', 'malicious_posix_system_torchsave', 'malicious_reduce'];
+
+/** Python's json keeps integers past 2^53 exact; JSON.parse would round them. Keep them as {__bigint__}. */
+function parseExact(text) {
+  return JSON.parse(text.replace(/"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])-?\d{16,}(?![.\deE])/g, (m) => (m[0] === '"' ? m : `{"__bigint__":"${m}"}`)));
+}
+const fixture = async (stem) => ({
+  bytes: await readRepoFile(DIR + stem + '.pt'),
+  expected: parseExact(await readRepoText(DIR + stem + '.expected.json')),
+});
+
+async function rejects(p, code, detail) {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof CheckpointError, `expected a CheckpointError, got ${e && e.stack}`);
+    assert.is(e.code, code, e.message);
+    if (detail) assert.is(e.detail, detail, e.message);
+    return e;
+  }
+  assert.unreachable(`expected ${code}${detail ? '/' + detail : ''}`);
+}
+
+/** Compares a plain value read from the file with the fixture's `values` notation. */
+function sameValue(got, want, file, path = '<root>') {
+  if (want && typeof want === 'object' && '__tensor__' in want) {
+    assert.ok(got instanceof TorchTensor, `${path}: expected a tensor`);
+    assert.is(file.tensors.get(want.__tensor__), got, `${path}: the tensor listed as ${want.__tensor__}`);
+    return;
+  }
+  if (want && typeof want === 'object' && '__bigint__' in want) {
+    const b = BigInt(want.__bigint__);
+    assert.is(got, b >= -(2n ** 53n) && b <= 2n ** 53n ? Number(b) : b, path);
+    return;
+  }
+  if (want && typeof want === 'object' && '__tuple__' in want) return sameValue(got, want.__tuple__, file, path);
+  if (want && typeof want === 'object' && '__dict_items__' in want) {
+    return sameValue(got, Object.fromEntries(want.__dict_items__.map(([k, v]) => [String(k), v])), file, path);
+  }
+  if (Array.isArray(want)) {
+    assert.ok(Array.isArray(got), `${path}: expected an array`);
+    assert.is(got.length, want.length, `${path}: length`);
+    want.forEach((w, i) => sameValue(got[i], w, file, `${path}.${i}`));
+    return;
+  }
+  if (want && typeof want === 'object') {
+    assert.type(got, 'object', path);
+    assert.equal(Object.keys(got), Object.keys(want), `${path}: keys`);
+    for (const k of Object.keys(want)) sameValue(got[k], want[k], file, `${path}.${k}`);
+    return;
+  }
+  assert.is(got, want, path);
+}
+
+/** The tensor's logical values from its bytes, in the fixture's notation (flat). */
+function valuesOf(t) {
+  const b = t.bytes().slice();
+  switch (t.dtype) {
+    case 'F32': return Array.from(new Float32Array(b.buffer));
+    case 'F64': return Array.from(new Float64Array(b.buffer));
+    case 'I64': return Array.from(new BigInt64Array(b.buffer), String);
+    case 'I32': return Array.from(new Int32Array(b.buffer));
+    case 'I16': return Array.from(new Int16Array(b.buffer));
+    case 'I8': return Array.from(new Int8Array(b.buffer));
+    case 'U8': return Array.from(b);
+    case 'BOOL': return Array.from(b, (x) => x === 1);
+    default: return Array.from(t.toFloat32());
+  }
+}
+const flat = (v) => (Array.isArray(v) ? v.flat(Infinity) : [v]);
+
+// ---------------------------------------------------------------- fixtures
+
+const FIX = suite('readTorch: PyTorch 1.13 fixtures');
+
+for (const stem of BENIGN) {
+  FIX(`${stem}.pt: every tensor and every value equals ${stem}.expected.json`, async () => {
+    const { bytes, expected } = await fixture(stem);
+    const file = await readTorchFile(bytes, { verifyCrc: true });
+    assert.equal([...file.tensors.keys()].sort(), Object.keys(expected.tensors).sort());
+    for (const [path, e] of Object.entries(expected.tensors)) {
+      const t = file.tensors.get(path);
+      assert.is(t.name, path);
+      assert.is(t.dtype, e.safetensors_dtype, path);
+      assert.equal(t.shape, e.shape, path);
+      assert.equal(t.strides, e.strides, path);
+      assert.is(t.storageOffset, e.storage_offset, path);
+      assert.is(t.storage.key, e.storage.key, path);
+      assert.is(t.storage.numel, e.storage.numel, path);
+      assert.is(t.isContiguous, e.is_contiguous, path);
+      assert.is(t.isParameter, e.is_parameter, path);
+      assert.is(t.requiresGrad, e.requires_grad, path);
+      assert.is(t.byteLength, e.nbytes_contiguous, path);
+      assert.is(toHex(sha256(t.bytes())), e.sha256, path);
+      if (e.values !== null) {
+        const want = flat(e.values).map((x) => (x && x.__bigint__ ? x.__bigint__ : typeof x === 'number' && t.dtype === 'I64' ? String(x) : x));
+        assert.equal(valuesOf(t), want, `${path} values`);
+      }
+    }
+    sameValue(file.value, expected.values, file);
+    for (const [where, meta] of Object.entries(expected.state_dict_metadata)) {
+      const holder = where === '<root>' ? file.value : file.value[where];
+      assert.equal(JSON.parse(JSON.stringify(holder._metadata)), meta, `${where}._metadata`);
+      assert.not.ok(Object.keys(holder).includes('_metadata'), '_metadata is not listed among the keys');
+    }
+    const c = expected.container;
+    if (c.format === 'zip') {
+      assert.is(file.format, 'zip');
+      assert.is(file.prefix + '/', c.archive_prefix);
+      assert.is(file.version + '\n', c.version_record);
+      assert.is(file.byteorder, 'little');
+    } else {
+      assert.is(file.format, 'legacy');
+      assert.equal(file.sysInfo, c.sys_info);
+    }
+  });
+}
+
+FIX('tensors on one storage share its bytes (stride-0 and offset views included)', async () => {
+  for (const stem of ['dtypes', 'legacy_nonzip']) {
+    const { bytes, expected } = await fixture(stem);
+    const file = await readTorchFile(bytes);
+    for (const group of Object.values(expected.shared_storages)) {
+      const roots = group.map((p) => file.tensors.get(p).storage).map((s) => s.root ?? s);
+      assert.ok(roots.every((s) => s === roots[0]), `${stem}: ${group.join(', ')} share one storage`);
+    }
+  }
+});
+
+FIX('bytes() of a contiguous tensor is a view of the file; a strided one is a copy', async () => {
+  const { bytes, expected } = await fixture('dtypes');
+  const file = await readTorchFile(bytes);
+  const view = file.tensors.get('shared_view_slice').bytes();
+  assert.is(view.buffer, bytes.buffer, 'zero-copy view');
+  const entry = expected.container.zip.entries.find((e) => e.name === 'dtypes/data/15');
+  assert.is(view.byteOffset - bytes.byteOffset, entry.data_offset + 2 * 4, 'the view starts at the storage offset in the file');
+  const strided = file.tensors.get('noncontig_transpose').bytes();
+  assert.is.not(strided.buffer, bytes.buffer);
+  assert.equal(Array.from(new Int32Array(strided.slice().buffer)), [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
+});
+
+FIX('0-dim, empty and stride-0 tensors', async () => {
+  const file = await readTorchFile((await fixture('dtypes')).bytes);
+  const s = file.tensors.get('scalar_0dim');
+  assert.equal(s.shape, []);
+  assert.equal(Array.from(s.toFloat32()), [3.5]);
+  const e = file.tensors.get('empty_0x3');
+  assert.is(e.bytes().length, 0);
+  assert.is(e.toFloat32().length, 0);
+  assert.equal(Array.from(file.tensors.get('expanded_stride0').toFloat32()), [7, 8, 9, 7, 8, 9, 7, 8, 9, 7, 8, 9]);
+});
+
+FIX('toFloat32 decodes bfloat16 and float16 exactly', async () => {
+  const file = await readTorchFile((await fixture('dtypes')).bytes);
+  assert.equal(Array.from(file.tensors.get('float16').toFloat32()), [0.5, -1.25, 65504, 6.103515625e-05, 0, -0]);
+  assert.equal(Array.from(file.tensors.get('bfloat16').toFloat32()), [1, -2.5, 3.00405527047391e+38, 1.0010069081221042e-38, 0.0078125, -0]);
+});
+
+FIX('the training checkpoint keeps Python types as plain JS: bigint past 2^53, floats, nested config', async () => {
+  const v = await readTorch((await fixture('training_checkpoint')).bytes);
+  assert.is(v.config.big_int_over_2_53, 4611686018427387905n);
+  assert.is(v.config.neg_float, -0.25);
+  assert.equal(v.optimizer.param_groups[0].betas, [0.9, 0.999]);
+  assert.is(v.optimizer.param_groups[0].foreach, null);
+  assert.ok(v.optimizer.state[0].step instanceof TorchTensor, 'AdamW step is a 0-dim tensor');
+  assert.equal(Object.keys(v.optimizer.state), ['0', '1', '2', '3', '4', '5', '6']);
+});
+
+FIX('the entry prefix comes from the entries, not the file name', async () => {
+  const { bytes } = await fixture('renamed_prefix');
+  const file = await readTorchFile(bytes, { name: 'something-else.pt' });
+  assert.is(file.prefix, 'original_name');
+});
+
+FIX('CRC-32 is checked on request: a flipped storage byte is CORRUPT/ZIP_CRC', async () => {
+  const { bytes, expected } = await fixture('state_dict_f32');
+  const entry = expected.container.zip.entries.find((e) => e.name.endsWith('/data/1'));
+  const bad = bytes.slice();
+  bad[entry.data_offset + 5] ^= 0x10;
+  const lenient = await readTorchFile(bad);
+  assert.is.not(toHex(sha256(lenient.tensors.get('fc1.weight').bytes())), expected.tensors['fc1.weight'].sha256);
+  const e = await rejects(readTorchFile(bad, { verifyCrc: true }), 'CORRUPT', 'ZIP_CRC');
+  assert.match(e.message, 'state_dict_f32/data/1');
+});
+
+if (!isBrowser) {
+  FIX('reads from a path; a missing path is NOT_FOUND', async () => {
+    const fs = await import('node:fs/promises');
+    const dir = await tempDir();
+    const p = `${dir}/model.pt`;
+    await fs.writeFile(p, (await fixture('state_dict_f32')).bytes);
+    const v = await readTorch(p);
+    assert.equal(Object.keys(v), ['emb.weight', 'fc1.weight', 'fc1.bias', 'ln.weight', 'ln.bias', 'fc2.weight', 'fc2.bias']);
+    await rejects(readTorch(`${dir}/missing.pt`), 'NOT_FOUND');
+    await fs.rm(dir, { recursive: true });
+  });
+}
+
+FIX.run();
+
+// ---------------------------------------------------------------- malicious
+
+const MAL = suite('readTorch: malicious files are refused, the global named, nothing run');
+
+for (const stem of MALICIOUS) {
+  MAL(`${stem}.pt → UNSAFE_PICKLE naming its global`, async () => {
+    const { bytes, expected } = await fixture(stem);
+    const e = await rejects(readTorch(bytes, { name: `${stem}.pt` }), 'UNSAFE_PICKLE', 'REFUSED_GLOBAL');
+    for (const [module, name, opcode, position] of expected.dangerous_globals) {
+      assert.match(e.message, `refused global ${module}.${name} (module '${module}', name '${name}'`);
+      assert.ok(e.data.globals.some((g) => g.module === module && g.name === name && g.opcode === opcode && g.position === position), JSON.stringify(e.data));
+    }
+    assert.match(e.message, 'nothing was executed');
+    assert.is(e.data.globals.length, expected.dangerous_globals.length, 'only the dangerous globals are named');
+  });
+}
+
+MAL('every refused global is named, not only the first', async () => {
+  const p = new Pickle().proto(2).mark().global('os', 'system').str('x').tuple1().reduce()
+    .global('builtins', 'eval').str('y').tuple1().reduce().stackGlobal('subprocess', 'Popen').tuple().stop();
+  const e = await rejects(readTorch(torchZip({ pickle: p.toBytes() })), 'UNSAFE_PICKLE');
+  assert.equal(e.data.globals.map((g) => g.qualname), ['os.system', 'builtins.eval', 'subprocess.Popen']);
+});
+
+MAL('a refused global that is never called is still refused', async () => {
+  const p = new Pickle().proto(2).global('posix', 'system').raw(0x30).value({ a: 1 }).stop();
+  await rejects(readTorch(torchZip({ pickle: p.toBytes() })), 'UNSAFE_PICKLE', 'REFUSED_GLOBAL');
+});
+
+MAL('builtins.getattr, copyreg extensions and INST are refused', async () => {
+  const g = new Pickle().proto(2).global('builtins', 'getattr').stop();
+  await rejects(readTorch(torchZip({ pickle: g.toBytes() })), 'UNSAFE_PICKLE');
+  const ext = new Pickle().proto(2).raw(0x82, 7).stop();
+  const e = await rejects(readTorch(torchZip({ pickle: ext.toBytes() })), 'UNSAFE_PICKLE');
+  assert.is(e.data.globals[0].module, 'copyreg.extension');
+  const inst = new Pickle().proto(0).mark().str('id').raw(0x69, ...new TextEncoder().encode('os\nsystem\n')).stop();
+  await rejects(readTorch(torchZip({ pickle: inst.toBytes() })), 'UNSAFE_PICKLE');
+});
+
+MAL('torch globals this reader does not interpret are UNSUPPORTED, with what to do', async () => {
+  const p = new Pickle().proto(2).global('torch._utils', '_rebuild_sparse_tensor').stop();
+  const e = await rejects(readTorch(torchZip({ pickle: p.toBytes() })), 'UNSUPPORTED');
+  assert.match(e.message, 'to_dense()');
+});
+
+MAL.run();
+
+// ---------------------------------------------------------------- hardening
+
+const HARD = suite('readTorch: hand-built attacks get typed errors');
+const zipOf = (pickle, storages) => torchZip({ pickle: pickle instanceof Pickle ? pickle.toBytes() : pickle, storages });
+const f32 = (n) => bytesOf(new Float32Array(n).map((_, i) => i));
+
+HARD('SETITEM on a list (CVE-2026-24747) → UNSAFE_PICKLE/SETITEM_TARGET', async () => {
+  const p = new Pickle().proto(2).emptyList().str('k').str('v').setitem().stop();
+  await rejects(readTorch(zipOf(p)), 'UNSAFE_PICKLE', 'SETITEM_TARGET');
+  const q = new Pickle().proto(2).str('s').mark().str('k').str('v').setitems().stop();
+  await rejects(readTorch(zipOf(q)), 'UNSAFE_PICKLE', 'SETITEMS_TARGET');
+});
+
+HARD('APPEND on a dict, BUILD on a list, REDUCE on a string → UNSAFE_PICKLE', async () => {
+  await rejects(readTorch(zipOf(new Pickle().proto(2).emptyDict().int(1).append().stop())), 'UNSAFE_PICKLE', 'APPEND_TARGET');
+  await rejects(readTorch(zipOf(new Pickle().proto(2).emptyList().emptyDict().build().stop())), 'UNSAFE_PICKLE', 'BUILD_TARGET');
+  await rejects(readTorch(zipOf(new Pickle().proto(2).str('os').emptyTuple().reduce().stop())), 'UNSAFE_PICKLE', 'CALL_TARGET');
+});
+
+HARD('storage size ≠ declared element count → CORRUPT/STORAGE_SIZE', async () => {
+  const p = pickleOf({ w: tensorOp({ key: '0', numel: 4, shape: [4] }) });
+  await rejects(readTorch(zipOf(p, { 0: f32(3) })), 'CORRUPT', 'STORAGE_SIZE');
+  await rejects(readTorch(zipOf(p, { 0: f32(5) })), 'CORRUPT', 'STORAGE_SIZE');
+  const twice = pickleOf({ a: tensorOp({ key: '0', numel: 4, shape: [4] }), b: tensorOp({ key: '0', numel: 8, shape: [8] }) });
+  await rejects(readTorch(zipOf(twice, { 0: f32(8) })), 'CORRUPT', 'STORAGE_SIZE');
+});
+
+HARD('strides, offsets and shapes outside the storage → CORRUPT/TENSOR_BOUNDS', async () => {
+  const cases = [
+    { shape: [2, 3], stride: [3, 1], numel: 5 },
+    { shape: [2, 3], stride: [4, 1], numel: 6 },
+    { shape: [6], stride: [1], offset: 1, numel: 6 },
+    { shape: [3], stride: [-1], numel: 6 },
+    { shape: [3], stride: [1], offset: -1, numel: 6 },
+    { shape: [-1], stride: [1], numel: 6 },
+  ];
+  for (const c of cases) {
+    const p = pickleOf({ w: tensorOp({ key: '0', ...c }) });
+    await rejects(readTorch(zipOf(p, { 0: f32(c.numel) })), 'CORRUPT', 'TENSOR_BOUNDS');
+  }
+});
+
+HARD('depth bombs: nested MARKs and deeply nested lists → CORRUPT/DEPTH_LIMIT', async () => {
+  const marks = new Pickle().proto(2);
+  for (let i = 0; i < 5000; i++) marks.mark();
+  await rejects(readTorch(zipOf(marks.stop())), 'CORRUPT', 'DEPTH_LIMIT');
+  const lists = new Pickle().proto(2);
+  for (let i = 0; i < 20000; i++) lists.emptyList();
+  for (let i = 1; i < 20000; i++) lists.append();
+  await rejects(readTorch(zipOf(lists.stop())), 'CORRUPT', 'DEPTH_LIMIT');
+});
+
+HARD('memo bomb → CORRUPT/MEMO_LIMIT', async () => {
+  const p = new Pickle().proto(2).none();
+  for (let i = 0; i < 2000; i++) p.raw(0x72, ...p.u32(i));
+  const bytes = zipOf(p.stop());
+  await rejects(readTorch(bytes, { limits: { memo: 1000 } }), 'CORRUPT', 'MEMO_LIMIT');
+  assert.ok(await readTorch(bytes) === null, 'within the default limit the same pickle reads');
+  assert.is(TORCH_PICKLE_LIMITS.memo, 4 * 1024 * 1024);
+});
+
+HARD('huge declared string lengths → CORRUPT (limit, then truncation)', async () => {
+  const u64 = (n) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt(n), true); return [...b]; };
+  await rejects(readTorch(zipOf(new Pickle().proto(4).raw(0x8d, ...u64(2 ** 40)).stop())), 'CORRUPT', 'STRING_LIMIT');
+  await rejects(readTorch(zipOf(new Pickle().proto(2).raw(0x58, 0xf0, 0xff, 0xff, 0xff).stop())), 'CORRUPT', 'STRING_LIMIT');
+  await rejects(readTorch(zipOf(new Pickle().proto(2).raw(0x58, 100, 0, 0, 0, 65, 66).stop())), 'CORRUPT', 'TRUNCATED');
+});
+
+HARD('stack and object bombs → CORRUPT', async () => {
+  const p = new Pickle().proto(2);
+  for (let i = 0; i < 3000; i++) p.none();
+  await rejects(readTorch(zipOf(p.stop()), { limits: { stack: 1000 } }), 'CORRUPT', 'STACK_LIMIT');
+  await rejects(readTorch(zipOf(p.stop()), { limits: { objects: 1000 } }), 'CORRUPT', 'OBJECT_LIMIT');
+});
+
+HARD('unknown opcodes, out-of-band buffers, a bare pickle, junk → typed errors', async () => {
+  await rejects(readTorch(zipOf(new Pickle().proto(2).raw(0xff).stop())), 'UNSAFE_PICKLE', 'UNKNOWN_OPCODE');
+  await rejects(readTorch(zipOf(new Pickle().proto(5).raw(0x97).stop())), 'UNSUPPORTED');
+  await rejects(readTorch(pickleOf({ a: 1 })), 'CORRUPT', 'NOT_TORCH');
+  await rejects(readTorch(new TextEncoder().encode('<!doctype html><html>…')), 'CORRUPT', 'NOT_TORCH');
+  await rejects(readTorch(new Uint8Array(0)), 'CORRUPT', 'TRUNCATED');
+});
+
+HARD('a "__proto__" key is an own property, never the prototype', async () => {
+  const v = await readTorch(zipOf(pickleOf({ ['__proto__']: { polluted: true } })));
+  assert.ok(Object.prototype.hasOwnProperty.call(v, '__proto__'));
+  assert.is(Object.getPrototypeOf(v), Object.prototype);
+  assert.is({}.polluted, undefined);
+});
+
+HARD.run();
+
+// ---------------------------------------------------------------- format
+
+const FMT = suite('readTorch: follows the format beyond the 1.13 fixtures');
+
+FMT('torch 2.x records: byteorder, .data/version, .data/serialization_id', async () => {
+  const p = pickleOf({ w: tensorOp({ key: '0', numel: 4, shape: [2, 2] }) });
+  const file = await readTorchFile(torchZip({ pickle: p, storages: { 0: f32(4) }, torch2: true, version: '3' }));
+  assert.is(file.byteorder, 'little');
+  assert.is(file.version, '3');
+  assert.is(file.serializationId, '1234567890123456789012345678901234567890');
+  assert.equal(Array.from(file.tensors.get('w').toFloat32()), [0, 1, 2, 3]);
+});
+
+FMT('byteorder "big": storages are swapped per element (float32, int64, float16, complex64)', async () => {
+  const be = (ta, unit = ta.BYTES_PER_ELEMENT) => {
+    const b = bytesOf(ta);
+    for (let i = 0; i < b.length; i += unit) b.subarray(i, i + unit).reverse();
+    return b;
+  };
+  const f = new Float32Array([1.5, -2, 3.25]);
+  const l = new BigInt64Array([1n, -2n, 2n ** 62n]);
+  const c = new Float32Array([1, 2, 3, 4]);
+  const p = pickleOf({
+    f: tensorOp({ key: '0', numel: 3, shape: [3] }),
+    l: tensorOp({ key: '1', storageType: 'LongStorage', numel: 3, shape: [3] }),
+    c: tensorOp({ key: '2', storageType: 'ComplexFloatStorage', numel: 2, shape: [2] }),
+    u: tensorOp({ key: '3', numel: 6, shape: [3], v3Dtype: 'uint16' }),
+  });
+  const u = new Uint16Array([1, 256, 65535]);
+  const file = await readTorchFile(torchZip({ pickle: p, byteorder: 'big', storages: { 0: be(f), 1: be(l), 2: be(c, 4), 3: be(u) } }));
+  assert.is(file.byteorder, 'big');
+  assert.equal(file.tensors.get('f').bytes(), bytesOf(f));
+  assert.equal(file.tensors.get('l').bytes(), bytesOf(l));
+  assert.equal(file.tensors.get('c').bytes(), bytesOf(c));
+  assert.equal(file.tensors.get('u').bytes(), bytesOf(u));
+});
+
+FMT('torch 2.x _rebuild_tensor_v3 dtypes (uint16/32/64, float8) over an UntypedStorage', async () => {
+  const p = pickleOf({
+    a: tensorOp({ key: '0', numel: 4, shape: [2], v3Dtype: 'uint16' }),
+    b: tensorOp({ key: '1', numel: 4, shape: [4], v3Dtype: 'float8_e4m3fn' }),
+    c: tensorOp({ key: '2', numel: 8, shape: [1], v3Dtype: 'uint64' }),
+  });
+  const file = await readTorchFile(torchZip({ pickle: p, torch2: true, storages: { 0: bytesOf(new Uint16Array([7, 65535])), 1: Uint8Array.from([0x38, 0xb8, 0x7e, 0x7f]), 2: bytesOf(new BigUint64Array([2n ** 64n - 1n])) } }));
+  assert.is(file.tensors.get('a').dtype, 'U16');
+  assert.equal(Array.from(file.tensors.get('a').toFloat32()), [7, 65535]);
+  assert.is(file.tensors.get('b').dtype, 'F8_E4M3');
+  const b = Array.from(file.tensors.get('b').toFloat32());
+  assert.equal(b.slice(0, 3), [1, -1, 448]);
+  assert.ok(Number.isNaN(b[3]));
+  assert.is(file.tensors.get('c').dtype, 'U64');
+});
+
+FMT('a torch 2.x training checkpoint: parameters, tensor steps, LR scheduler and RNG state', async () => {
+  const rng = Uint8Array.from({ length: 5056 }, (_, i) => (i * 7) & 0xff);
+  const p = pickleOf({
+    model: { 'fc.weight': tensorOp({ key: '0', numel: 6, shape: [2, 3], parameter: true, requiresGrad: true }) },
+    optimizer: {
+      state: { 0: { step: tensorOp({ key: '1', numel: 1, shape: [] }), exp_avg: tensorOp({ key: '2', numel: 6, shape: [2, 3] }) } },
+      param_groups: [{ lr: 0.001, betas: { __tuple__: [0.9, 0.999] }, params: [0], capturable: false, differentiable: false, fused: null }],
+    },
+    lr_scheduler: { base_lrs: [0.001], last_epoch: 7, _step_count: 8, verbose: false, _get_lr_called_within_step: false, _last_lr: [0.0007] },
+    rng_state: tensorOp({ key: '3', storageType: 'ByteStorage', numel: 5056, shape: [5056] }),
+    epoch: 2,
+  });
+  const file = await readTorchFile(torchZip({ pickle: p, torch2: true, storages: { 0: f32(6), 1: f32(1), 2: f32(6), 3: rng } }));
+  assert.equal([...file.tensors.keys()], ['model.fc.weight', 'optimizer.state.0.step', 'optimizer.state.0.exp_avg', 'rng_state']);
+  const w = file.tensors.get('model.fc.weight');
+  assert.ok(w.isParameter && w.requiresGrad);
+  assert.equal(file.value.lr_scheduler, { base_lrs: [0.001], last_epoch: 7, _step_count: 8, verbose: false, _get_lr_called_within_step: false, _last_lr: [0.0007] });
+  assert.equal(file.tensors.get('rng_state').bytes(), rng);
+  assert.is(file.tensors.get('rng_state').dtype, 'U8');
+});
+
+FMT('torch.Size, torch.device, sets, bytes via _codecs.encode, Python ints of every width', async () => {
+  const p = new Pickle().proto(2).emptyDict().mark()
+    .str('size').global('torch', 'Size').mark().int(2).int(3).tuple().tuple1().reduce()
+    .str('device').global('torch', 'device').str('cuda').int(1).tuple2().reduce()
+    .str('set').global('builtins', 'set').value([1, 2]).tuple1().reduce()
+    .str('bytes').global('_codecs', 'encode').str('\u00ff\u0000A').str('latin1').tuple2().reduce()
+    .str('ints').value([2 ** 53, -(2 ** 31), 2n ** 53n + 1n, -(2n ** 63n), 0n])
+    .setitems().stop();
+  const v = await readTorch(zipOf(p));
+  assert.equal(v.size, [2, 3]);
+  assert.is(v.device, 'cuda:1');
+  assert.equal(v.set, [1, 2]);
+  assert.equal(v.bytes, Uint8Array.from([255, 0, 65]));
+  assert.equal(v.ints, [2 ** 53, -(2 ** 31), 2n ** 53n + 1n, -(2n ** 63n), 0]);
+});
+
+FMT('DEFLATE-compressed entries read through fflate', async () => {
+  const p = pickleOf({ w: tensorOp({ key: '0', numel: 4, shape: [4] }) });
+  const file = await readTorchFile(torchZip({ pickle: p, storages: { 0: f32(4) }, deflate: true }), { verifyCrc: true });
+  assert.equal(Array.from(file.tensors.get('w').toFloat32()), [0, 1, 2, 3]);
+});
+
+FMT('zip structure errors: truncated, garbled directory, no data.pkl, two prefixes, TorchScript', async () => {
+  const good = zipOf(pickleOf({ w: tensorOp({ key: '0', numel: 4, shape: [4] }) }), { 0: f32(4) });
+  await rejects(readTorch(good.subarray(0, good.length - 30)), 'CORRUPT');
+  await rejects(readTorch(good.subarray(0, 100)), 'CORRUPT');
+  const g = good.slice();
+  g[g.length - 22 - 20 - 56 + 48] ^= 0x40; // central directory offset in the Zip64 end record
+  await rejects(readTorch(g), 'CORRUPT');
+  const enc = new TextEncoder();
+  await rejects(readTorch(concat(zipParts([['a/other.pkl', enc.encode('x')]]))), 'CORRUPT', 'TORCH_LAYOUT');
+  await rejects(readTorch(concat(zipParts([['a/data.pkl', pickleOf(1)], ['b/data.pkl', pickleOf(2)]]))), 'CORRUPT', 'TORCH_LAYOUT');
+  await rejects(readTorch(concat(zipParts([['m/data.pkl', pickleOf(1)], ['m/constants.pkl', pickleOf(1)], ['m/code/__torch__/x.py', enc.encode('')]]))), 'UNSUPPORTED', 'TORCHSCRIPT');
+  const missing = zipOf(pickleOf({ w: tensorOp({ key: '9', numel: 4, shape: [4] }) }), { 0: f32(4) });
+  await rejects(readTorch(missing), 'CORRUPT', 'STORAGE_MISSING');
+});
+
+FMT('legacy files: truncated storages and wrong element counts are CORRUPT', async () => {
+  const { bytes, expected } = await fixture('legacy_nonzip');
+  await rejects(readTorch(bytes.subarray(0, bytes.length - 3)), 'CORRUPT', 'TRUNCATED');
+  await rejects(readTorch(bytes.subarray(0, 600)), 'CORRUPT', 'TRUNCATED');
+  const bad = bytes.slice();
+  const first = expected.container.storages[expected.container.storage_keys_in_order[0]];
+  bad[first.count_offset] += 1;
+  await rejects(readTorch(bad), 'CORRUPT', 'STORAGE_SIZE');
+});
+
+FMT('a tar archive (torch < 0.4) is UNSUPPORTED with what to do', async () => {
+  const tar = new Uint8Array(1024);
+  tar.set(new TextEncoder().encode('storages'), 0);
+  tar.set(new TextEncoder().encode('ustar'), 257);
+  const e = await rejects(readTorch(tar), 'UNSUPPORTED', 'TORCH_TAR');
+  assert.match(e.message, 're-save');
+});
+
+FMT.run();
