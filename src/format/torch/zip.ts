@@ -4,7 +4,6 @@
 // descriptors), and hands out stored entries as zero-copy views of the source.
 // DEFLATE entries, which torch never writes but other zip tools might, go
 // through fflate into a buffer of exactly the declared size.
-import { inflateSync } from 'fflate';
 import { CorruptError, UnsupportedError } from '../../errors.js';
 import { crc32 } from '../../core/crc32.js';
 import type { ByteSource } from '../source.js';
@@ -176,6 +175,8 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
       const raw = await source.read(dataStart, dataEnd);
       // One spare byte: output that fills it means the stream holds more than declared.
       let inflated: Uint8Array;
+      // Loaded on first use: torch never deflates, so most programs never need it.
+      const { inflateSync } = await import('fflate');
       try {
         inflated = inflateSync(raw, { out: new Uint8Array(e.size + 1) });
       } catch (err) {
