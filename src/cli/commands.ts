@@ -2,6 +2,7 @@
 import { demo } from './demo.js';
 import { verify } from './verify.js';
 import { sign } from './sign.js';
+import { inspect } from './inspect.js';
 
 export interface Command {
   usage: string;
@@ -13,4 +14,5 @@ export const commands: Record<string, Command> = {
   demo,
   verify,
   sign,
+  inspect,
 };

@@ -1,0 +1,124 @@
+// `safeckpt inspect <file|url> [--json] [--digests]`: what a checkpoint file
+// holds — format, tensors (dtype, shape, size), metadata — without loading it.
+// Formats plug in as inspectors: each says from the file's first bytes how sure
+// it is that it reads the file, and the surest one inspects it. Another format
+// (a torch .pt, a sharded index, a folder) is one more entry in `inspectors`.
+import type { Command } from './commands.js';
+import { parseArgs } from './args.js';
+import { UsageError } from './usage.js';
+import { progressBar } from './progress.js';
+import { resolveSource } from '../store/resolve.js';
+import type { Store } from '../store/store.js';
+import { UnsupportedError } from '../errors.js';
+import { safetensorsInspector } from './inspect-safetensors.js';
+
+export interface InspectedTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  byteLength: number;
+  /** Where the bytes are, when the format stores tensors as one range each. */
+  offsets?: [number, number];
+  /** SHA-256 of the tensor's contiguous little-endian bytes (with --digests). */
+  sha256?: string;
+}
+
+export interface Inspection {
+  format: string;
+  path: string;
+  /** File size in bytes. */
+  size: number;
+  /** In file order. */
+  tensors: InspectedTensor[];
+  metadata: Readonly<Record<string, string>> | null;
+  /** Format-specific facts, printed as `key: value` and kept in the JSON. */
+  details?: Record<string, string | number>;
+}
+
+export interface InspectOptions {
+  digests: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Inspector {
+  readonly format: string;
+  /** 0 when the first bytes rule this format out; the highest score inspects the file. */
+  sniff(head: Uint8Array, key: string): number;
+  inspect(store: Store, key: string, opts: InspectOptions): Promise<Inspection>;
+}
+
+/** Bytes read to choose an inspector. */
+export const SNIFF_BYTES = 64;
+
+export const inspectors: Inspector[] = [safetensorsInspector];
+
+/** Inspects `store[key]` with the inspector its first bytes fit best. */
+export async function inspectFile(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
+  const size = await store.size(key);
+  const head = await store.read(key, { start: 0, end: Math.min(size, SNIFF_BYTES) });
+  let best: Inspector | undefined, score = 0;
+  for (const i of inspectors) {
+    const s = i.sniff(head, key);
+    if (s > score) { best = i; score = s; }
+  }
+  if (!best) {
+    throw new UnsupportedError(`${store.describe(key)}: not a format safeckpt can inspect (${inspectors.map((i) => i.format).join(', ')})`, {
+      detail: 'UNKNOWN_FORMAT', path: store.describe(key),
+    });
+  }
+  return best.inspect(store, key, opts);
+}
+
+function bytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : n < 1073741824 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1073741824).toFixed(2)} GiB`;
+}
+
+/** The human-readable report. */
+export function describeInspection(r: Inspection): string {
+  const total = r.tensors.reduce((a, t) => a + t.byteLength, 0);
+  const out = [`${r.path}  ${r.format}, ${r.tensors.length} tensor${r.tensors.length === 1 ? '' : 's'}, ${bytes(r.size)} (${bytes(total)} of tensor data)`];
+  for (const [k, v] of Object.entries(r.details ?? {})) out.push(`  ${k}: ${v}`);
+  const byDtype = new Map<string, { n: number; bytes: number }>();
+  for (const t of r.tensors) {
+    const d = byDtype.get(t.dtype) ?? { n: 0, bytes: 0 };
+    d.n++;
+    d.bytes += t.byteLength;
+    byDtype.set(t.dtype, d);
+  }
+  if (byDtype.size) out.push(`  dtypes: ${[...byDtype].map(([d, v]) => `${d} × ${v.n} (${bytes(v.bytes)})`).join(', ')}`);
+  const meta = Object.entries(r.metadata ?? {});
+  out.push(meta.length ? 'metadata:' : 'metadata: none');
+  for (const [k, v] of meta) out.push(`  ${k}: ${v.length > 200 ? JSON.stringify(v.slice(0, 200)) + ` … (${v.length} chars)` : JSON.stringify(v)}`);
+  if (r.tensors.length) {
+    out.push('tensors:');
+    const shape = (t: InspectedTensor) => `[${t.shape.join(', ')}]`;
+    const w = Math.min(60, Math.max(4, ...r.tensors.map((t) => t.name.length)));
+    const ws = Math.max(5, ...r.tensors.map((t) => shape(t).length));
+    const wd = Math.max(5, ...r.tensors.map((t) => t.dtype.length));
+    out.push(`  ${'name'.padEnd(w)}  ${'dtype'.padEnd(wd)}  ${'shape'.padEnd(ws)}  ${'bytes'.padStart(10)}${r.tensors[0].sha256 ? '  sha256' : ''}`);
+    for (const t of r.tensors) {
+      out.push(`  ${t.name.padEnd(w)}  ${t.dtype.padEnd(wd)}  ${shape(t).padEnd(ws)}  ${String(t.byteLength).padStart(10)}${t.sha256 ? '  ' + t.sha256 : ''}`);
+    }
+  }
+  return out.join('\n');
+}
+
+export const inspect: Command = {
+  usage: 'inspect <file|url> [--json] [--digests]',
+  summary: 'header, dtypes, shapes, sizes and metadata of a checkpoint file',
+  async run(args) {
+    const p = parseArgs(args, { flags: ['--json', '--digests'] });
+    if (p.positionals.length !== 1) throw new UsageError('expected exactly one file or URL');
+    const { store, key } = resolveSource(p.positionals[0]);
+    const json = p.flags.has('--json');
+    const bar = p.flags.has('--digests') && !json ? progressBar('hashing') : { done() {} };
+    try {
+      const r = await inspectFile(store, key, { digests: p.flags.has('--digests'), onProgress: 'onProgress' in bar ? bar.onProgress : undefined });
+      bar.done();
+      console.log(json ? JSON.stringify({ ok: true, ...r }) : describeInspection(r));
+      return 0;
+    } finally {
+      bar.done();
+    }
+  },
+};
