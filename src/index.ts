@@ -78,3 +78,7 @@ export type { ReadTorchOptions, TorchFile } from './format/torch/read.js';
 export { DEFAULT_LIMITS as TORCH_PICKLE_LIMITS } from './format/torch/unpickle.js';
 export type { PickleLimits } from './format/torch/unpickle.js';
 export { crc32 } from './core/crc32.js';
+export { convertTorchToSafetensors, selectTensors, sourceSha256, WEIGHT_KEYS } from './format/torch/convert.js';
+export type { ConvertOptions, ConvertResult } from './format/torch/convert.js';
+export { torchCheckpointToTrainingState } from './format/torch/training.js';
+export type { TorchTrainingState, TorchOptimizerState, TrainingStateOptions } from './format/torch/training.js';

@@ -3,6 +3,7 @@ import { demo } from './demo.js';
 import { verify } from './verify.js';
 import { sign } from './sign.js';
 import { inspect } from './inspect.js';
+import { convert } from './convert.js';
 
 export interface Command {
   usage: string;
@@ -15,4 +16,5 @@ export const commands: Record<string, Command> = {
   verify,
   sign,
   inspect,
+  convert,
 };

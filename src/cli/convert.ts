@@ -1,0 +1,40 @@
+// `safeckpt convert <in.pt> <out.safetensors> [--select PATH | --all] [--key-env VAR] [--key-id ID] [--json]`
+// Reads the .pt without executing it; from a whole training checkpoint it takes
+// the model's weights (and says so), or the part --select names, or --all.
+import type { Command } from './commands.js';
+import { parseArgs, keyFromEnv } from './args.js';
+import { UsageError } from './usage.js';
+import { progressBar } from './progress.js';
+import { convertTorchToSafetensors } from '../format/torch/convert.js';
+
+export const convert: Command = {
+  usage: 'convert <in.pt> <out.safetensors> [--select PATH | --all] [--key-env VAR] [--json]',
+  summary: 'convert a PyTorch .pt (read without executing pickle) to safetensors + sidecar',
+  async run(args) {
+    const p = parseArgs(args, { flags: ['--json', '--all', '--verify-crc'], options: ['--select', '--key-env', '--key-id'] });
+    if (p.positionals.length !== 2) throw new UsageError('expected an input .pt and an output .safetensors');
+    if (p.flags.has('--all') && p.options.has('--select')) throw new UsageError('--select and --all exclude each other');
+    const key = keyFromEnv(p, false);
+    const json = p.flags.has('--json');
+    const bar = json ? { done() {} } : progressBar('converting');
+    try {
+      const r = await convertTorchToSafetensors(p.positionals[0], p.positionals[1], {
+        select: p.flags.has('--all') ? '' : p.options.get('--select'),
+        key, keyId: p.options.get('--key-id'), verifyCrc: p.flags.has('--verify-crc'), onProgress: bar.onProgress,
+      });
+      bar.done();
+      if (json) {
+        console.log(JSON.stringify({ ok: true, ...r, tensors: Object.keys(r.tensors).length, digests: r.tensors }));
+      } else {
+        const what = r.selected === '' ? 'every tensor in the file' : `'${r.selected}' (${r.reason}; --select PATH or --all for others)`;
+        console.log(`converted ${r.source.file} (${r.source.format}, sha256 ${r.source.sha256})`);
+        console.log(`  took     ${what}: ${Object.keys(r.tensors).length} tensors`);
+        if (r.skipped.length) console.log(`  skipped  ${r.skipped.length} tensors outside it (e.g. ${r.skipped.slice(0, 3).join(', ')})`);
+        console.log(`  wrote    ${r.path} (${r.size} bytes, sha256 ${r.sha256})${r.sidecar ? `\n  sidecar  ${r.sidecar}` : ''}`);
+      }
+      return 0;
+    } finally {
+      bar.done();
+    }
+  },
+};
