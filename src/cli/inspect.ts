@@ -11,6 +11,7 @@ import { resolveSource } from '../store/resolve.js';
 import type { Store } from '../store/store.js';
 import { UnsupportedError } from '../errors.js';
 import { safetensorsInspector } from './inspect-safetensors.js';
+import { torchInspector } from './inspect-torch.js';
 
 export interface InspectedTensor {
   name: string;
@@ -50,7 +51,7 @@ export interface Inspector {
 /** Bytes read to choose an inspector. */
 export const SNIFF_BYTES = 64;
 
-export const inspectors: Inspector[] = [safetensorsInspector];
+export const inspectors: Inspector[] = [safetensorsInspector, torchInspector];
 
 /** Inspects `store[key]` with the inspector its first bytes fit best. */
 export async function inspectFile(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
