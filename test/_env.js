@@ -91,3 +91,46 @@ export function randomBytes(n, next) {
   for (let i = 0; i < n; i++) out[i] = (next() * 256) | 0;
   return out;
 }
+
+/**
+ * Puts a generated file at `rel` under the folder both test servers serve, so
+ * it is at `${testEnv('SAFECKPT_TEST_HTTP')}/${rel}` (browser: through the page server).
+ */
+export async function serveFile(rel, bytes) {
+  if (isBrowser) {
+    const r = await fetch('/__served/' + rel.split('/').map(encodeURIComponent).join('/'), { method: 'PUT', body: bytes });
+    if (!r.ok) throw new Error(`serveFile ${rel}: HTTP ${r.status}`);
+    return;
+  }
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const file = path.join(testEnv('SAFECKPT_TEST_HTTP_ROOT'), rel);
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+  await fs.writeFile(file, bytes, { mode: 0o644 });
+}
+
+/** nginx's access log so far (the browser reads it through the page server). */
+export async function nginxLog() {
+  if (isBrowser) {
+    const r = await fetch('/__nginx-log');
+    if (!r.ok) throw new Error(`nginx log: HTTP ${r.status}`);
+    return r.text();
+  }
+  const fs = await import('node:fs/promises');
+  return fs.readFile(testEnv('SAFECKPT_TEST_NGINX_LOG'), 'utf8');
+}
+
+/**
+ * The requests in a slice of nginx's log (format `ranges` of test/run.js):
+ * [{ method, path, status, bytes, range: [start, endExclusive] | null }].
+ */
+export function nginxRequests(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    const m = /"(\w+) (\S+) [^"]*" (\d{3}) (\d+) .*"([^"]*)"$/.exec(line);
+    if (!m) continue;
+    const r = /^bytes=(\d+)-(\d+)$/.exec(m[5]);
+    out.push({ method: m[1], path: m[2], status: Number(m[3]), bytes: Number(m[4]), range: r ? [Number(r[1]), Number(r[2]) + 1] : null });
+  }
+  return out;
+}

@@ -55,6 +55,24 @@ async function startPageServer(bundlePath, env) {
       res.end(readFileSync(bundlePath));
       return;
     }
+    // Browser tests cannot write files: they PUT generated ones into the folder nginx serves, and read its log.
+    if (url.pathname.startsWith('/__served/') && req.method === 'PUT') {
+      const file = resolve(env.SAFECKPT_TEST_HTTP_ROOT, '.' + decodeURIComponent(url.pathname.slice('/__served'.length)));
+      if (!file.startsWith(env.SAFECKPT_TEST_HTTP_ROOT + '/')) { res.statusCode = 403; res.end(); return; }
+      const parts = [];
+      req.on('data', (d) => parts.push(d));
+      req.on('end', () => {
+        mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+        writeFileSync(file, Buffer.concat(parts), { mode: 0o644 });
+        res.end();
+      });
+      return;
+    }
+    if (url.pathname === '/__nginx-log') {
+      res.setHeader('Content-Type', 'text/plain');
+      res.end(readFileSync(env.SAFECKPT_TEST_NGINX_LOG));
+      return;
+    }
     if (url.pathname === '/__list') {
       const dir = join(root, url.searchParams.get('dir') || '');
       if (!dir.startsWith(root)) { res.statusCode = 403; res.end(); return; }
@@ -103,7 +121,9 @@ error_log ${prefix}/logs/error.log;
 worker_processes 1;
 events { worker_connections 64; }
 http {
-  access_log ${prefix}/logs/access.log;
+  # nginx's "combined" format plus the Range header asked for, so tests can check which bytes were fetched.
+  log_format ranges '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_range"';
+  access_log ${prefix}/logs/access.log ranges;
   client_body_temp_path ${prefix}/body;
   proxy_temp_path ${prefix}/proxy;
   fastcgi_temp_path ${prefix}/fastcgi;
