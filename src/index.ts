@@ -82,3 +82,8 @@ export { convertTorchToSafetensors, selectTensors, sourceSha256, WEIGHT_KEYS } f
 export type { ConvertOptions, ConvertResult } from './format/torch/convert.js';
 export { torchCheckpointToTrainingState } from './format/torch/training.js';
 export type { TorchTrainingState, TorchOptimizerState, TrainingStateOptions } from './format/torch/training.js';
+// any weights source by tensor name (safetensors, sharded, .pt), and the diff of two
+export { openTensors } from './format/open.js';
+export type { TensorSource, TensorEntry, OpenTensorsOptions } from './format/open.js';
+export { diffTensors } from './format/diff.js';
+export type { TensorDiff, ChangedTensor, TensorSummary, DiffSide } from './format/diff.js';

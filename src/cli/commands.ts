@@ -4,6 +4,7 @@ import { verify } from './verify.js';
 import { sign } from './sign.js';
 import { inspect } from './inspect.js';
 import { convert } from './convert.js';
+import { diff } from './diff.js';
 
 export interface Command {
   usage: string;
@@ -17,4 +18,5 @@ export const commands: Record<string, Command> = {
   sign,
   inspect,
   convert,
+  diff,
 };
