@@ -66,16 +66,22 @@ const PAD: usize = 16;
 const RESULT = memory.data(72, 8);
 export function headerResult(): usize { return RESULT; }
 
-const DTYPE_NAMES = memory.data<u8>([66,79,79,76,70,52,70,54,95,69,50,77,51,70,54,95,69,51,77,50,85,56,73,56,70,56,95,69,53,77,50,70,56,95,69,52,77,51,70,56,95,69,56,77,48,70,56,95,69,52,77,51,70,78,85,90,70,56,95,69,53,77,50,70,78,85,90,73,49,54,85,49,54,70,49,54,66,70,49,54,73,51,50,85,51,50,70,51,50,67,54,52,70,54,52,73,54,52,85,54,52]);
-const DTYPE_OFF = memory.data<u8>([0,4,6,13,20,22,24,31,38,45,56,67,70,73,76,80,83,86,89,92,95,98]);
+// The dtype names (BOOL, F4, F6_E2M3, F6_E3M2, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ,
+// F8_E5M2FNUZ, I16, U16, F16, BF16, I32, U32, F32, C64, F64, I64, U64) as little-endian words:
+// bytes 0..8 and 8..11.
+const DTYPE_LO = memory.data<u64>([0x4c4f4f42, 0x3446, 0x334d32455f3646, 0x324d33455f3646, 0x3855, 0x3849, 0x324d35455f3846, 0x334d34455f3846, 0x304d38455f3846, 0x46334d34455f3846, 0x46324d35455f3846, 0x363149, 0x363155, 0x363146, 0x36314642, 0x323349, 0x323355, 0x323346, 0x343643, 0x343646, 0x343649, 0x343655]);
+const DTYPE_HI = memory.data<u64>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5a554e, 0x5a554e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 const DTYPE_LEN = memory.data<u8>([4,2,7,7,2,2,7,7,7,11,11,3,3,3,4,3,3,3,3,3,3,3]);
 /** Bits per element, in the reference's enum order (BOOL … U64): the codes the host maps to names. */
 const DTYPE_BITS = memory.data<u8>([8,4,6,6,8,8,8,8,8,8,8,16,16,16,16,32,32,32,64,64,64,64]);
 const DTYPE_COUNT: i32 = 22;
-const K_DTYPE = memory.data<u8>([100,116,121,112,101]);
-const K_SHAPE = memory.data<u8>([115,104,97,112,101]);
-const K_OFFSETS = memory.data<u8>([100,97,116,97,95,111,102,102,115,101,116,115]);
-const K_METADATA = memory.data<u8>([95,95,109,101,116,97,100,97,116,97,95,95]);
+// Field names as little-endian words: "dtyp"+"e", "shap"+"e", "data_off"+"sets", "__metada"+"ta__".
+const W_DTYP: u32 = 0x70797464;
+const W_SHAP: u32 = 0x70616873;
+const W_DATA_OFF: u64 = 0x66666f5f61746164;
+const W_SETS: u32 = 0x73746573;
+const W_METADA: u64 = 0x61646174656d5f5f;
+const W_TA: u32 = 0x5f5f6174;
 const POW10 = memory.data<f64>([1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39, 1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49, 1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59, 1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69, 1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79, 1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89, 1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99, 1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109, 1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119, 1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129, 1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139, 1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149, 1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159, 1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169, 1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179, 1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189, 1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199, 1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209, 1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219, 1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229, 1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239, 1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249, 1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259, 1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269, 1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279, 1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289, 1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299, 1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308]);
 
 let hdr: usize = 0; // header start
@@ -277,19 +283,24 @@ function decoded(): bool {
   return true;
 }
 
-@inline function strIs(lit: usize, n: usize): bool {
-  return sB - sA == n && memory.compare(sA, lit, n) == 0;
+@inline function isMetadataKey(): bool {
+  return sB - sA == 12 && load<u64>(sA) == W_METADA && load<u32>(sA + 8) == W_TA;
 }
 
-/** The dtype code of the (decoded) string, or -1. */
+/** The first `n` (≤ 8) bytes at `p` as a little-endian u64 (the bytes after them are always readable). */
+@inline function word(p: usize, n: usize): u64 {
+  return n >= 8 ? load<u64>(p) : load<u64>(p) & ((1 << ((n as u64) << 3)) - 1);
+}
+
+/** The dtype code of the (decoded) string, or -1: its bytes as two words against each name's. */
 function dtypeCode(): i32 {
   const n = sB - sA;
   if (n < 2 || n > 11) return -1;
-  const c0 = load<u8>(sA);
+  const lo = word(sA, n);
+  const hi = n > 8 ? word(sA + 8, n - 8) : 0;
   for (let i = 0; i < DTYPE_COUNT; i++) {
-    const off = load<u8>(DTYPE_OFF + i) as usize;
-    if (load<u8>(DTYPE_LEN + i) as usize == n && load<u8>(DTYPE_NAMES + off) == c0 &&
-      memory.compare(sA, DTYPE_NAMES + off, n) == 0) return i;
+    if (load<u64>(DTYPE_LO + ((i as usize) << 3)) == lo && load<u8>(DTYPE_LEN + i) as usize == n &&
+      load<u64>(DTYPE_HI + ((i as usize) << 3)) == hi) return i;
   }
   return -1;
 }
@@ -625,8 +636,12 @@ function parseOffsets(): bool {
 /** The field a (decoded) key names: 1 dtype, 2 shape, 3 data_offsets, 0 another. */
 function fieldOf(): u32 {
   const n = sB - sA;
-  if (n == 5) return strIs(K_DTYPE, 5) ? 1 : strIs(K_SHAPE, 5) ? 2 : 0;
-  if (n == 12 && strIs(K_OFFSETS, 12)) return 3;
+  if (n == 5) {
+    const w = load<u32>(sA);
+    if (load<u8>(sA + 4) != 0x65) return 0; // 'e'
+    return w == W_DTYP ? 1 : w == W_SHAP ? 2 : 0;
+  }
+  if (n == 12 && load<u64>(sA) == W_DATA_OFF && load<u32>(sA + 8) == W_SETS) return 3;
   return 0;
 }
 
@@ -728,7 +743,7 @@ function newRecord(keyAt: usize): bool {
  * Returns false on OOM; sets blobAscii.
  */
 function packNames(idx: usize): bool {
-  let ascii: u8 = 0;
+  let bits: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const r = base + load<u32>(idx + ((i as usize) << 2));
     const raw = load<u32>(r + REC_NAME);
@@ -738,12 +753,14 @@ function packNames(idx: usize): bool {
     let n = len;
     if (raw & RAW_ESCAPED) n = decodeTo(src, src + len, top);
     else memory.copy(top, src, len);
-    for (let k: usize = 0; k < n; k++) ascii |= load<u8>(top + k);
+    let k: usize = 0;
+    for (; k + 8 <= n; k += 8) bits |= load<u64>(top + k);
+    if (k < n) bits |= word(top + k, n - k);
     store<u32>(r + REC_NAME, (top - base) as u32);
     store<u32>(r + REC_NAME_LEN, n as u32);
     top += n;
   }
-  blobAscii = ascii < 0x80;
+  blobAscii = (bits & 0x8080808080808080) == 0;
   return true;
 }
 
@@ -802,7 +819,7 @@ function parseDocument(): bool {
       if (!scanString()) return false;
       const rawA = sA, rawB = sB, esc = sEsc;
       if (!decoded()) return false;
-      const isMeta = strIs(K_METADATA, 12);
+      const isMeta = isMetadataKey();
       ws();
       if (load<u8>(p) != 0x3a) return unexpected();
       p++;
@@ -844,14 +861,19 @@ function parseDocument(): bool {
   return ab < bb || (ab == bb && load<u64>(a + REC_END) <= load<u64>(b + REC_END));
 }
 
-/** Stable bottom-up merge sort of the index by offsets (a reference-written header is already sorted: one linear pass). */
+/**
+ * The index sorted by offsets, stable (bottom-up merge sort in the two scratch
+ * arrays; `idx` keeps file order). A reference-written header is already
+ * sorted: one linear pass, no copy.
+ */
 function sortByOffsets(idx: usize, tmp: usize, n: u32): usize {
   let sorted = true;
   for (let i: u32 = 1; i < n; i++) {
     if (!notAfter(recAt(idx, i - 1), recAt(idx, i))) { sorted = false; break; }
   }
   if (sorted) return idx;
-  let src = idx, dst = tmp;
+  let src = tmp, dst = tmp + ((n as usize) << 2);
+  memory.copy(src, idx, (n as usize) << 2);
   for (let width: u32 = 1; width < n; width <<= 1) {
     for (let lo: u32 = 0; lo < n; lo += width << 1) {
       const mid = min<u32>(lo + width, n), hi = min<u32>(lo + (width << 1), n);
@@ -926,8 +948,8 @@ export function headerParse(ptr: usize, n: usize, dataLength: f64, seed: u32): u
   const arenaEnd = top;
   top = (top + 7) & ~(7 as usize);
   const slots = tableSlots(count);
-  if (!room(((count as usize) << 2) + ((slots as usize) << 3) + 8)) return finish(E_NOMEM, 0);
-  const tmp = top, table = (tmp + ((count as usize) << 2) + 7) & ~(7 as usize);
+  if (!room(((count as usize) << 3) + ((slots as usize) << 3) + 8)) return finish(E_NOMEM, 0);
+  const tmp = top, table = (tmp + ((count as usize) << 3) + 7) & ~(7 as usize);
   store<u32>(RESULT, arenaEnd as u32, 24);
   store<u32>(RESULT, idx as u32, 28);
   store<u32>(RESULT, (blob - base) as u32, 56);

@@ -108,6 +108,23 @@ L('get() of an absent name is undefined; names() is a copy; tensors() is file or
   assert.equal([...h.tensors()].map((t) => t.name), h.names());
   assert.is(h.get(h.names()[1999]), [...h.tensors()][1999], 'one TensorInfo per tensor, reused');
 });
+L('10,000 tensors listed out of offset order: sorted in the core, names kept in file order', () => {
+  const obj = {};
+  const order = Array.from({ length: 10000 }, (_, i) => (i * 7919) % 10000); // a permutation
+  for (const i of order) obj[`layer.${i}.${i % 3 ? 'w' : 'ß'}`] = { dtype: 'F16', shape: [i % 5, 2], data_offsets: [0, 0] };
+  let off = 0;
+  for (let i = 0; i < 10000; i++) {
+    const t = obj[`layer.${i}.${i % 3 ? 'w' : 'ß'}`];
+    t.data_offsets = [off, off + (i % 5) * 4];
+    off += (i % 5) * 4;
+  }
+  const h = parseHeader(file(JSON.stringify(obj), off));
+  assert.equal(h.names(), Object.keys(obj));
+  assert.equal(h.get('layer.9999.ß'), { name: 'layer.9999.ß', dtype: 'F16', shape: [4, 2], begin: off - 16, end: off, byteLength: 16 });
+  obj['layer.5000.w'].data_offsets[1]++;
+  const e = rejects(file(JSON.stringify(obj), off), 'TENSOR_INVALID_INFO', 'one size off');
+  assert.is(e.tensor, 'layer.5000.w');
+});
 L('the first 8 + N bytes with fileSize give the same table as the whole file', async () => {
   const whole = await readRepoFile(`${DIR}/valid/large_1mb.safetensors`);
   const n = readHeaderLength(whole.subarray(0, 8), { fileSize: whole.length });
