@@ -437,6 +437,17 @@ FMT('torch.Size, torch.device, sets, bytes via _codecs.encode, Python ints of ev
   assert.equal(v.ints, [2 ** 53, -(2 ** 31), 2n ** 53n + 1n, -(2n ** 63n), 0]);
 });
 
+FMT('CRC-32 of large entries (the hash-wasm path) passes when intact and catches one flipped bit', async () => {
+  const n = 100_000;
+  const p = pickleOf({ w: tensorOp({ key: '0', numel: n, shape: [n] }) });
+  const good = torchZip({ pickle: p, storages: { 0: f32(n) } });
+  const file = await readTorchFile(good, { verifyCrc: true });
+  assert.is(file.tensors.get('w').toFloat32()[n - 1], n - 1);
+  const bad = good.slice();
+  bad[good.length - 4096 * 40] ^= 0x04; // inside the storage's 400,000 bytes
+  await rejects(readTorchFile(bad, { verifyCrc: true }), 'CORRUPT', 'ZIP_CRC');
+});
+
 FMT('DEFLATE-compressed entries read through fflate', async () => {
   const p = pickleOf({ w: tensorOp({ key: '0', numel: 4, shape: [4] }) });
   const file = await readTorchFile(torchZip({ pickle: p, storages: { 0: f32(4) }, deflate: true }), { verifyCrc: true });
@@ -477,3 +488,97 @@ FMT('a tar archive (torch < 0.4) is UNSUPPORTED with what to do', async () => {
 });
 
 FMT.run();
+
+// ---------------------------------------------------------------- numpy
+
+// Made by Python 3's pickle (protocol 2, as torch.save uses) with numpy 2.4, no torch involved:
+//   numpy.random.seed(2); pickle.dumps({'numpy': numpy.random.get_state(), 'best_metric': numpy.float64(0.25),
+//     'n': numpy.int64(2**60), 'fortran': numpy.asfortranarray(numpy.arange(6, dtype='<i2').reshape(2, 3)),
+//     'be': numpy.array([1.5, -2], dtype='>f4')}, protocol=2)
+const NUMPY_PICKLE_B64 =
+  'gAJ9cQAoWAUAAABudW1weXEBKFgHAAAATVQxOTkzN3ECY251bXB5Ll9jb3JlLm11bHRpYXJyYXkKX3JlY29uc3RydWN0CnEDY251bXB5Cm5kYX' +
+  'JyYXkKcQRLAIVxBWNfY29kZWNzCmVuY29kZQpxBlgBAAAAYnEHWAYAAABsYXRpbjFxCIZxCVJxCodxC1JxDChLAU1wAoVxDWNudW1weQpkdHlw' +
+  'ZQpxDlgCAAAAdTRxD4mIh3EQUnERKEsDWAEAAAA8cRJOTk5K/////0r/////SwB0cRNiiWgGWI8OAAACAAAAw4sSD8OYw6pwdzJVw4bDssKiV8' +
+  'OPTVbDs8OSAcKkGzIyH8KuN1vDrknCjMKDXHHDoMOwG8KfBTzCvcO8O8O6KnjChsK3w5LClMOhwrzDqsKhw49fwpBeJmDCrVxew7rCtyfCicOZ' +
+  'w45GXzPDtkzCgyNXdQJidcOZCyfDhBhXwrXCk1lHw57Cq8O/w5leGsK0eA7CtMOoBUnDncOSGGfCrywawqTDjcKoewp/w4s6w69ow5FLXkAwOX' +
+  'bCrsObUsKew4FaR8K0woHDmz3CtsK5w4HCh8OuCErDmAhPwr14SnhTPiLDrcK4ZQtWJiPDvsOfw4PCqhXDssOrHS3DhsK0w7QlBjHDn8OZXR7C' +
+  'vsK1w7nCoMKGPDZQwr1Mw7jDsBzDnTjDosOaSMOOw7jDgwdIccKSwr/Dui/DiRHCjMO3c8OoQ0VmfiRxRnzDsjPDjcOYMVlAwr7DkMK9wo3Dtc' +
+  'OlMsKaw60qw7fCl8KgZkzCmmhewqAVw7PDrcKPw4TDsFJHwooPw5oWw7HDu8OQwoxaw73CukrCuEzCvcKtPMObJ8KHwoXCssKxw4DDmsKFZ23C' +
+  'lyfDocKvwpzCqsKQwotlw6PCpVhgw4zCtsOOLcKoGMKTUH/Dox7DmUfDl8OALVTCjsOaw58ATMK4woQhw7cZcV7DtcKVwol/aMK4e8O9wq3Ct1' +
+  'pOJsKJwrl2wrouwpfDr8OQGcK6wqjDhMKbVsOfw7BSwoLCnAvCtUzCu35gwpfDnUTCosKiFsORw6NSXcO5wr/CkksXwrscwpI5KGkiwpXDtMO3' +
+  'AMOZw5YDw5Ydw5IJV8KwdS9HK8KPVsKuw5PCoxHDrT3CtzBtwozDkhQYwod6woZTwoHDg0UyBlvDoX/ChcKKwol7w5B7wpQWw6zDh8OLwqTDqc' +
+  'OESGzCocKPwqwUKMOdwptpw6wJTSbCtcOLSMKkwrbDgkhDw4PCm8O9w4F0OXh2w4haecKqPsO7CsKpPcKBwqhuw7vDhQ1kw57CmmVCMT/CgMOH' +
+  'wrbCjz0BHsOqw5BXwoMIwpTDiWYOOcO/RW3CisKjFsKEw7LClDjCmFIoWsOid0vDtEvCtRTDuMOvDSdKbsOdXsOxworCscOnCMO8w6UxwpTDgc' +
+  'KrwrbCnXsfUsOxw6XCosKFwqTCscOkN1XDv2k/CStJwrcPwojDocKkbcKfTH51w6nDiCbCsksIQMKtYlbCscKkdnTDkMK9WwbCvMKQwrUiA3LC' +
+  'nQXCu8KLVU8kcsK/QBMSw7fDgnfDiMOhfkBzw77DrnfDtHDCryHDp8O/w4NTwodywrjDmU8BUcOAwpPDksKRT8KxwrTDlxxGDsO4w4NawpHDpX' +
+  'nDi0HCtcOwYcOow4LCtmnClsKXw4gjw5gUXcOkEm7Dn8OeYcKGwoTCrsK8AMOpNsOaw6Z1wrDDp8Krw7Umw5NxPMO/w4E3ccOoPMOSw4/CqSkh' +
+  'Mx7DoQYKexXCl8OCwpjDicOrQT0EwpjCr8KwFjHDjF3DjMKtdVPCm0cLJMOiMwLCmxxYw4FALkk6wqkaa1vChTcZCcKXwqlPwofCgTjDssKxw5' +
+  'UJJXMNUG5+wrweaSnCo8ORdFo4O8Oww6oBDlvDncOxw6nDoWnDmxtcEiBxw4pFY8O7w47Drkxuc8ORR8KYw7JxaCvCmMO3XWHCg0N0wrA1wpEX' +
+  'QV/DlcK5QXHDvl8Tw6/CvSJTfmXDp2XCpsOTw48UPVfDl8OqacK9BCoEw4/DmQbClgUhOGfCp8Kmwr3DhMOfwqA3w5fDiy3CkFgZPsKuAVU8wo' +
+  'XDiDHCvyNdwqXCgsOmZ8O7woHDlgEFw5rDrMK2w4fCmsOKwooyWsO8ZcOEEVIZw7Q2QcOgGMKZV1bCqRw8wqBkw77DhcOwLS3CpGtcGsKgPMKN' +
+  'w708KMKhCsKaw7zDgMOZTMKKwoDCpMK2T8OcYCRjwpV/wovDqwHCmgA/wo0Gw7TDm3DDpWjDuMO+IsO+wqlfw6zDiHbCocOVD8KCw5PClBpFZs' +
+  'Oyw5fCpALDjcKffAw+wrdCw7fCpWYvM8O8w5fDgFHDjMKjwog+Ek8kQCoswpvDpVDDg07DnATDsm5mPH5IZ8OGVn/DtUNZw41hYMK/HMOiGmPC' +
+  'j8OQw7nDqcOxwqLCl8OBNS3DiMKVCMOpe3DCl8KTRMKiOV3DmsKTw6YFwopEwpHCrhbDpMK0eAcFY8Kpwq3DlcORA8OTwoFQwqdQwpRDwpfCj0' +
+  'PDscOywrrCu8O4wrvDicKvwplLwpxZN8OMTsORw67ClwPCjxJ2bSFRZcOJwoY1Uj3Du8OUwr0uJVvCvMK+woLDlijDvwXCq27Dj3/CsFlFw5gQ' +
+  'SFfDgMOHYQLDpMKPwrnCusOjw5zCgcOwwoYFwpDDrMKgW2nCqhLDmgh3wqg1wrfCrTwnwqbDhAY0RyfCisK9GMKOw5XCj8Oow5vCnEbClG4gw6' +
+  'LClCTDkFfCoMOKcMKSBytiwrdqSEJWw7N1wqPDpMO/YR/Dp8K9M3HDh3RwZ8Kgw53CkBFWCcOBU8KYPBrDucKEwrHDtcOdQQkKbULDscOywqMU' +
+  'wr4uwo1gfn57BFs9w4fCmMKrw63ClSrDkHbCpgHDtsOgXMO0cg/CkMKlwqMbFWMaw4LDtMOeCcKxVcKew7ABw5HDtcO8wrjCiMOoHxjDssKGwr' +
+  '9TKkptwr4UwqvDpcKEw7tGw4VMw7DDi8KmRWRwwonDvcOzeDEbMMOEw6MGQhgqOV3DpWTClsOPVifCrjbDtcKTwp7DmsKSBGPCviRiw6vDqcKk' +
+  'wowgRsOCHMOqwpPCkzItWsOlw7LDsnkeAMKow6TDmsK4EVJhThfCuUg/ZcO4KcOqbMKew5HCp3odw4zCvALDlA3Cg8OuN8KGw71QwrPDmlIUBR' +
+  'XCn8Oaw4XCgi1+wrx8S2bDulzCtMOmwqfDsMK4IU5SUU/Cl8OBSmTCm8KnMSbClRTChsKdAsOwCys6w4Q0w4fDrsOsYj5Yw5lUcMKQYjk3RMO0' +
+  'UsOxeGBlPMOOSMOnVyLCgsOfw4V9AcK5KMOKfDTDmcOHw43Du8O9w48Tw5JFw4IPHWtswpQ7woLDpG7DssK6PcOYSMKPWwkwAWhlcsOSwrlHVS' +
+  'nCgE4Ww7QzFmbCpsOaw7t9wo/CvsO1Ygt9wqPCv1N0w518YcKyw73DucKyw7pHNMKVYx7DrG82cBjCsREaHMO0wqjDrMKHwqfCoVrDrQYVw6zC' +
+  'iyfDmmIew4wvIsOSCh7CpXt8w4/CvcO+w58RD8Knw7PCsMKVd8KJw5FSKGvCqMO9w6nDnhDCmcK+PsOqw7TCi8KwI8OJwp8faxfCo0Bvw7jDhS' +
+  'NpbBfCrsOWCjBTc1fCosKHNsO6w65zVSjCscKsw7Z6w5zCvsOoF3XCl8O3wqpkw4rDqgfDoFVew6QMIcK+aMOew5Y6ecO3ZMOxaCB6W8OYwoHC' +
+  'pcOJw71wP8O6wrLDoztQaHPDmG7ClcKhBhbDlMK5wpTClWFbXBbCtVFyw4bDgsOGezdZGHsDGsOTw5DCtkMzEsKFHnA/MTk0w7lzVMKUw6zDqk' +
+  'HDhUZyw4bChm0bw5jChEfDvy3DhS9Zwp5hNMOcG8Kww4jCu1d+QyMow6EbwpHCkkRbwpPDpGx2XlFGw5d2w6DDkwVUwrbDsMKawrXDt8OlNjHC' +
+  'mT3DnMKDNMKnI3nDlMKmP8KIwpbDlT90LcKLw7rDgMKgfsOGwr3DiVLCvSrDkcOZF2IBBWrDoMKIbE/Cl2s5FWZDXMK/SBwzw6dsTlvDu8KhWg' +
+  'gBXMOsMkfCiQcgCsOmS2ojwpgJw5jDtgLCv8KcwqfDnFwOPMKpYGDCu1XCqG5JA18JOw8ZwqArw4zDq8O7w6bCjcORPsK5TjbDl8OCRcKjEgMe' +
+  'WcKdw4JXwq/Cj8KocMKrw5cMGMKVw6Vrw4Y1DQ4IL2fCncOdw6onw5PCgnnCgsK/bXHDv8KzwrkpwoXCpcK2wovDu8KYw7Rzw63CusO/Z3fDhl' +
+  '7DpMKlW27DskJCwr8OMG3Dq8KAC1tIGMOtUcOEwqfCiMKqFikdwojDncOqCMOewpB5R3MwwpE4OsOsw7lTdn5xXHEZw4DCrsOgQcK2dWJAKcK5' +
+  'w5JwJMO3wp7DvGQgEW/CtcK2KsOPw702a0tiJ8KTw5PDmSHCnnzDisKiwqHCvlMJwpU1wqfCoWTCjsONwq3CuEcGZsKORWh+D0YSwo/CuMOiwp' +
+  'oUwpFvw7wiAMObAMOuwoHCrnhJM8K4wrxTQhB4FzBkw7DDssKQU3BJw43CpiFEHcKVHm3DtUZZwoVXHDpUScKLdB/DlMODw4N9FQvCmcK2Zg/C' +
+  'vTbCpT/CjR8hw7pyw4JkJ8KyHMOZVcKOwqMSwqvCpgXCosOQMwrDjWNfwofDiQUDExAfw6BAwrXCmMOyUsKXw6oiw4TCscKxw69nw61kw5Ulw6' +
+  '/DjlLDssOiDWLChcO3wrMve8KfA8KMw7bDkS8+McKbw7HCnsOuQ8OhJsODGMO3w4HDszDCpsK3wrlEF8OWHsO6GSxHecKuP1VEQsOJfyZCwrvD' +
+  'rMOrw57Cq2JPNSgBw6fCicOFc8KjE1UxfFc0e1Eswq7Dt8OKw4rDoTc3w7IwZxXCu8OTwoUZCcKeOF5rwqMgK3vCvkEXw4zDuzx1Jw9rQkVSYs' +
+  'Oxw6bDrcK7wqE9w6HCrxJbwoTCmGPDjWN2woDDtynDiBjDgMK/Lj8OaU8ww5XDssOuVcO0QwXDm8OEATRKCyLDmkNFw4rCjMKnV8OPwrzDrnnD' +
+  'gsK9VsKuw7M3wrczMS50Ei3Dq8O+DsOjXcOVe8KLw6cdw6LDnFtqw6vCosKow63DpW8OV1Irw49RHsKFMFjCmx47eiN/w6nCqmfDkw7DicOXw6' +
+  'zCtTk3woJmTsKzR8KaIQUXIkzDuzrDoMKYwqXCh8OVw7jDp1xgL8KNSA1BwqfCjcOkw5Egwqh0Lg13w5/DmsO0eEIawrNOwqAtcRRoCIZxFVJx' +
+  'FnRxF2JNcAJLAEcAAAAAAAAAAHRxGFgLAAAAYmVzdF9tZXRyaWNxGWNudW1weS5fY29yZS5tdWx0aWFycmF5CnNjYWxhcgpxGmgOWAIAAABmOH' +
+  'EbiYiHcRxScR0oSwNoEk5OTkr/////Sv////9LAHRxHmJoBlgJAAAAAAAAAAAAw5A/cR9oCIZxIFJxIYZxIlJxI1gBAAAAbnEkaBpoDlgCAAAA' +
+  'aThxJYmIh3EmUnEnKEsDaBJOTk5K/////0r/////SwB0cShiaAZYCAAAAAAAAAAAAAAQcSloCIZxKlJxK4ZxLFJxLVgHAAAAZm9ydHJhbnEuaA' +
+  'NoBEsAhXEvaAqHcTBScTEoSwFLAksDhnEyaA5YAgAAAGkycTOJiIdxNFJxNShLA2gSTk5OSv////9K/////0sAdHE2YohoBlgMAAAAAAADAAEA' +
+  'BAACAAUAcTdoCIZxOFJxOXRxOmJYAgAAAGJlcTtoA2gESwCFcTxoCodxPVJxPihLAUsChXE/aA5YAgAAAGY0cUCJiIdxQVJxQihLA1gBAAAAPn' +
+  'FDTk5OSv////9K/////0sAdHFEYoloBlgKAAAAP8OAAADDgAAAAHFFaAiGcUZScUd0cUhidS4=';
+
+const NP = suite('readTorch: numpy arrays and scalars (Hugging Face rng_state.pth)');
+
+NP('numpy RNG state, scalars, Fortran-order and big-endian arrays read as data', async () => {
+  const pickle = Uint8Array.from(atob(NUMPY_PICKLE_B64), (c) => c.charCodeAt(0));
+  const file = await readTorchFile(torchZip({ pickle }));
+  const v = file.value;
+  assert.is(v.numpy[0], 'MT19937');
+  const state = v.numpy[1];
+  assert.ok(state instanceof TorchTensor);
+  assert.is(state.dtype, 'U32');
+  assert.equal(state.shape, [624]);
+  assert.is(toHex(sha256(state.bytes())), '1e7ecec0db049c0fbffa402156bc31397a60548c3cf68fc4a43c7dfdfae6c27c');
+  assert.is(new DataView(state.bytes().slice().buffer).getUint32(0, true), 2);
+  assert.equal(v.numpy.slice(2), [624, 0, 0.0]);
+  assert.is(v.best_metric, 0.25);
+  assert.is(v.n, 2n ** 60n);
+  assert.equal(v.fortran.shape, [2, 3]);
+  assert.equal(Array.from(v.fortran.toFloat32()), [0, 1, 2, 3, 4, 5], 'column-major bytes, row-major bytes()');
+  assert.equal(Array.from(v.be.toFloat32()), [1.5, -2], 'big-endian array swapped');
+  assert.equal([...file.tensors.keys()], ['numpy.1', 'fortran', 'be']);
+});
+
+NP('numpy object arrays are UNSUPPORTED; numpy globals beyond arrays are refused', async () => {
+  const p = new Pickle().proto(2).global('numpy.core.multiarray', '_reconstruct').global('numpy', 'ndarray').mark().int(0).tuple().bytes(Uint8Array.of(98)).raw(0x87).reduce()
+    .mark().int(1).mark().int(1).tuple().global('numpy', 'dtype').str('O8').bool(false).bool(true).raw(0x87).reduce()
+    .bool(false).emptyList().raw(0x74).build().stop();
+  await rejects(readTorch(zipOf(p)), 'UNSUPPORTED');
+  await rejects(readTorch(zipOf(new Pickle().proto(2).global('numpy', 'load').stop())), 'UNSAFE_PICKLE');
+});
+
+NP.run();

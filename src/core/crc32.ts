@@ -34,3 +34,31 @@ export function crc32(data: Uint8Array, crc = 0): number {
   for (; i < n; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+/** Inputs at least this large go to hash-wasm's CRC-32 (~3× the JS loop here); smaller ones are not worth a call. */
+const WASM_MIN_BYTES = 1 << 16;
+
+interface WasmCrc { init(): unknown; update(d: Uint8Array): unknown; digest(f: 'binary'): Uint8Array }
+let wasmCrc: Promise<WasmCrc | null> | null = null;
+
+function loadWasmCrc(): Promise<WasmCrc | null> {
+  // Only the CRC-32 bundle of hash-wasm, loaded on first use; if it cannot load, the JS loop serves.
+  wasmCrc ??= import('hash-wasm/dist/crc32.umd.min.js')
+    .then(async (m: { createCRC32?: () => Promise<WasmCrc>; default?: { createCRC32?: () => Promise<WasmCrc> } }) => {
+      const create = m.createCRC32 ?? m.default?.createCRC32;
+      return create ? await create() : null;
+    })
+    .catch(() => null);
+  return wasmCrc;
+}
+
+/** CRC-32 of `data`, through hash-wasm for large inputs. */
+export async function crc32Async(data: Uint8Array): Promise<number> {
+  if (data.length < WASM_MIN_BYTES) return crc32(data);
+  const w = await loadWasmCrc();
+  if (!w) return crc32(data);
+  w.init();
+  w.update(data);
+  const d = w.digest('binary');
+  return ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
+}

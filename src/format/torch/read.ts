@@ -15,6 +15,7 @@ import { looksLikeZip, openZip, type ZipArchive } from './zip.js';
 import { DEFAULT_LIMITS, PyDict, PyList, toPlain, typeName, unpickle, type PickleLimits, type PyAny, type Resolver } from './unpickle.js';
 import { parseStoragePid, StorageType, TorchDtype, TorchResolver } from './rebuild.js';
 import { elementBytes, TorchStorage, TorchTensor } from './tensor.js';
+import { NumpyArray, NumpyDtype } from './numpy.js';
 
 export { TorchTensor, TorchStorage };
 
@@ -249,6 +250,12 @@ function finish(value: PyAny, name: string, opts: ReadTorchOptions, meta: Omit<T
         t.name = path;
         return t;
       }
+      if (v instanceof NumpyArray) {
+        if (!v.tensor) throw new CorruptError(`${name}: numpy array at ${path || '<root>'} has no contents (no BUILD)`, { path: name, detail: 'PICKLE' });
+        if (!v.tensor.name) v.tensor.name = path;
+        return v.tensor;
+      }
+      if (v instanceof NumpyDtype) return `numpy.${v.code}`;
       if (v instanceof TorchDtype) return v.torchName;
       if (v instanceof StorageType) return v.qualname;
       throw new CorruptError(`${name}: a ${typeName(v as PyAny)} at ${path || '<root>'} has no plain form`, { path: name, detail: 'PICKLE' });

@@ -14,10 +14,13 @@
 //   collections.OrderedDict, collections.Counter, builtins.dict            → dicts
 //   builtins.set, builtins.frozenset → arrays; builtins.bytearray, _codecs.encode → bytes
 //   argparse.Namespace → plain object (old training scripts pickle their `args`)
+//   numpy.core.multiarray._reconstruct + numpy.ndarray + numpy.dtype → a TensorView over the array's bytes;
+//   numpy.core.multiarray.scalar → a number (see numpy.ts; HF rng_state.pth holds numpy RNG state)
 import { CorruptError, UnsupportedError } from '../../errors.js';
 import type { Dtype } from '../dtype.js';
 import { PyDict, PyGlobal, PyList, PyObject, PySet, PyTuple, typeName, type PyAny, type Resolver } from './unpickle.js';
 import { checkGeometry, elementBytes, TorchStorage, TorchTensor } from './tensor.js';
+import { buildArray, buildDtype, NUMPY_GLOBALS, NumpyArray, NumpyDtype, numpyDtype, numpyScalar } from './numpy.js';
 
 /** A storage type global, e.g. torch.FloatStorage. */
 export class StorageType {
@@ -84,7 +87,7 @@ export class TorchResolver implements Resolver {
 
   global(module: string, name: string): PyAny | { refuse: 'unsafe' | 'unsupported'; reason?: string } {
     const q = `${module}.${name}`;
-    if (FUNCTIONS.has(q)) return new PyGlobal(module, name);
+    if (FUNCTIONS.has(q) || NUMPY_GLOBALS.has(q)) return new PyGlobal(module, name);
     if (module === 'torch' || module === 'torch.cuda') {
       if (Object.prototype.hasOwnProperty.call(STORAGE_TYPES, name)) return new StorageType(q, STORAGE_TYPES[name]);
       if (module === 'torch' && Object.prototype.hasOwnProperty.call(TORCH_DTYPES, name)) return new TorchDtype(q, TORCH_DTYPES[name]);
@@ -195,6 +198,17 @@ export class TorchResolver implements Resolver {
         return new PyObject(q);
       case 'torch.Tensor':
         throw this.corrupt('torch.Tensor() called directly; torch pickles tensors through _rebuild_tensor_v2', at);
+      case 'numpy.core.multiarray._reconstruct': case 'numpy._core.multiarray._reconstruct': {
+        arity(3);
+        if (!(args[0] instanceof PyGlobal) || args[0].qualname !== 'numpy.ndarray') throw this.corrupt(`${q} of a ${typeName(args[0])}, not numpy.ndarray`, at);
+        return new NumpyArray();
+      }
+      case 'numpy.dtype':
+        arity(1, 3);
+        return numpyDtype(args, (m) => this.corrupt(m, at));
+      case 'numpy.core.multiarray.scalar': case 'numpy._core.multiarray.scalar':
+        arity(2);
+        return numpyScalar(args, (m) => this.corrupt(m, at));
       default:
         throw this.corrupt(`${q} cannot be applied`, at);
     }
@@ -221,6 +235,12 @@ export class TorchResolver implements Resolver {
         if (typeof k !== 'string') throw this.corrupt(`attribute name is a ${typeName(k)}`, at);
         target.fields.set(k, state.values[i]);
       });
+      return true;
+    }
+    if (target instanceof NumpyDtype) { buildDtype(target, state, (m) => this.corrupt(m, at)); return true; }
+    if (target instanceof NumpyArray) {
+      if (target.tensor) throw this.corrupt('numpy array built twice', at);
+      buildArray(target, state, (m) => this.corrupt(m, at));
       return true;
     }
     // torch sets Python attributes on tensors this way; they carry no data we use.

@@ -5,7 +5,7 @@
 // DEFLATE entries, which torch never writes but other zip tools might, go
 // through fflate into a buffer of exactly the declared size.
 import { CorruptError, UnsupportedError } from '../../errors.js';
-import { crc32 } from '../../core/crc32.js';
+import { crc32Async } from '../../core/crc32.js';
 import type { ByteSource } from '../source.js';
 
 /** An EOCD comment is at most 65,535 bytes: the record lies in the last 22 + 65,535 bytes. */
@@ -187,8 +187,9 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
     } else {
       throw new UnsupportedError(`${name}: ${where} uses compression method ${e.method}; only stored (0) and DEFLATE (8) are supported`, { path: name });
     }
-    if (opts.verifyCrc && crc32(out) !== e.crc32) {
-      throw new CorruptError(`${name}: ${where}: CRC-32 ${hex8(crc32(out))} does not match the recorded ${hex8(e.crc32)}; the data was altered or damaged`, { path: name, detail: 'ZIP_CRC' });
+    const crc = opts.verifyCrc ? await crc32Async(out) : e.crc32;
+    if (crc !== e.crc32) {
+      throw new CorruptError(`${name}: ${where}: CRC-32 ${hex8(crc)} does not match the recorded ${hex8(e.crc32)}; the data was altered or damaged`, { path: name, detail: 'ZIP_CRC' });
     }
     return out;
   }
