@@ -10,6 +10,8 @@ export {
 export type { HashEngineName, HashEngineInfo } from './core/hash-engines.js';
 export { coreEngine, SHA256_STATE_BYTES } from './core/sha256-core.js';
 export type { CoreEngine, CoreHasher } from './core/sha256-core.js';
+export { hashRangesParallel } from './core/parallel-hash.js';
+export type { RangeSource, ParallelHashOptions } from './core/parallel-hash.js';
 export { silentLogger, loggerFrom } from './log/logger.js';
 export type { Logger, Level, Fields, WithLogger } from './log/logger.js';
 export { CircularLog, MAX_LOG_CAPACITY } from './log/circular-log.js';

@@ -44,6 +44,8 @@ let pinned = false;
 let measured: HashEngineInfo['measured'] = {};
 let loaded: Promise<HashEngine[]> | undefined;
 let selected: Promise<HashEngineInfo> | undefined;
+/** What the measurement chose, kept while an engine is pinned. */
+let choiceMade: { engine: HashEngine; webCrypto: boolean } | undefined;
 
 onFirstLargeInput(() => void ready());
 
@@ -58,7 +60,7 @@ export function hashEngineInfo(): HashEngineInfo {
 
 /**
  * Fixes the engine (tests, benchmarks), overriding the measurement; `null`
- * returns to the measured choice (the core until one was made). By name, the
+ * returns to the measured choice, measuring first if that was never done. By name, the
  * engine must be among `availableHashEngines()`, which loads them. `webCrypto`
  * sets whether the async one-shot forms use WebCrypto (default: off when
  * pinning, measured when unpinning).
@@ -69,12 +71,11 @@ export async function setHashEngine(
 ): Promise<HashEngineInfo> {
   if (choice === null) {
     pinned = false;
-    engine = coreEngine;
-    webCrypto = false;
-    selected = undefined;
-    const info = await ready();
+    engine = choiceMade?.engine ?? coreEngine;
+    webCrypto = choiceMade?.webCrypto ?? false;
+    await ready();
     if (opts.webCrypto !== undefined) webCrypto = opts.webCrypto && hasWebCrypto();
-    return { ...info, webCrypto };
+    return hashEngineInfo();
   }
   let e: HashEngine | undefined;
   if (typeof choice === 'string') {
@@ -155,12 +156,10 @@ async function select(): Promise<HashEngineInfo> {
   }
   measured = {};
   for (const [name, ms] of best) measured[name as HashEngineName] = Math.round(SAMPLE_BYTES / 1e3 / Math.max(ms, 1e-3));
-  if (!pinned) {
-    let fastest: HashEngine = coreEngine;
-    for (const e of correct) if ((best.get(e.name) ?? Infinity) < (best.get(fastest.name) ?? Infinity)) fastest = e;
-    engine = fastest;
-    webCrypto = (best.get('webcrypto') ?? Infinity) < (best.get(fastest.name) ?? Infinity);
-  }
+  let fastest: HashEngine = coreEngine;
+  for (const e of correct) if ((best.get(e.name) ?? Infinity) < (best.get(fastest.name) ?? Infinity)) fastest = e;
+  choiceMade = { engine: fastest, webCrypto: (best.get('webcrypto') ?? Infinity) < (best.get(fastest.name) ?? Infinity) };
+  if (!pinned) ({ engine, webCrypto } = choiceMade);
   return hashEngineInfo();
 }
 
