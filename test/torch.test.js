@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  readTorch, readTorchFile, TorchTensor, CheckpointError, sha256, toHex, TORCH_PICKLE_LIMITS,
+  readTorch, readTorchFile, TorchTensor, CheckpointError, sha256, toHex, TORCH_PICKLE_LIMITS, MemoryStore,
 } from '../dist/index.js';
 import { readRepoFile, readRepoText, isBrowser, tempDir } from './_env.js';
 import { Pickle, tensorOp, pickleOf, torchZip, zipParts, concat, bytesOf } from './_torchfile.js';
@@ -446,6 +446,19 @@ FMT('CRC-32 of large entries (the hash-wasm path) passes when intact and catches
   const bad = good.slice();
   bad[good.length - 4096 * 40] ^= 0x04; // inside the storage's 400,000 bytes
   await rejects(readTorchFile(bad, { verifyCrc: true }), 'CORRUPT', 'ZIP_CRC');
+});
+
+FMT('ranged sources: the tail, then one read per entry used (header and data together)', async () => {
+  const bytes = await readRepoFile(DIR + 'state_dict_f32.pt');
+  const store = new MemoryStore({ 'm.pt': bytes });
+  const ranges = [];
+  const read = store.read.bind(store);
+  store.read = (key, range) => { ranges.push(range); return read(key, range); };
+  const file = await readTorchFile({ store, key: 'm.pt' });
+  assert.is(file.tensors.size, 7);
+  // 512-byte sniff + tail (EOCD, Zip64 records, directory) + data.pkl + version + 7 storages.
+  assert.is(ranges.length, 2 + 1 + 1 + 7, JSON.stringify(ranges));
+  assert.ok(ranges.every((r) => r && r.end - r.start <= 65557 + 1024), 'never the whole file in one read');
 });
 
 FMT('DEFLATE-compressed entries read through fflate', async () => {
