@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   readTorch, readTorchFile, TorchTensor, CheckpointError, sha256, toHex, TORCH_PICKLE_LIMITS, MemoryStore,
 } from '../dist/index.js';
-import { readRepoFile, readRepoText, isBrowser, tempDir } from './_env.js';
+import { readRepoFile, readRepoText, isBrowser, tempDir, testEnv } from './_env.js';
 import { Pickle, tensorOp, pickleOf, torchZip, zipParts, concat, bytesOf } from './_torchfile.js';
 
 const DIR = 'test/fixtures/reference/torch/';
@@ -191,6 +191,16 @@ FIX('CRC-32 is checked on request: a flipped storage byte is CORRUPT/ZIP_CRC', a
   assert.is.not(toHex(sha256(lenient.tensors.get('fc1.weight').bytes())), expected.tensors['fc1.weight'].sha256);
   const e = await rejects(readTorchFile(bad, { verifyCrc: true }), 'CORRUPT', 'ZIP_CRC');
   assert.match(e.message, 'state_dict_f32/data/1');
+});
+
+FIX('reads over HTTP with Range requests, and from a server that ignores Range; a 404 is NOT_FOUND', async () => {
+  const exp = (await fixture('training_checkpoint')).expected;
+  for (const base of [testEnv('SAFECKPT_TEST_HTTP'), testEnv('SAFECKPT_TEST_HTTP_NORANGE')]) {
+    const file = await readTorchFile(`${base}/fixtures/reference/torch/training_checkpoint.pt`, { verifyCrc: true });
+    assert.is(file.tensors.size, 28);
+    for (const [p, t] of file.tensors) assert.is(toHex(sha256(t.bytes())), exp.tensors[p].sha256, p);
+    await rejects(readTorch(`${base}/fixtures/reference/torch/missing.pt`), 'NOT_FOUND');
+  }
 });
 
 if (!isBrowser) {
