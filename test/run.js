@@ -183,6 +183,11 @@ const lines = [];
 runAll(modules, (l) => { lines.push(l); console.log(l); }).then((r) => { window.__SAFECKPT_DONE = { ...r, lines }; },
   (e) => { window.__SAFECKPT_DONE = { passed: 0, failed: 1, lines: [String(e && e.stack || e)] }; });
 `);
+  // Module Workers (fresh realms for tests that need one) are bundled to build/test-workers/, served from the repo root.
+  for (const w of readdirSync(join(root, 'test')).filter((f) => f.endsWith('.worker.js'))) {
+    esbuild.buildSync({ entryPoints: [join(root, 'test', w)], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
+      external: ['node:*'], outfile: join(root, 'build', 'test-workers', w), logLevel: 'warning' });
+  }
   const out = join(work, 'bundle.js');
   try {
     esbuild.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',

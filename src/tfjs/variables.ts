@@ -7,6 +7,7 @@
 import { CheckpointError } from '../errors.js';
 import type { Dtype } from '../format/dtype.js';
 import type { TensorData, TensorLike, TensorMap } from '../format/types.js';
+import { toFloat32 } from '../format/convert.js';
 import type { LayersModelLike, ModelLike, Tf, Variable, VariableModel } from './tf.js';
 
 /** One variable of a model under its stable (file) name. */
@@ -98,23 +99,32 @@ export function tensorBytes(t: TensorLike): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
+/** Float dtypes a float32 variable accepts, converted exactly (F64 rounds as Math.fround does). */
+const FLOAT_DTYPES = new Set<Dtype>(['F32', 'F16', 'BF16', 'F64', 'F8_E5M2', 'F8_E4M3', 'F8_E4M3FNUZ', 'F8_E5M2FNUZ']);
+
+/** True when a tensor of `d` can be loaded into a variable of `tfDtype`. */
+export function loadableInto(d: Dtype, tfDtype: string): boolean {
+  if (tfDtype === 'float32') return FLOAT_DTYPES.has(d);
+  return TF_TO_DTYPE[tfDtype] === d;
+}
+
 /**
  * Values of `t` as the typed array tf needs for `tfDtype`. F32 is copied bit for bit (no
- * rounding); other float dtypes go through toFloat32 (exact for every representable value).
+ * rounding); the other float dtypes go through toFloat32 (exact for F16, BF16 and F8).
  */
 export function valuesFor(t: TensorLike, tfDtype: string, name: string): Float32Array | Int32Array | Uint8Array {
   const bytes = tensorBytes(t);
-  if (tfDtype === 'float32') {
-    if (t.dtype === 'F32') return new Float32Array(bytes.slice().buffer);
-    if (isView(t)) return t.toFloat32();
-  } else if (tfDtype === 'int32' && t.dtype === 'I32') {
-    return new Int32Array(bytes.slice().buffer);
-  } else if (tfDtype === 'bool' && t.dtype === 'BOOL') {
-    return bytes.slice();
+  if (!loadableInto(t.dtype, tfDtype)) {
+    throw new CheckpointError('DTYPE_MISMATCH', `tensor '${name}' is ${t.dtype} in the checkpoint but the variable is ${tfDtype}`, {
+      tensor: name, data: { expected: tfDtype, found: t.dtype },
+    });
   }
-  throw new CheckpointError('DTYPE_MISMATCH', `tensor '${name}' is ${t.dtype} in the checkpoint but the variable is ${tfDtype}`, {
-    tensor: name, data: { expected: tfDtype, found: t.dtype },
-  });
+  if (t.dtype === 'F32' || t.dtype === 'I32') {
+    const copy = bytes.slice();
+    return t.dtype === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
+  }
+  if (t.dtype === 'BOOL') return bytes.slice();
+  return toFloat32(t.dtype, bytes, name);
 }
 
 /** A tf tensor of `t`'s values, for assigning to a variable of `tfDtype`. */

@@ -1,0 +1,11 @@
+// The project's own transformer: the checkpoint holds the model's variables
+// under their own names and layout, so the adapter is the identity.
+import type { TensorMap, TensorLike } from '../../format/types.js';
+import type { ArchitectureAdapter } from './adapter.js';
+
+export const customTransformerAdapter: ArchitectureAdapter = {
+  architecture_type: 'custom-transformer',
+  description: "safeckpt's TinyLM under its own parameter names (TinyLM.create(tf, config))",
+  toFile: (model: TensorMap) => model,
+  fromFile: (file: Readonly<Record<string, TensorLike>>) => ({ ...file }),
+};

@@ -1,0 +1,43 @@
+// Names in a checkpoint root (DESIGN.md, "a training checkpoint: a directory"):
+//
+//   step-00000120/        one committed checkpoint (manifest + files below)
+//   LATEST                the name of the newest committed checkpoint
+//   registry.json         model_name → model_id, architecture_type, lineage, checkpoints
+//
+// A save goes to `step-NNNNNNNN.tmp-…` first (the store's temporary-name form,
+// so the same rule recognises every leftover) and is renamed when complete.
+import { isTempKey } from '../store/atomic.js';
+import { baseOf } from '../store/keys.js';
+
+export const MANIFEST = 'checkpoint.json';
+export const MODEL_FILE = 'model.safetensors';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+export const TRAINER_STATE = 'trainer_state.json';
+export const VOCAB = 'vocab.json';
+export const LATEST = 'LATEST';
+export const REGISTRY = 'registry.json';
+
+/** Eight digits sort lexically up to step 99,999,999; larger steps still parse (the digits just grow). */
+const STEP_DIGITS = 8;
+const STEP_DIR = /^step-(\d{8,})$/;
+/** A checkpoint folder set aside while a re-save of the same step replaces it. */
+const REPLACED = /\.replaced-[0-9a-z]+$/;
+
+export function stepDirName(step: number): string {
+  return `step-${String(step).padStart(STEP_DIGITS, '0')}`;
+}
+
+/** The step a committed checkpoint folder name stands for, or null when it is not one. */
+export function stepOfDir(name: string): number | null {
+  const m = STEP_DIR.exec(baseOf(name));
+  return m ? Number(m[1]) : null;
+}
+
+/** Leftovers of an interrupted save or replace: never read, removed by the next save or resume. */
+export function isLeftover(name: string): boolean {
+  return isTempKey(name) || REPLACED.test(name);
+}
+
+export function replacedName(name: string): string {
+  return `${name}.replaced-${Date.now().toString(36)}`;
+}

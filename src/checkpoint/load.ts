@@ -1,0 +1,199 @@
+// loadCheckpoint: restore a checkpoint into a live model and optimizer, all
+// or nothing. Everything is checked first — integrity (and HMAC), format
+// version, architecture, the shape and dtype of every parameter and every
+// optimizer slot (all mismatches in one error) — and every tensor is
+// prepared; only then is a single variable written. On any failure the model
+// and optimizer are exactly as they were.
+import { CheckpointError, UnsupportedError } from '../errors.js';
+import { loggerFrom, type Logger } from '../log/logger.js';
+import { resolveSource, type Source } from '../store/resolve.js';
+import { joinKey, baseOf } from '../store/keys.js';
+import type { MacKey } from '../format/signed-json.js';
+import type { TensorLike, TensorView } from '../format/types.js';
+import type { Dtype } from '../format/dtype.js';
+import type { ModelLike, Optimizer, Tf, VariableModel } from '../tfjs/tf.js';
+import { loadableInto, modelSignature, namedVariables, planModelRestore } from '../tfjs/variables.js';
+import { optimizerSignature, planOptimizerRestore, type OptimizerState, type RestorePlan } from '../tfjs/optimizer-state.js';
+import { adapterFor } from './adapters/index.js';
+import type { ArchitectureAdapter } from './adapters/adapter.js';
+import { MODEL_FILE, OPTIMIZER_FILE } from './layout.js';
+import { architectureDifferences, type Lineage, type ModelMetadata } from './metadata.js';
+import { checkShapes } from '../core/shapes.js';
+import { locateCheckpoint, readCheckpointDir, type CheckpointContents } from './read.js';
+
+export interface LoadOptions {
+  /** The model to restore into (a LayersModel, a { variables } model, or a record of tf.Variables). */
+  model?: ModelLike;
+  /** The optimizer to restore into: it must be of the saved class (its config may differ, with a warning). */
+  optimizer?: Optimizer | null;
+  /** The caller's tf namespace (defaults to `model.tf` when the model carries it). */
+  tf?: Tf;
+  /** HMAC key: the manifest must be signed with it (AUTH otherwise). */
+  key?: MacKey;
+  /** Force this adapter instead of the one the checkpoint's architecture_type selects. */
+  adapter?: ArchitectureAdapter;
+  /** Adapters beyond the built-in ones. */
+  adapters?: readonly ArchitectureAdapter[];
+  /** What the caller's model is, when the model object does not say (plain records of variables). */
+  expect?: { architecture_type?: string; model_id?: string };
+  logger?: Logger | null;
+}
+
+export interface LoadedCheckpoint {
+  /** The checkpoint folder, for people. */
+  path: string;
+  /** Its name, e.g. 'step-00000020'. */
+  name: string;
+  step: number;
+  created_at: string;
+  config: Record<string, unknown>;
+  vocab: unknown;
+  rng: unknown;
+  dataCursor: unknown;
+  extra: unknown;
+  metadata: ModelMetadata;
+  lineage: Lineage;
+  metrics: Record<string, number>;
+  /** The optimizer's saved name, config, iterations and counters (null when saved without one). */
+  optimizer: OptimizerState | null;
+  /** The format_version on disk (older ones are migrated). */
+  format_version: number;
+  /** The model file's tensors, under the checkpoint's names (views over the verified bytes). */
+  tensors: Readonly<Record<string, TensorView>>;
+}
+
+type Spec = { dtype?: Dtype; shape: readonly number[] };
+
+function specsOf(map: Readonly<Record<string, TensorLike>>): Record<string, Spec> {
+  const out: Record<string, Spec> = {};
+  for (const [n, t] of Object.entries(map)) out[n] = { dtype: t.dtype, shape: t.shape };
+  return out;
+}
+
+/**
+ * Every tensor of `found` against `expected` (all mismatches in one error, from the core's shape
+ * check), phrased for a checkpoint: which part, and that nothing was loaded.
+ */
+function checkFits(expected: Record<string, Spec>, found: Record<string, Spec>, what: string, where: string): void {
+  try {
+    checkShapes(expected, found, { path: where });
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    throw new CheckpointError(e.code, `${e.message}. The ${what} does not fit the model given; nothing was loaded. ` +
+      'Build the model the checkpoint was saved from (`safeckpt inspect` shows its tensors and architecture).', {
+      path: where, tensor: e.tensor, data: e.data, detail: e.detail, cause: e,
+    });
+  }
+}
+
+function archMismatch(c: CheckpointContents, message: string, data: unknown): CheckpointError {
+  return new CheckpointError('ARCH_MISMATCH', message, { path: c.path, data });
+}
+
+/**
+ * Checks `c` against the model and optimizer of `opts` and prepares every tensor. Throws before
+ * changing anything; the returned plans apply it.
+ */
+export function prepareRestore(c: CheckpointContents, opts: LoadOptions, log: Logger): RestorePlan[] {
+  const m = c.manifest.model;
+  const model = opts.model;
+  if (!model) {
+    if (opts.optimizer) throw new UnsupportedError('an optimizer can only be restored together with its model: pass `model` too', { detail: 'NO_MODEL' });
+    return [];
+  }
+  const vm = model as Partial<VariableModel>;
+  const adapter = opts.adapter ?? adapterFor(m.architecture_type, opts.adapters);
+  const needs = `the checkpoint needs architecture_type '${m.architecture_type}'${m.model_id ? ` (model_id '${m.model_id}')` : ''}`;
+  const modelType = opts.expect?.architecture_type ?? vm.architecture_type;
+  if (modelType !== undefined && modelType !== m.architecture_type && !opts.adapter) {
+    throw archMismatch(c, `${c.path}: ${needs}, but the model given is '${modelType}'. Build a '${m.architecture_type}' model${m.model_id ? ` from '${m.model_id}'` : ''} ` +
+      `(${adapterFor(m.architecture_type, opts.adapters).description}), or pass \`adapter\` to load it into this one. Nothing was loaded.`, {
+      expected: { architecture_type: m.architecture_type, model_id: m.model_id }, found: { architecture_type: modelType },
+    });
+  }
+  if (opts.expect?.model_id !== undefined && opts.expect.model_id !== m.model_id) {
+    throw archMismatch(c, `${c.path}: the checkpoint holds model_id '${m.model_id ?? '(none: a custom model)'}', but '${opts.expect.model_id}' was expected: load a checkpoint of '${opts.expect.model_id}', or drop expect.model_id to load '${m.model_id}'. Nothing was loaded.`, {
+      expected: { model_id: m.model_id }, found: { model_id: opts.expect.model_id },
+    });
+  }
+  if (vm.architecture) {
+    const diffs = architectureDifferences(m.architecture, vm.architecture);
+    if (diffs.length) {
+      throw archMismatch(c, `${c.path}: the model's architecture differs from the checkpoint's (${diffs.join('; ')}): ${needs} with ${JSON.stringify(m.architecture)}. Nothing was loaded.`, {
+        expected: m.architecture, found: vm.architecture, differences: diffs,
+      });
+    }
+  }
+  const tf = opts.tf ?? vm.tf;
+  if (!tf) throw new UnsupportedError('restoring into a model needs TensorFlow.js: pass your `tf` namespace in the `tf` option', { detail: 'NO_TF' });
+
+  const vars = namedVariables(model);
+  const weights = adapter.fromFile(c.model.tensors, new Set(vars.map((v) => v.name)));
+  // A float tensor loads into a float32 variable (BF16, F16… are converted exactly): its dtype is then no mismatch.
+  const expected: Record<string, Spec> = {};
+  for (const [n, sp] of Object.entries(modelSignature(model))) {
+    const f = weights[n];
+    const tfDtype = vars.find((v) => v.name === n)!.variable.dtype;
+    expected[n] = f && f.dtype !== sp.dtype && loadableInto(f.dtype, tfDtype) ? { shape: sp.shape } : sp;
+  }
+  checkFits(expected, specsOf(weights), 'model weights', joinKey(c.path, MODEL_FILE));
+
+  let optPlan: ((plans: RestorePlan[]) => void) | undefined;
+  const state = c.trainer.optimizer;
+  if (opts.optimizer) {
+    if (!state) {
+      throw new CheckpointError('NOT_FOUND', `${c.path} was saved without optimizer state: load it without \`optimizer\` (a fresh optimizer starts from zero slots)`, {
+        path: c.path, detail: 'NO_OPTIMIZER_STATE',
+      });
+    }
+    const slots = c.optimizer?.tensors ?? {};
+    checkFits(optimizerSignature(state, vars), specsOf(slots), 'optimizer state', joinKey(c.path, OPTIMIZER_FILE));
+    const given = opts.optimizer as unknown as { getConfig?: () => Record<string, unknown> };
+    const live = given.getConfig?.() ?? {};
+    const changed = Object.keys({ ...live, ...state.config }).filter((k) => JSON.stringify(live[k]) !== JSON.stringify(state.config[k]));
+    if (changed.length) {
+      log.warn('the optimizer given is configured differently from the saved one: training will not continue exactly', {
+        path: c.path, differs: Object.fromEntries(changed.map((k) => [k, { saved: state.config[k], given: live[k] }])),
+      });
+    }
+    optPlan = (plans) => plans.push(planOptimizerRestore(tf, opts.optimizer!, vars, state, slots, joinKey(c.path, OPTIMIZER_FILE)));
+  } else if (state) {
+    log.info('the checkpoint holds optimizer state, but no optimizer was given: only the model is restored', { path: c.path, optimizer: state.name });
+  }
+
+  const plans: RestorePlan[] = [];
+  try {
+    plans.push(planModelRestore(tf, vars, weights, joinKey(c.path, MODEL_FILE)));
+    optPlan?.(plans);
+  } catch (e) {
+    for (const p of plans) p.abort();
+    throw e;
+  }
+  return plans;
+}
+
+/** What loadCheckpoint returns for contents `c`. */
+export function loadedFrom(c: CheckpointContents): LoadedCheckpoint {
+  const m = c.manifest;
+  return {
+    path: c.path, name: baseOf(c.key), step: m.step, created_at: m.created_at, config: c.trainer.config, vocab: c.vocab,
+    rng: c.trainer.rng, dataCursor: c.trainer.data_cursor, extra: c.trainer.extra, metadata: m.model, lineage: m.lineage,
+    metrics: m.metrics, optimizer: c.trainer.optimizer, format_version: c.version, tensors: c.model.tensors,
+  };
+}
+
+/**
+ * Loads the checkpoint at `src` — a checkpoint folder, or a root (the folder its LATEST names) —
+ * verifies it completely, restores `model` and `optimizer` in place (all or nothing) and returns
+ * the rest of the training state.
+ */
+export async function loadCheckpoint(src: Source, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
+  const log = loggerFrom(opts);
+  const { store, key } = resolveSource(src);
+  const dir = await locateCheckpoint(store, key);
+  const contents = await readCheckpointDir(store, dir, { key: opts.key, logger: log });
+  const plans = prepareRestore(contents, opts, log);
+  for (const p of plans) p.commit();
+  log.info('checkpoint loaded', { path: contents.path, step: contents.manifest.step, model_name: contents.manifest.model.model_name, restored: plans.length > 0 });
+  return loadedFrom(contents);
+}

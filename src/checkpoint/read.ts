@@ -1,0 +1,134 @@
+// Reading one checkpoint folder completely and checking every byte of it
+// before anything is handed to a model: the manifest (format, version, HMAC
+// when a key is given), then each file it lists against its recorded size and
+// SHA-256, then the files' contents (safetensors headers, trainer state).
+// Each file is read once; the safetensors are parsed from the verified bytes.
+import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { sha256, toHex } from '../core/hash.js';
+import type { Store } from '../store/store.js';
+import { MemoryStore } from '../store/memory.js';
+import { joinKey } from '../store/keys.js';
+import { checkJsonMac, type MacKey } from '../format/signed-json.js';
+import { readSafetensors, type SafetensorsFile } from '../format/safetensors-read.js';
+import { sidecarKeyFor } from '../format/sidecar.js';
+import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepOfDir } from './layout.js';
+import { logMigration, parseManifest, type Manifest } from './manifest.js';
+import { parseTrainerState, type TrainerState } from './trainer-state.js';
+import { readLatest } from './list.js';
+
+export interface CheckpointContents {
+  store: Store;
+  /** The checkpoint folder's key in the store. */
+  key: string;
+  /** The folder, for people. */
+  path: string;
+  manifest: Manifest;
+  /** The format_version found on disk (before migration). */
+  version: number;
+  trainer: TrainerState;
+  vocab: unknown;
+  model: SafetensorsFile;
+  optimizer: SafetensorsFile | null;
+}
+
+export interface ReadCheckpointOptions {
+  key?: MacKey;
+  logger: Logger;
+}
+
+/**
+ * The checkpoint folder `key` names: itself when it holds checkpoint.json, else the folder its
+ * LATEST names. NOT_FOUND says which of the two was looked for.
+ */
+export async function locateCheckpoint(store: Store, key: string): Promise<string> {
+  if (await store.exists(joinKey(key, MANIFEST))) return key;
+  const latest = await readLatest(store, key);
+  if (latest !== null) {
+    if (stepOfDir(latest) === null || latest.includes('/')) {
+      throw new CheckpointError('CORRUPT', `${store.describe(joinKey(key, LATEST))} holds '${latest}', which is not a checkpoint folder name (step-NNNNNNNN)`, {
+        path: store.describe(joinKey(key, LATEST)), detail: 'BAD_LATEST',
+      });
+    }
+    return joinKey(key, latest);
+  }
+  throw new NotFoundError(`no checkpoint at ${store.describe(key)}: it holds neither ${MANIFEST} nor ${LATEST} (check the path; a checkpoint root is the folder saveCheckpoint wrote into)`, {
+    path: store.describe(key), detail: 'NO_CHECKPOINT',
+  });
+}
+
+/** Reads and verifies everything in the checkpoint folder `key`. */
+export async function readCheckpointDir(store: Store, key: string, opts: ReadCheckpointOptions): Promise<CheckpointContents> {
+  const path = store.describe(key);
+  const manifestKey = joinKey(key, MANIFEST);
+  let manifestBytes: Uint8Array;
+  try {
+    manifestBytes = await store.read(manifestKey);
+  } catch (e) {
+    if (e instanceof NotFoundError) {
+      throw new NotFoundError(`${path} is not a committed checkpoint: ${MANIFEST} is missing (an interrupted save, or the wrong folder)`, { path: store.describe(manifestKey), detail: 'NO_MANIFEST', cause: e });
+    }
+    throw e;
+  }
+  const parsed = parseManifest(manifestBytes, store.describe(manifestKey));
+  if (opts.key !== undefined) checkJsonMac(parsed.raw, opts.key, store.describe(manifestKey));
+  logMigration(opts.logger, path, parsed);
+  const m = parsed.manifest;
+  if (!m.files[MODEL_FILE]) throw new CheckpointError('CORRUPT', `${store.describe(manifestKey)} lists no ${MODEL_FILE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
+  if (!m.files[TRAINER_STATE]) throw new CheckpointError('CORRUPT', `${store.describe(manifestKey)} lists no ${TRAINER_STATE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
+
+  // Every listed file: present, of the recorded size, with the recorded SHA-256.
+  const bytes: Record<string, Uint8Array> = {};
+  for (const [name, f] of Object.entries(m.files)) {
+    const fk = joinKey(key, name);
+    if (f.size !== null) {
+      const size = await store.size(fk).catch((e) => {
+        if (e instanceof NotFoundError) throw new NotFoundError(`${store.describe(fk)} is missing, but the manifest lists it: the checkpoint is incomplete`, { path: store.describe(fk), detail: 'FILE_MISSING', cause: e });
+        throw e;
+      });
+      if (size !== f.size) {
+        throw new IntegrityError(`${store.describe(fk)} is ${size} bytes, but the manifest records ${f.size}: the file was truncated or replaced`, {
+          path: store.describe(fk), detail: 'SIZE_MISMATCH', data: { expected: f.size, found: size },
+        });
+      }
+    }
+    const b = await store.read(fk);
+    const digest = toHex(sha256(b));
+    if (digest !== f.sha256) {
+      throw new IntegrityError(`${store.describe(fk)} has SHA-256 ${digest}, but the manifest records ${f.sha256}: the file is corrupted or was altered`, {
+        path: store.describe(fk), detail: 'HASH_MISMATCH', data: { expected: f.sha256, found: digest },
+      });
+    }
+    bytes[name] = b;
+  }
+
+  // The bytes are exactly the committed ones; parse them in place (the manifest hash covered every byte).
+  const open = async (file: string): Promise<SafetensorsFile> => {
+    const files: Record<string, Uint8Array> = { [file]: bytes[file] };
+    if (bytes[sidecarKeyFor(file)]) files[sidecarKeyFor(file)] = bytes[sidecarKeyFor(file)];
+    try {
+      return await readSafetensors({ store: new MemoryStore(files), key: file }, { load: 'all', verify: true, logger: opts.logger });
+    } catch (e) {
+      if (e instanceof CheckpointError) throw relocate(e, store.describe(joinKey(key, file)));
+      throw e;
+    }
+  };
+  const model = await open(MODEL_FILE);
+  const optimizer = bytes[OPTIMIZER_FILE] ? await open(OPTIMIZER_FILE) : null;
+  const trainer = parseTrainerState(bytes[TRAINER_STATE], store.describe(joinKey(key, TRAINER_STATE)), m.step);
+  let vocab: unknown = null;
+  if (bytes[VOCAB]) {
+    try {
+      vocab = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes[VOCAB]));
+    } catch (e) {
+      throw new CheckpointError('CORRUPT', `${store.describe(joinKey(key, VOCAB))} is not valid JSON: ${(e as Error).message}`, { path: store.describe(joinKey(key, VOCAB)), detail: 'BAD_JSON', cause: e });
+    }
+  }
+  return { store, key, path, manifest: m, version: parsed.version, trainer, vocab, model, optimizer };
+}
+
+/** The same error, naming the file where it really is (it was parsed from memory). */
+function relocate(e: CheckpointError, where: string): CheckpointError {
+  const msg = e.message.replace(/memory:[^\s:]*/g, where);
+  return new CheckpointError(e.code, msg, { detail: e.detail, path: where, tensor: e.tensor, position: e.position, data: e.data, cause: e });
+}
