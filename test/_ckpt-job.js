@@ -3,7 +3,7 @@
 // TensorFlow.js engine, a new wasm instance, nothing shared with the test but
 // the checkpoint store. The tests compare what it reports with an
 // uninterrupted run.
-import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB } from './_tiny.js';
+import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, disposeOptimizer } from './_tiny.js';
 import { TinyLM, TrainLoop, saveCheckpoint, resumeTraining, loadCheckpoint, sha256, toHex } from '../dist/index.js';
 
 /** Hex SHA-256 of every variable's bytes in model order: equal digests = bit-identical weights. */
@@ -58,7 +58,7 @@ export async function runJob(spec, onReady) {
   }
   const digest = weightsDigest(model);
   model.dispose();
-  opt.dispose();
+  disposeOptimizer(opt);
   return { losses, digest, from, skipped, lineage, metadata };
 }
 

@@ -32,7 +32,13 @@ export function freshRun(optimizer = 'adam', config = TEST_CONFIG, prefix = 'tin
   const model = TinyLM.create(tf, config, { prefix });
   const opt = OPTIMIZERS[optimizer]();
   const loop = new TrainLoop(model, opt, { tokens: TOKENS, ...BATCH });
-  return { model, opt, loop, dispose() { model.dispose(); opt.dispose(); } };
+  return { model, opt, loop, dispose() { model.dispose(); disposeOptimizer(opt); } };
+}
+
+/** optimizer.dispose(), plus the learning-rate scalar tfjs 4.22's Momentum.dispose() forgets (it skips SGD's). */
+export function disposeOptimizer(opt) {
+  opt.dispose();
+  if (opt.getClassName() === 'Momentum' && !opt.c.isDisposed) opt.c.dispose();
 }
 
 /** Float32 losses → their exact bit patterns, for messages that show any difference. */

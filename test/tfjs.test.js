@@ -4,7 +4,7 @@ import {
   namedVariables, snapshotModel, snapshotOptimizer, planModelRestore, planOptimizerRestore, TrainLoop, TinyLM,
   modelSignature,
 } from '../dist/index.js';
-import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, freshRun, bits, weightBytes } from './_tiny.js';
+import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, freshRun, bits, weightBytes, disposeOptimizer } from './_tiny.js';
 
 await ready;
 
@@ -32,11 +32,12 @@ Backend('trains the tiny LM to bit-identical losses run after run', () => {
 Backend('dropout masks follow the step, not the global RNG', () => {
   const a = freshRun('sgd');
   const x = tf.tensor2d(TOKENS.slice(0, 16), [1, 16], 'int32');
-  const l1 = a.model.loss(x, x, { training: true, step: 5 }).dataSync()[0];
+  const loss = (o) => tf.tidy(() => a.model.loss(x, x, o).dataSync()[0]);
+  const l1 = loss({ training: true, step: 5 });
   tf.randomUniform([10]).dispose(); // disturb tfjs's global RNG
-  const l2 = a.model.loss(x, x, { training: true, step: 5 }).dataSync()[0];
-  const l3 = a.model.loss(x, x, { training: true, step: 6 }).dataSync()[0];
-  const l4 = a.model.loss(x, x, { training: false }).dataSync()[0];
+  const l2 = loss({ training: true, step: 5 });
+  const l3 = loss({ training: true, step: 6 });
+  const l4 = loss({ training: false });
   x.dispose();
   a.dispose();
   assert.is(l2, l1);
@@ -65,7 +66,7 @@ function resumeInProcess(name) {
   const got = loop.run(12);
   const gotW = weightBytes(model);
   model.dispose();
-  opt.dispose();
+  disposeOptimizer(opt);
   return { ref, got, refW, gotW, state, slots };
 }
 
@@ -91,10 +92,15 @@ Opt('slot names follow variable names and kinds, in the model order', () => {
 
 Opt('centered RMSProp: the mean-gradient slot (mg) round-trips exactly, on a record of variables', () => {
   // A dense least-squares problem: every gradient element is non-zero, so tfjs's centered RMSProp stays finite.
-  const make = (p) => ({ w: tf.variable(tf.tensor2d([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.2]]), true, p + 'w'), b: tf.variable(tf.tensor1d([0.1, -0.1]), true, p + 'b') });
+  const make = (p) => tf.tidy(() => ({ w: tf.variable(tf.tensor2d([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.2]]), true, p + 'w'), b: tf.variable(tf.tensor1d([0.1, -0.1]), true, p + 'b') }));
   const x = tf.tensor2d([[1, 2, 3], [0.5, -1, 2], [2, 0.3, -0.7], [-1, 1, 1]]);
   const y = tf.tensor2d([[1, 0], [0, 1], [1, 1], [0.5, -0.5]]);
-  const step = (vars, opt) => opt.minimize(() => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, vars.w), vars.b), y))), true, [vars.w, vars.b]).dataSync()[0];
+  const step = (vars, opt) => {
+    const l = opt.minimize(() => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, vars.w), vars.b), y))), true, [vars.w, vars.b]);
+    const v = l.dataSync()[0];
+    l.dispose();
+    return v;
+  };
   const rms = () => tf.train.rmsprop(0.01, 0.9, 0.3, 1e-7, true);
   const a = make('ra/'), oa = rms();
   for (let i = 0; i < 7; i++) step(a, oa);
@@ -137,7 +143,9 @@ Opt("tfjs's own Adam setWeights() does not resume exactly (why the counters are 
   const a = freshRun('adam');
   a.loop.run(13);
   const weights = snapshotModel(a.model);
-  const tfWeights = (await a.opt.getWeights()).map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
+  const own = await a.opt.getWeights();
+  const tfWeights = own.map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
+  own[0].tensor.dispose(); // the iteration scalar getWeights() made
   const cursor = a.loop.sampler.state();
   const ref = a.loop.run(12);
   a.dispose();
@@ -145,6 +153,7 @@ Opt("tfjs's own Adam setWeights() does not resume exactly (why the counters are 
   const opt = OPTIMIZERS.adam();
   planModelRestore(tf, namedVariables(model), weights, 'snapshot').commit();
   await opt.setWeights(tfWeights);
+  for (const w of tfWeights) w.tensor.dispose();
   const got = new TrainLoop(model, opt, { tokens: TOKENS, ...BATCH, cursor, step: 13 }).run(12);
   model.dispose();
   opt.dispose();
@@ -199,7 +208,7 @@ Atomic('the wrong optimizer class is refused with what to create', () => {
 });
 
 Atomic('a LayersModel-shaped object is read and written through its weights', () => {
-  const v = tf.variable(tf.tensor1d([1, 2, 3]), true, 'lm/dense/kernel');
+  const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3]), true, 'lm/dense/kernel'));
   const layers = { weights: [{ name: 'dense/kernel', shape: [3], dtype: 'float32', read: () => v, write: (t) => v.assign(t) }] };
   const snap = snapshotModel(layers);
   assert.equal(Object.keys(snap), ['dense/kernel']);

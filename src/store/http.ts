@@ -51,7 +51,9 @@ export class HttpStore implements Store {
     let res: Response;
     try {
       this.stats.requests++;
-      res = await this.fetchFn(url, { method, headers });
+      // 'no-cache': a browser revalidates every read. Without it, a file fetched a while after it last
+      // changed is heuristically fresh, and a changed file (or a range of it) comes from the cache, stale.
+      res = await this.fetchFn(url, { method, headers, cache: 'no-cache' });
     } catch (e) {
       throw new IoError(`could not fetch ${url}: ${(e as Error)?.message ?? String(e)} (network down or server unreachable?)`, { path: url, cause: e });
     }

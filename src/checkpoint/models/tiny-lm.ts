@@ -128,7 +128,9 @@ export class TinyLM implements VariableModel {
         const a = 0.02 * Math.sqrt(3);
         for (let i = 0; i < n; i++) data[i] = (rng.next() * 2 - 1) * a;
       }
-      vars[name] = tf.variable(tf.tensor(data, shape, 'float32'), true, prefix + name);
+      const init = tf.tensor(data, shape, 'float32');
+      vars[name] = tf.variable(init, true, prefix + name);
+      init.dispose(); // the variable holds its own reference
     }
     return new TinyLM(tf, { ...config }, vars, opts.architecture_type ?? 'custom-transformer');
   }
