@@ -206,7 +206,8 @@ async function readLegacy(source: ByteSource, name: string, opts: ReadTorchOptio
   if (!(keys instanceof PyList) || !keys.items.every((k) => typeof k === 'string')) {
     throw new CorruptError(`${name}: the storage key list is a ${typeName(keys)}, not a list of strings`, { path: name, detail: 'TORCH_LAYOUT' });
   }
-  // Each storage: its element count (int64, little-endian) and then its bytes, in key-list order.
+  // Each storage: its element count (int64) and then its bytes, in key-list order. torch's writeFileRaw
+  // converts both to little-endian on every host, so sys_info.little_endian does not change how they read.
   let off = keysPickle.end;
   for (const k of keys.items as string[]) {
     const s = roots.get(k);
