@@ -70,7 +70,7 @@ if (!isBrowser) {
     assert.is(lastJson(await cli('no/such/file.safetensors', '--json')).code, 'NOT_FOUND');
     const r = await cli();
     assert.is(r.code, 2);
-    assert.match(r.stderr, /usage: safeckpt inspect <file\|url>/);
+    assert.match(r.stderr, /usage: safeckpt inspect <file\|dir\|url>/);
     assert.is((await cli('a', '--bogus')).code, 2);
   });
   I('reads a file over HTTP with range requests', async () => {

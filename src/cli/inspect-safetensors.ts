@@ -1,12 +1,23 @@
 // The safetensors inspector: the header is read and validated alone (8 bytes,
-// then exactly N), tensor bytes only for --digests, in bounded segments.
-import type { Inspector, InspectedTensor } from './inspect.js';
+// then exactly N); tensor bytes only for --digests, streamed through the
+// per-tensor hashers in large ranged reads (one request per 16 MiB over HTTP,
+// however many tensors), the same scan verify uses.
+import type { Inspector, InspectedTensor, InspectOptions } from './inspect.js';
+import type { Store } from '../store/store.js';
+import type { Header } from '../format/types.js';
 import { readHeaderAt } from '../format/safetensors-read.js';
+import { scanTensors } from '../format/verify.js';
 import { HEADER_PREFIX_BYTES, MAX_HEADER_LENGTH } from '../core/header.js';
-import { createSha256, toHex } from '../core/hash.js';
 
-/** Bytes read per request while hashing: large tensors never need one huge buffer. */
-export const DIGEST_SEGMENT = 16 << 20;
+/** The tensors of one safetensors file in file order, with their SHA-256 when asked (`onBytes`: bytes hashed). */
+export async function safetensorsTensors(store: Store, key: string, header: Header, size: number, opts: InspectOptions,
+  onBytes: (n: number) => void): Promise<InspectedTensor[]> {
+  const digests = opts.digests ? (await scanTensors(store, key, header, size, { onBytes })).tensors : undefined;
+  return Array.from(header.tensors(), (t): InspectedTensor => ({
+    name: t.name, dtype: t.dtype, shape: [...t.shape], byteLength: t.byteLength, offsets: [t.begin, t.end],
+    ...(digests ? { sha256: digests[t.name] } : {}),
+  }));
+}
 
 export const safetensorsInspector: Inspector = {
   format: 'safetensors',
@@ -21,23 +32,8 @@ export const safetensorsInspector: Inspector = {
   },
   async inspect(store, key, opts) {
     const { header, size } = await readHeaderAt(store, key);
-    const tensors: InspectedTensor[] = [];
-    const total = header.dataLength;
     let hashed = 0;
-    for (const t of header.tensors()) {
-      const entry: InspectedTensor = { name: t.name, dtype: t.dtype, shape: [...t.shape], byteLength: t.byteLength, offsets: [t.begin, t.end] };
-      if (opts.digests) {
-        const h = createSha256();
-        for (let at = t.begin; at < t.end; at += DIGEST_SEGMENT) {
-          const end = Math.min(t.end, at + DIGEST_SEGMENT);
-          h.update(await store.read(key, { start: header.dataStart + at, end: header.dataStart + end }));
-          hashed += end - at;
-          opts.onProgress?.(hashed, total);
-        }
-        entry.sha256 = toHex(h.digest());
-      }
-      tensors.push(entry);
-    }
+    const tensors = await safetensorsTensors(store, key, header, size, opts, (n) => opts.onProgress?.((hashed += n), header.dataLength));
     return {
       format: 'safetensors',
       path: store.describe(key),

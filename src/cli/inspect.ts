@@ -1,4 +1,4 @@
-// `safeckpt inspect <file|url> [--json] [--digests]`: what a checkpoint file
+// `safeckpt inspect <file|dir|url> [--json] [--digests]`: what a checkpoint file
 // holds — format, tensors (dtype, shape, size), metadata — without loading it.
 // Formats plug in as inspectors: each says from the file's first bytes how sure
 // it is that it reads the file, and the surest one inspects it. Another format
@@ -9,8 +9,10 @@ import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { resolveSource } from '../store/resolve.js';
 import type { Store } from '../store/store.js';
-import { UnsupportedError } from '../errors.js';
+import { CheckpointError, NotFoundError, UnsupportedError } from '../errors.js';
+import { locateModel } from '../format/safetensors-read.js';
 import { safetensorsInspector } from './inspect-safetensors.js';
+import { shardedInspector } from './inspect-sharded.js';
 import { torchInspector } from './inspect-torch.js';
 
 export interface InspectedTensor {
@@ -22,6 +24,8 @@ export interface InspectedTensor {
   offsets?: [number, number];
   /** SHA-256 of the tensor's contiguous little-endian bytes (with --digests). */
   sha256?: string;
+  /** The shard holding the tensor (sharded models). */
+  file?: string;
 }
 
 export interface Inspection {
@@ -51,7 +55,7 @@ export interface Inspector {
 /** Bytes read to choose an inspector. */
 export const SNIFF_BYTES = 64;
 
-export const inspectors: Inspector[] = [safetensorsInspector, torchInspector];
+export const inspectors: Inspector[] = [safetensorsInspector, torchInspector, shardedInspector];
 
 /** Inspects `store[key]` with the inspector its first bytes fit best. */
 export async function inspectFile(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
@@ -68,6 +72,36 @@ export async function inspectFile(store: Store, key: string, opts: InspectOption
     });
   }
   return best.inspect(store, key, opts);
+}
+
+/** True when `store[key]` is a folder (a store root included), not a file. */
+async function isFolder(store: Store, key: string): Promise<boolean> {
+  if (key === '') return true;
+  if (store.kind === 'http') return false; // a URL names a file unless it ends with '/' (key '')
+  try {
+    await store.size(key);
+    return false;
+  } catch (e) {
+    if (!(e instanceof CheckpointError) || (e.detail !== 'EISDIR' && e.code !== 'NOT_FOUND')) throw e;
+    // Stores without real folders (memory, idb) have a folder where keys live under it.
+    if (e.detail === 'EISDIR' || (await store.list(key).catch(() => [])).length > 0) return true;
+    throw e;
+  }
+}
+
+/**
+ * Inspects any source: a file or URL, a sharded model's index, or a folder
+ * holding model.safetensors or one index (as transformers looks for them).
+ */
+export async function inspectSource(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
+  if (!(await isFolder(store, key))) return inspectFile(store, key, opts);
+  const found = await locateModel(store, key);
+  if (found.key === key) {
+    throw new NotFoundError(`${store.describe(key)} holds no model.safetensors, no *.safetensors.index.json and no single .safetensors file to inspect (pass a file)`, {
+      path: store.describe(key),
+    });
+  }
+  return inspectFile(store, found.key, opts);
 }
 
 function bytes(n: number): string {
@@ -96,25 +130,27 @@ export function describeInspection(r: Inspection): string {
     const w = Math.min(60, Math.max(4, ...r.tensors.map((t) => t.name.length)));
     const ws = Math.max(5, ...r.tensors.map((t) => shape(t).length));
     const wd = Math.max(5, ...r.tensors.map((t) => t.dtype.length));
-    out.push(`  ${'name'.padEnd(w)}  ${'dtype'.padEnd(wd)}  ${'shape'.padEnd(ws)}  ${'bytes'.padStart(10)}${r.tensors[0].sha256 ? '  sha256' : ''}`);
+    const wf = Math.max(0, ...r.tensors.map((t) => (t.file ? t.file.length + 2 : 0)));
+    const file = (t: { file?: string }) => (wf ? `  ${(t.file ?? '').padEnd(wf - 2)}` : '');
+    out.push(`  ${'name'.padEnd(w)}  ${'dtype'.padEnd(wd)}  ${'shape'.padEnd(ws)}  ${'bytes'.padStart(10)}${file({ file: 'file' })}${r.tensors[0].sha256 ? '  sha256' : ''}`);
     for (const t of r.tensors) {
-      out.push(`  ${t.name.padEnd(w)}  ${t.dtype.padEnd(wd)}  ${shape(t).padEnd(ws)}  ${String(t.byteLength).padStart(10)}${t.sha256 ? '  ' + t.sha256 : ''}`);
+      out.push(`  ${t.name.padEnd(w)}  ${t.dtype.padEnd(wd)}  ${shape(t).padEnd(ws)}  ${String(t.byteLength).padStart(10)}${file(t)}${t.sha256 ? '  ' + t.sha256 : ''}`);
     }
   }
   return out.join('\n');
 }
 
 export const inspect: Command = {
-  usage: 'inspect <file|url> [--json] [--digests]',
-  summary: 'header, dtypes, shapes, sizes and metadata of a checkpoint file',
+  usage: 'inspect <file|dir|url> [--json] [--digests]',
+  summary: 'header, dtypes, shapes, sizes and metadata of a weights file, sharded model or URL',
   async run(args) {
     const p = parseArgs(args, { flags: ['--json', '--digests'] });
-    if (p.positionals.length !== 1) throw new UsageError('expected exactly one file or URL');
+    if (p.positionals.length !== 1) throw new UsageError('expected exactly one file, folder or URL');
     const { store, key } = resolveSource(p.positionals[0]);
     const json = p.flags.has('--json');
     const bar = p.flags.has('--digests') && !json ? progressBar('hashing') : { done() {} };
     try {
-      const r = await inspectFile(store, key, { digests: p.flags.has('--digests'), onProgress: 'onProgress' in bar ? bar.onProgress : undefined });
+      const r = await inspectSource(store, key, { digests: p.flags.has('--digests'), onProgress: 'onProgress' in bar ? bar.onProgress : undefined });
       bar.done();
       console.log(json ? JSON.stringify({ ok: true, ...r }) : describeInspection(r));
       return 0;
