@@ -86,7 +86,7 @@ export { torchCheckpointToTrainingState } from './format/torch/training.js';
 export type { TorchTrainingState, TorchOptimizerState, TrainingStateOptions } from './format/torch/training.js';
 // any weights source by tensor name (safetensors, sharded, .pt), and the diff of two
 export { openTensors } from './format/open.js';
-export type { TensorSource, TensorEntry, OpenTensorsOptions } from './format/open.js';
+export type { TensorSource, TensorEntry, OpenTensorsOptions, CheckpointFacts } from './format/open.js';
 export { diffTensors } from './format/diff.js';
 export type { TensorDiff, ChangedTensor, TensorSummary, DiffSide } from './format/diff.js';
 // training checkpoints: save, load, resume, list; metadata, lineage, registry, adapters

@@ -3,7 +3,7 @@
 // script, the same verdicts, the same JSON.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeSafetensors } from '../dist/index.js';
+import { writeSafetensors, saveCheckpoint, tinyLMParameterShapes } from '../dist/index.js';
 import { isBrowser, runtime, tempDir, readRepoFile, testEnv, serveFile } from './_env.js';
 
 const V = suite('cross-runtime validation script');
@@ -103,6 +103,34 @@ VALID
     assert.is(run([file, '--key-env', 'SAFECKPT_UNSET_VAR']).status, 2);
     r = run([`${dir}/absent.safetensors`, '--json']);
     assert.equal([r.status, r.checks.header.code], [1, 'NOT_FOUND']);
+  });
+
+  V(`${runtime}: a signed training checkpoint (by its root's LATEST) — files against the manifest, its HMAC, the model's shapes`, async () => {
+    const { freshRun, ready, TEST_CONFIG } = await import('./_tiny.js');
+    await ready;
+    const ckpt = await tempDir('safeckpt-validate-ckpt-');
+    const t = freshRun('adam');
+    try {
+      t.loop.run(1);
+      await saveCheckpoint(ckpt, { model: t.model, optimizer: t.opt, step: 1 }, { key: 'ci-secret', keyId: 'ci' });
+    } finally {
+      t.dispose();
+    }
+    const shapes = `${dir}/tinylm.json`;
+    await fs.writeFile(shapes, JSON.stringify(Object.fromEntries(tinyLMParameterShapes(TEST_CONFIG).map(([n, s]) => [n, { dtype: 'F32', shape: s }]))));
+    let r = run([ckpt, '--expect', shapes, '--key-env', 'CI_KEY', '--json'], KEY);
+    assert.is(r.status, 0, r.out + r.err);
+    assert.equal([r.json.format, r.checks.integrity.status, r.checks.hmac.status, r.checks.shapes.ok], ['checkpoint', 'verified', 'verified', true]);
+    assert.ok(r.json.source.endsWith('step-00000001') && r.checks.header.message.startsWith('step 1, model: '), r.out);
+    assert.is(run([ckpt, '--json']).checks.hmac.status, 'not-checked');
+    assert.is(run([ckpt, '--key-env', 'CI_KEY', '--json'], { CI_KEY: 'wrong' }).checks.hmac.code, 'AUTH');
+    const weights = `${ckpt}/step-00000001/model.safetensors`;
+    const b = await fs.readFile(weights);
+    b[b.length - 3] ^= 0x10;
+    await fs.writeFile(weights, b);
+    r = run([ckpt, '--json']);
+    assert.equal([r.status, r.checks.integrity.code], [1, 'INTEGRITY']);
+    assert.ok(r.checks.integrity.message.includes('model.safetensors'), r.checks.integrity.message);
   });
 
   if (runtime === 'node') {

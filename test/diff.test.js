@@ -3,7 +3,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { diffTensors, openTensors, writeSafetensors, MemoryStore } from '../dist/index.js';
+import { saveCheckpoint } from '../dist/index.js';
 import { readRepoFile, runtime, tempDir } from './_env.js';
+import { freshRoot } from './_ckpt-env.js';
+import { freshRun, ready } from './_tiny.js';
 
 const f32 = (...v) => ({ dtype: 'F32', shape: [v.length], data: new Float32Array(v) });
 const bf16 = (...v) => ({ dtype: 'BF16', shape: [v.length], data: new Uint16Array(v.map((x) => new Uint32Array(new Float32Array([x]).buffer)[0] >>> 16)) });
@@ -85,6 +88,25 @@ L('a sharded copy reads as the same model; a tensor tampered behind its sidecar 
   } catch (e) {
     assert.is(e.code, 'INTEGRITY');
     assert.ok(e.tensor in A, String(e.tensor));
+  }
+});
+
+L('two training checkpoints: their model weights, every one moved by training, none added or removed', async () => {
+  await ready;
+  const root = await freshRoot('diff');
+  const r = freshRun('adam');
+  try {
+    r.loop.run(1);
+    const first = await saveCheckpoint(root, { model: r.model, optimizer: r.opt, step: 1 });
+    r.loop.run(1);
+    await saveCheckpoint(root, { model: r.model, optimizer: r.opt, step: 2 });
+    const d = await diffTensors(`${root}/${first.name}`, root); // a checkpoint folder, and the root whose LATEST names step 2
+    assert.equal([d.a.format, d.b.format, d.added, d.removed, d.unchanged], ['checkpoint', 'checkpoint', [], [], 0]);
+    assert.equal(d.changed.map((c) => c.name).sort(), Object.keys(r.model.variables).map((n) => n.replace(/^tinylm\//, '')).sort());
+    assert.ok(d.changed.every((c) => c.changes.join() === 'bytes' && c.maxAbsDiff > 0 && c.maxAbsDiff < 0.1), JSON.stringify(d.changed[0]));
+    assert.is((await diffTensors(root, root)).identical, true);
+  } finally {
+    r.dispose();
   }
 });
 

@@ -5,12 +5,14 @@
 //   node validate.js <file|folder|url> [--expect shapes.json|model.safetensors] [--key-env VAR] [options]
 //   deno run --allow-read --allow-env --allow-net validate.js <…same…>
 //
-// Sources: a safetensors file (ours, or one made by Python's `safetensors`), a
-// sharded model (index or folder), a legacy PyTorch .pt (read, never executed),
-// any of them over http(s). Checks, each reported even when an earlier one fails:
+// Sources: a training checkpoint (its folder, or the root whose LATEST names it),
+// a safetensors file (ours, or one made by Python's `safetensors`), a sharded
+// model (index or folder), a legacy PyTorch .pt (read, never executed), any of
+// them over http(s). Checks, each reported even when an earlier one fails:
 //   header     the file parses as its format (reference rules; a .pt's pickle is interpreted, nothing called)
-//   integrity  every byte against the sidecar's SHA-256 (a .pt: the CRC-32 of every zip entry)
-//   hmac       the sidecar's HMAC with the key in $VAR (--key-env VAR); without a key: whether it is signed
+//   integrity  every byte against the sidecar's SHA-256 (a checkpoint: every file against its manifest;
+//              a .pt: the CRC-32 of every zip entry)
+//   hmac       the sidecar's (manifest's) HMAC with the key in $VAR (--key-env VAR); without a key: whether it is signed
 //   shapes     every tensor against --expect (a JSON table name → { dtype?, shape }, or a model file to fit)
 // Options: --strict (refuse a file without a sidecar), --allow-missing, --allow-unexpected, --json.
 // Exit: 0 valid, 1 invalid (each failure with its code and message), 2 usage.
@@ -55,12 +57,28 @@ export async function validate(src, opts = {}) {
     model = await openTensors(src, { verify: false });
     const dtypes = {};
     for (const n of model.names) dtypes[model.info(n).dtype] = (dtypes[model.info(n).dtype] ?? 0) + 1;
-    checks.push({ check: 'header', ok: true, message: `${model.names.length} tensors (${Object.entries(dtypes).map(([d, k]) => `${d} × ${k}`).join(', ') || 'none'})${model.metadata ? `, metadata: ${Object.keys(model.metadata).join(', ')}` : ''}`, format: model.format, tensors: model.names.length });
+    const ckpt = model.checkpoint ? `step ${model.checkpoint.step}, model: ` : '';
+    checks.push({ check: 'header', ok: true, message: `${ckpt}${model.names.length} tensors (${Object.entries(dtypes).map(([d, k]) => `${d} × ${k}`).join(', ') || 'none'})${model.metadata ? `, metadata: ${Object.keys(model.metadata).join(', ')}` : ''}`, format: model.format, tensors: model.names.length });
   } catch (e) {
-    return { ok: false, runtime, source: String(src), checks: [fail('header', e)] };
+    // A checkpoint is checked whole as it is opened: a damaged one fails here, as what it is.
+    const check = e.code === 'INTEGRITY' ? 'integrity' : e.code === 'AUTH' ? 'hmac' : 'header';
+    return { ok: false, runtime, source: String(src), checks: [fail(check, e)] };
   }
 
-  if (model.format === 'torch') {
+  if (model.format === 'checkpoint') {
+    const c = model.checkpoint;
+    checks.push({ check: 'integrity', ok: true, status: 'verified', message: `every file the manifest lists matches its size and SHA-256 (${c.files} files)` });
+    if (key === undefined) {
+      checks.push({ check: 'hmac', ok: true, status: c.hmac, message: c.hmac === 'not-checked' ? 'signed, not checked (no key given: --key-env VAR)' : 'none (unsigned)' });
+    } else {
+      try {
+        const signed = await openTensors(src, { key }); // reads it again, now checking the manifest's HMAC
+        checks.push({ check: 'hmac', ok: true, status: 'verified', message: `verified${signed.checkpoint.keyId ? ` (key_id ${signed.checkpoint.keyId})` : ''}` });
+      } catch (e) {
+        checks.push(fail(e.code === 'AUTH' ? 'hmac' : 'integrity', e));
+      }
+    }
+  } else if (model.format === 'torch') {
     // A .pt has no sidecar: the zip's CRC-32s are its only integrity record, and nothing can carry an HMAC.
     try {
       await openTensors(src, { verify: true });

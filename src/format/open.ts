@@ -6,7 +6,10 @@
 import { CheckpointError, NotFoundError } from '../errors.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import type { Store } from '../store/store.js';
-import type { Logger } from '../log/logger.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { joinKey } from '../store/keys.js';
+import { LATEST, MANIFEST } from '../checkpoint/layout.js';
+import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
 import type { Dtype } from './dtype.js';
 import type { TensorView } from './types.js';
 import type { MacKey } from './signed-json.js';
@@ -22,8 +25,8 @@ export interface TensorEntry {
 }
 
 export interface TensorSource {
-  /** 'tensors': a record of tensors given in memory. */
-  readonly format: 'safetensors' | 'sharded' | 'torch' | 'tensors';
+  /** 'checkpoint': the model weights of a training checkpoint; 'tensors': a record given in memory. */
+  readonly format: 'safetensors' | 'sharded' | 'torch' | 'checkpoint' | 'tensors';
   /** The file, index or folder, as people can read it. */
   readonly path: string;
   /** In file order (.pt: the dotted paths of the pickled structure). */
@@ -33,6 +36,19 @@ export interface TensorSource {
   info(name: string): TensorEntry | undefined;
   /** The tensor's bytes (fetched on demand; verified against a sidecar when there is one). */
   tensor(name: string): Promise<TensorView>;
+  /** A training checkpoint: every file it lists was checked against the manifest when it was opened. */
+  readonly checkpoint?: CheckpointFacts;
+}
+
+export interface CheckpointFacts {
+  step: number;
+  /** Files the manifest lists, each checked for its size and SHA-256. */
+  files: number;
+  /** The manifest's HMAC: checked with the key given, present but not checked, or absent. */
+  hmac: 'verified' | 'not-checked' | 'unsigned';
+  keyId?: string;
+  /** Tensors of the optimizer state (not among `names`, which are the model's). */
+  optimizerTensors: number;
 }
 
 export interface OpenTensorsOptions {
@@ -63,9 +79,35 @@ async function isTorch(store: Store, key: string): Promise<boolean> {
   return looksLikeZip(head) || LEGACY_TORCH_HEAD.every((b, i) => head[i] === b);
 }
 
+/** True when `store[key]` is a checkpoint folder or a checkpoint root (a folder with checkpoint.json or LATEST). */
+async function isCheckpoint(store: Store, key: string): Promise<boolean> {
+  if (/\.(safetensors|json|pt|pth|bin|ckpt)$/i.test(key)) return false;
+  const has = (name: string) => store.exists(joinKey(key, name)).catch(() => false);
+  return (await has(MANIFEST)) || (await has(LATEST));
+}
+
 /** Opens any weights source for reading tensors by name. */
 export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): Promise<TensorSource> {
   const ref = resolveSource(src);
+  if (await isCheckpoint(ref.store, ref.key)) {
+    // Always verified: a checkpoint is read whole and every byte checked against its manifest (and its HMAC with a key).
+    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, ref.key), { key: opts.key, logger: opts.logger ?? silentLogger });
+    const m = c.manifest;
+    return {
+      format: 'checkpoint',
+      path: c.path,
+      names: c.model.names,
+      metadata: c.model.metadata,
+      info: (n) => c.model.header.get(n),
+      tensor: (n) => c.model.tensor(n),
+      checkpoint: {
+        step: m.step, files: Object.keys(m.files).length,
+        hmac: m.hmac === undefined ? 'unsigned' : opts.key !== undefined ? 'verified' : 'not-checked',
+        ...(m.key_id !== undefined ? { keyId: m.key_id } : {}),
+        optimizerTensors: c.optimizer?.names.length ?? 0,
+      },
+    };
+  }
   if (await isTorch(ref.store, ref.key)) {
     // torch writes CRC-32s and never checks them; a .pt has no sidecar, so the CRCs are all there is.
     const f = await readTorchFile(ref, { verifyCrc: opts.verify !== false });
