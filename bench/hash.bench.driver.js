@@ -53,7 +53,7 @@ async function runChromium(rest) {
       tab.on('console', (m) => {
         const text = m.text();
         console.log(text);
-        if (text.startsWith('Runs (ms):')) resolve();
+        if (text.includes('Runs (ms):')) resolve();
       });
       tab.on('pageerror', (e) => { failed = e; resolve(); });
     });
