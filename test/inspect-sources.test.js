@@ -3,7 +3,7 @@
 // model by its index or its folder, locally and over HTTP.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeSafetensors } from '../dist/index.js';
+import { writeSafetensors, saveCheckpoint } from '../dist/index.js';
 import { isBrowser, runtime, tempDir, testEnv, serveFile, nginxLog, nginxRequests, platformSha256Hex, rng, randomBytes } from './_env.js';
 
 const I = suite('safeckpt inspect: remote files, sharded models, folders');
@@ -81,6 +81,34 @@ if (!isBrowser) {
     }
     const text = cli(`${dir}/many`).out;
     assert.ok(text.includes('safetensors-sharded, 3 tensors') && text.includes('  shards: 2') && text.includes('model-00001-of-00002.safetensors'), text);
+  });
+
+  I('a training checkpoint root: its LATEST checkpoint, step, model, lineage, files, model and optimizer tensors', async () => {
+    const { freshRun, ready } = await import('./_tiny.js');
+    await ready;
+    const ckpt = await tempDir('safeckpt-inspect-ckpt-');
+    const t = freshRun('adam');
+    try {
+      t.loop.run(1);
+      await saveCheckpoint(ckpt, { model: t.model, optimizer: t.opt, step: 1, metrics: { loss: 3.5 } }, { key: 'k', keyId: 'ci' });
+    } finally {
+      t.dispose();
+    }
+    const r = cli(ckpt, '--json', '--digests');
+    assert.is(r.code, 0, r.err);
+    assert.equal([r.json.format, r.json.details.step, r.json.details.signed], ['checkpoint', 1, 'yes (key_id ci)']);
+    assert.ok(r.json.path.endsWith('step-00000001'), r.json.path);
+    assert.equal([r.json.details.model_name, r.json.details.architecture_type, r.json.details.source], ['custom-transformer', 'custom-transformer', 'custom']);
+    assert.match(r.json.details.lineage, /^custom-transformer \(custom, started \d{4}-\d\d-\d\dT[^)]+\)$/);
+    const files = new Set(r.json.tensors.map((x) => x.file));
+    assert.equal([...files].sort(), ['model.safetensors', 'optimizer.safetensors']);
+    for (const f of files) {
+      const side = JSON.parse(await fs.readFile(`${ckpt}/step-00000001/${f}.meta.json`, 'utf8'));
+      const mine = r.json.tensors.filter((x) => x.file === f);
+      assert.equal(mine.map((x) => [x.name, x.sha256]), Object.keys(side.tensors).map((n) => [n, side.tensors[n].sha256]).sort((a, b) => mine.findIndex((x) => x.name === a[0]) - mine.findIndex((x) => x.name === b[0])), f);
+    }
+    const text = cli(ckpt).out;
+    assert.ok(text.includes('checkpoint, ') && text.includes('  step: 1') && text.includes('  lineage: ') && text.includes('metrics: loss=3.5'), text);
   });
 
   I('a folder without a model is NOT_FOUND; a weight_map that disagrees with the shards is CORRUPT naming the tensor', async () => {

@@ -13,6 +13,8 @@ import { CheckpointError, NotFoundError, UnsupportedError } from '../errors.js';
 import { locateModel } from '../format/safetensors-read.js';
 import { safetensorsInspector } from './inspect-safetensors.js';
 import { shardedInspector } from './inspect-sharded.js';
+import { inspectCheckpoint } from './inspect-checkpoint.js';
+import { isCheckpointFolder } from '../format/open.js';
 import { torchInspector } from './inspect-torch.js';
 
 export interface InspectedTensor {
@@ -90,11 +92,13 @@ async function isFolder(store: Store, key: string): Promise<boolean> {
 }
 
 /**
- * Inspects any source: a file or URL, a sharded model's index, or a folder
+ * Inspects any source: a file or URL, a sharded model's index, a training
+ * checkpoint (its folder, or the root whose LATEST names it), or a folder
  * holding model.safetensors or one index (as transformers looks for them).
  */
 export async function inspectSource(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
   if (!(await isFolder(store, key))) return inspectFile(store, key, opts);
+  if (await isCheckpointFolder(store, key)) return inspectCheckpoint(store, key, opts);
   const found = await locateModel(store, key);
   if (found.key === key) {
     throw new NotFoundError(`${store.describe(key)} holds no model.safetensors, no *.safetensors.index.json and no single .safetensors file to inspect (pass a file)`, {

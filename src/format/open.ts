@@ -80,7 +80,7 @@ async function isTorch(store: Store, key: string): Promise<boolean> {
 }
 
 /** True when `store[key]` is a checkpoint folder or a checkpoint root (a folder with checkpoint.json or LATEST). */
-async function isCheckpoint(store: Store, key: string): Promise<boolean> {
+export async function isCheckpointFolder(store: Store, key: string): Promise<boolean> {
   if (/\.(safetensors|json|pt|pth|bin|ckpt)$/i.test(key)) return false;
   const has = (name: string) => store.exists(joinKey(key, name)).catch(() => false);
   return (await has(MANIFEST)) || (await has(LATEST));
@@ -89,7 +89,7 @@ async function isCheckpoint(store: Store, key: string): Promise<boolean> {
 /** Opens any weights source for reading tensors by name. */
 export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): Promise<TensorSource> {
   const ref = resolveSource(src);
-  if (await isCheckpoint(ref.store, ref.key)) {
+  if (await isCheckpointFolder(ref.store, ref.key)) {
     // Always verified: a checkpoint is read whole and every byte checked against its manifest (and its HMAC with a key).
     const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, ref.key), { key: opts.key, logger: opts.logger ?? silentLogger });
     const m = c.manifest;
