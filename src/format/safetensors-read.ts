@@ -20,13 +20,14 @@ import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey } from './signed-json.js';
 import { INDEX_SUFFIX, isIndexKey, parseIndex, shardKeysOf, type ShardIndex } from './sharded.js';
 import { DEFAULT_MODEL_KEY } from './safetensors-write.js';
+import { JOB_BYTES, PoolLease, freshReads, HashPool, type ParallelOptions } from '../parallel/pool.js';
 
 /** Bytes per read when loading many tensors: few requests, no single multi-GB buffer. */
 export const READ_SEGMENT = 256 << 20;
 /** Two requested tensors this close are fetched in one range request (gap bytes are cheaper than a round trip). */
 export const COALESCE_GAP = 64 << 10;
 
-export interface ReadOptions {
+export interface ReadOptions extends ParallelOptions {
   /** Tensors to fetch now: 'all' (default for local stores), 'none' (default for http), or a list of names. */
   load?: 'all' | 'none' | string[];
   /** Check what is loaded against the sidecar when there is one (default true). */
@@ -184,12 +185,16 @@ class SingleFile implements SafetensorsFile {
     return (await this.load([name]))[name];
   }
 
-  async load(names: readonly string[] = this.names): Promise<Record<string, TensorView>> {
+  /**
+   * With a pool (the initial load of a large local file), tensors are read in
+   * smaller ranges, each lent to a worker for hashing while the next is read.
+   */
+  async load(names: readonly string[] = this.names, pool: HashPool | null = null): Promise<Record<string, TensorView>> {
     const infos = names.map((n) => this.info(n));
     const missing = infos.filter((i) => !this.loaded[i.name] && !this.pending.has(i.name));
-    const ranges = planReads(missing, this.store.kind === 'http' ? COALESCE_GAP : 0, READ_SEGMENT);
+    const ranges = planReads(missing, this.store.kind === 'http' ? COALESCE_GAP : 0, pool ? JOB_BYTES : READ_SEGMENT);
     for (const r of ranges) {
-      const p = this.fetch(r);
+      const p = this.fetch(r, pool);
       for (const i of r.infos) {
         const one = p.then((m) => m.get(i.name)!);
         one.catch(() => {});
@@ -205,13 +210,18 @@ class SingleFile implements SafetensorsFile {
     return out;
   }
 
-  private async fetch(r: Range): Promise<Map<string, TensorView>> {
+  private async fetch(r: Range, pool: HashPool | null): Promise<Map<string, TensorView>> {
     const base = this.header.dataStart;
-    const bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
+    let bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
+    const check = this.verify && this.sidecar;
+    let digests: Record<string, string> | undefined;
+    if (check && pool && freshReads(this.store) && HashPool.owns(bytes)) {
+      ({ digests, bytes } = await pool.hashOwnedBytes(bytes, r.start, r.infos.map((i) => ({ name: i.name, start: i.begin, end: i.end }))));
+    }
     const out = new Map<string, TensorView>();
     for (const i of r.infos) {
       const data = bytes.subarray(i.begin - r.start, i.end - r.start);
-      if (this.verify && this.sidecar) checkTensor(this.path, this.sidecar, i.name, toHex(createSha256().update(data).digest()));
+      if (check) checkTensor(this.path, this.sidecar!, i.name, digests?.[i.name] ?? toHex(createSha256().update(data).digest()));
       const v = new SafetensorsView(i, data);
       this.loaded[i.name] = v;
       out.set(i.name, v);
@@ -276,7 +286,7 @@ function combinedHeader(headers: Header[], names: readonly string[], owner: Map<
 }
 
 /** Opens one safetensors file at `store[key]`. */
-export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}): Promise<SafetensorsFile> {
+export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}, lease?: PoolLease): Promise<SafetensorsFile> {
   const { header, size, head } = await readHeaderAt(store, key);
   const verify = opts.verify !== false;
   const sidecar = verify || opts.key !== undefined ? await readSidecarAt(store, key) : null;
@@ -285,8 +295,11 @@ export async function openSafetensors(store: Store, key: string, opts: ReadOptio
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
   const f = new SingleFile(store, key, header, sidecar, verify, log);
   const load = opts.load ?? (store.kind === 'http' ? 'none' : 'all');
-  if (load === 'all') await f.load();
-  else if (Array.isArray(load)) await f.load(load);
+  if (load === 'none') return f;
+  const names = load === 'all' ? f.names : load;
+  const bytes = names.reduce((a, n) => a + (header.get(n)?.byteLength ?? 0), 0);
+  const pool = verify && sidecar && lease ? await lease.get(bytes) : null;
+  await f.load(names, pool);
   return f;
 }
 
@@ -308,9 +321,9 @@ export async function locateModel(store: Store, key: string): Promise<{ kind: 'f
   return { kind: 'file', key };
 }
 
-export async function openSharded(store: Store, indexKey: string, opts: ReadOptions = {}): Promise<SafetensorsFile> {
+export async function openSharded(store: Store, indexKey: string, opts: ReadOptions = {}, lease?: PoolLease): Promise<SafetensorsFile> {
   const index = parseIndex(await store.read(indexKey), store.describe(indexKey));
-  const files = await Promise.all(shardKeysOf(indexKey, index).map((k) => openSafetensors(store, k, opts)));
+  const files = await Promise.all(shardKeysOf(indexKey, index).map((k) => openSafetensors(store, k, opts, lease)));
   // The index must describe the shards exactly: a tensor in the wrong shard (or in none) is a broken model.
   const path = store.describe(indexKey);
   for (const [i, k] of shardKeysOf(indexKey, index).entries()) {
@@ -339,5 +352,10 @@ export async function readSafetensors(src: Source, opts: ReadOptions = {}): Prom
   const where = await locateModel(ref.store, ref.key);
   // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
   await hashReady();
-  return where.kind === 'sharded' ? openSharded(ref.store, where.key, opts) : openSafetensors(ref.store, where.key, opts);
+  const lease = new PoolLease(opts);
+  try {
+    return where.kind === 'sharded' ? await openSharded(ref.store, where.key, opts, lease) : await openSafetensors(ref.store, where.key, opts, lease);
+  } finally {
+    lease.close();
+  }
 }

@@ -19,12 +19,13 @@ import { MAX_HEADER_LENGTH } from '../core/header.js';
 import type { TensorMap } from './types.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
 import type { MacKey } from './signed-json.js';
+import { PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
 import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
 
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
 
-export interface WriteOptions {
+export interface WriteOptions extends ParallelOptions {
   /** `__metadata__`: string → string, stored in the header and in the sidecar. */
   metadata?: Record<string, string> | null;
   /** HMAC-SHA256 key for the sidecar (never written anywhere). */
@@ -167,13 +168,20 @@ interface Written {
   tensors: Record<string, SidecarTensor>;
 }
 
-/** Streams `lay` to `store[key]`, hashing the file, its header and each tensor on the way. */
-async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void): Promise<Written> {
-  const file = createSha256();
+/**
+ * Streams `lay` to `store[key]`, hashing the file, its header and each tensor
+ * on the way. Every byte feeds two hashes (the whole file, and its tensor's):
+ * with a pool the whole-file hash runs on a worker, fed copies of the chunks
+ * through a few reused buffers, while the tensor hashes run here.
+ */
+async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void, pool: HashPool | null): Promise<Written> {
+  const local = pool ? undefined : createSha256();
+  const remote = pool?.stream();
+  const file = async (c: Uint8Array) => (remote ? remote.update(c) : void local!.update(c));
   const headerSha256 = toHex(createSha256().update(lay.head).digest());
   const tensors: Record<string, SidecarTensor> = {};
   async function* chunks(): AsyncGenerator<Uint8Array> {
-    file.update(lay.head);
+    await file(lay.head);
     yield lay.head;
     for (const t of lay.order) {
       const b = t.bytes();
@@ -183,8 +191,8 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
       const h: Hasher = createSha256();
       for (let off = 0; off < b.length; off += WRITE_CHUNK) {
         const c = b.subarray(off, Math.min(b.length, off + WRITE_CHUNK));
+        await file(c);
         h.update(c);
-        file.update(c);
         yield c;
         onChunk(c.length);
       }
@@ -192,7 +200,8 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
     }
   }
   await store.write(key, chunks());
-  return { size: lay.head.length + lay.dataLength, sha256: toHex(file.digest()), headerSha256, tensors };
+  const sha256 = remote ? await remote.digest() : toHex(local!.digest());
+  return { size: lay.head.length + lay.dataLength, sha256, headerSha256, tensors };
 }
 
 /**
@@ -202,7 +211,7 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
  * file without a sidecar, or both new — never a file next to a sidecar that
  * describes another.
  */
-export async function writeSafetensorsAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions = {}, progress?: (n: number) => void): Promise<WriteResult> {
+export async function writeSafetensorsAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions = {}, progress?: (n: number) => void, lease?: PoolLease): Promise<WriteResult> {
   const log = opts.logger ?? silentLogger;
   const lay = layout(entries, opts.metadata);
   const total = lay.head.length + lay.dataLength;
@@ -217,7 +226,7 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
   const sideTmp = tempKeyFor(side);
   const withSidecar = opts.sidecar !== false;
   try {
-    const w = await stream(store, tmp, lay, onChunk);
+    const w = await stream(store, tmp, lay, onChunk, lease ? await lease.get(total) : null);
     await store.sync(tmp);
     if (withSidecar) {
       const sc = makeSidecar({
@@ -259,8 +268,13 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
   const entries = writeEntries(tensors);
   // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
   await hashReady();
-  if (opts.maxShardSize !== undefined) return writeShardedAt(store, key, entries, opts);
-  return writeSafetensorsAt(store, key, entries, opts);
+  const lease = new PoolLease(opts);
+  try {
+    if (opts.maxShardSize !== undefined) return await writeShardedAt(store, key, entries, opts, lease);
+    return await writeSafetensorsAt(store, key, entries, opts, undefined, lease);
+  } finally {
+    lease.close();
+  }
 }
 
 /**
@@ -268,7 +282,7 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
  * index is committed last: until it lands, readers see the previous model (or
  * none); shards of an interrupted write are plain unreferenced files.
  */
-export async function writeShardedAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions): Promise<WriteResult> {
+export async function writeShardedAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions, lease?: PoolLease): Promise<WriteResult> {
   const sorted = [...entries].sort((a, b) => compareBytes(a.name, b.name));
   const groups = splitShards(sorted, opts.maxShardSize!);
   const keys = shardKeys(key, groups.length);
@@ -280,7 +294,7 @@ export async function writeShardedAt(store: Store, key: string, entries: WriteEn
   const tensors: Record<string, string> = {};
   const shardFacts: Record<string, { size: number; sha256: string }> = {};
   for (let i = 0; i < groups.length; i++) {
-    const r = await writeSafetensorsAt(store, keys[i], groups[i], { ...opts, maxShardSize: undefined }, progress);
+    const r = await writeSafetensorsAt(store, keys[i], groups[i], { ...opts, maxShardSize: undefined }, progress, lease);
     shards.push(r);
     shardFacts[baseOf(keys[i])] = { size: r.size, sha256: r.sha256 };
     for (const e of groups[i]) {

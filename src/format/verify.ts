@@ -6,22 +6,24 @@
 // SHA-256 need not be recomputed: one hashing pass, parallel by tensor.
 import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
-import { createSha256, toHex, type Hasher } from '../core/hash.js';
+import { createSha256, toHex } from '../core/hash.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
-import type { Header } from './types.js';
+import type { Header, TensorInfo } from './types.js';
+import { hashRanges } from '../core/range-hash.js';
+import { JOB_BYTES, PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from './sidecar.js';
 import { checkJsonMac, type MacKey } from './signed-json.js';
 import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar } from './sharded.js';
-import { checkSidecarAgainst, checkTensor, locateModel, openSharded, readHeaderAt, readSidecarAt, sidecarMissing } from './safetensors-read.js';
+import { checkSidecarAgainst, checkTensor, planReads, locateModel, openSharded, readHeaderAt, readSidecarAt, sidecarMissing } from './safetensors-read.js';
 
 /** Bytes read per slice while streaming a file through the hashers. */
 export const VERIFY_SLICE = 16 << 20;
 
-export interface VerifyOptions {
+export interface VerifyOptions extends ParallelOptions {
   /** HMAC key: sidecars must be signed with it (AUTH otherwise). */
   key?: MacKey;
   /** Refuse files without a sidecar. */
@@ -58,56 +60,41 @@ export interface ScanResult {
 }
 
 /**
- * Streams `store[key]` once and returns the SHA-256 of each tensor's bytes
- * (and of the whole file if `fileHash`). Tensors tile the data region, so one
- * sequential pass feeds each hasher exactly its bytes.
+ * The SHA-256 of each tensor of `store[key]` (and of the whole file if
+ * `fileHash`). On one thread the file is streamed once in bounded slices: the
+ * tensors tile the data region, so one sequential pass feeds each hasher
+ * exactly its bytes. With a pool, groups of whole tensors are hashed on the
+ * workers (who read an fs file themselves) while the whole-file hash, when
+ * asked for, streams here.
  */
 export async function scanTensors(store: Store, key: string, header: Header, size: number,
-  opts: { fileHash?: boolean; onBytes?: (n: number) => void } = {}): Promise<ScanResult> {
-  const order = [...header.tensors()].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  const file: Hasher | undefined = opts.fileHash ? createSha256() : undefined;
-  const out: Record<string, string> = {};
-  let ti = 0;
-  let cur: Hasher | undefined;
+  opts: { fileHash?: boolean; onBytes?: (n: number) => void; pool?: HashPool | null } = {}): Promise<ScanResult> {
   const base = header.dataStart;
-  // Empty tensors sit at their offset with no bytes: finish them as the scan passes.
-  const flushEmpty = (pos: number) => {
-    while (ti < order.length && order[ti].byteLength === 0 && order[ti].begin <= pos) out[order[ti++].name] = toHex(createSha256().digest());
-  };
-  for (let off = file ? 0 : base; off < size; off += VERIFY_SLICE) {
-    const end = Math.min(size, off + VERIFY_SLICE);
-    const bytes = await store.read(key, { start: off, end });
-    file?.update(bytes);
-    let p = Math.max(off, base);
-    while (p < end) {
-      flushEmpty(p - base);
-      const t = order[ti];
-      if (!t) break;
-      const tEnd = base + t.end;
-      cur ??= createSha256();
-      const stop = Math.min(end, tEnd);
-      cur.update(bytes.subarray(p - off, stop - off));
-      p = stop;
-      if (p === tEnd) {
-        out[t.name] = toHex(cur.digest());
-        cur = undefined;
-        ti++;
-      }
-    }
-    opts.onBytes?.(end - off);
+  const at = (t: TensorInfo) => ({ name: t.name, start: base + t.begin, end: base + t.end });
+  const read = (start: number, end: number) => store.read(key, { start, end });
+  if (!opts.pool) {
+    const all = opts.fileHash ? createSha256() : undefined;
+    const tensors = await hashRanges([...header.tensors()].map(at), read, { slice: VERIFY_SLICE, from: all ? 0 : base, to: size, all, onBytes: opts.onBytes });
+    return { tensors, ...(all ? { sha256: toHex(all.digest()) } : {}) };
   }
-  flushEmpty(Infinity);
-  return { tensors: out, ...(file ? { sha256: toHex(file.digest()) } : {}) };
+  const jobs = planReads([...header.tensors()], 0, JOB_BYTES).map((r) => ({ from: base + r.start, to: base + r.end, ranges: r.infos.map(at) }));
+  const whole = async () => {
+    const all = createSha256();
+    await hashRanges([], read, { slice: VERIFY_SLICE, from: 0, to: size, all });
+    return toHex(all.digest());
+  };
+  const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(store, key, jobs, opts.onBytes), opts.fileHash ? whole() : undefined]);
+  return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
 }
 
-async function verifyFile(store: Store, key: string, opts: VerifyOptions, progress: (n: number) => void): Promise<{ report: VerifyReport; sidecar: Sidecar | null }> {
+async function verifyFile(store: Store, key: string, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease): Promise<{ report: VerifyReport; sidecar: Sidecar | null }> {
   const path = store.describe(key);
   const { header, size, head } = await readHeaderAt(store, key);
   const sc = await readSidecarAt(store, key);
   checkSidecarAgainst(store, key, sc, size, head, opts);
   const warnings: string[] = [];
   if (sc) {
-    const { tensors } = await scanTensors(store, key, header, size, { onBytes: progress });
+    const { tensors } = await scanTensors(store, key, header, size, { onBytes: progress, pool: await lease.get(size - header.dataStart) });
     for (const name of header.names()) checkTensor(path, sc, name, tensors[name]);
     const extra = Object.keys(sc.tensors).filter((n) => !header.get(n));
     if (extra.length) throw new IntegrityError(`${path}: the sidecar lists tensors the file lacks: ${extra.slice(0, 5).join(', ')}`, { path, tensor: extra[0], detail: 'TENSOR_MISSING' });
@@ -135,7 +122,7 @@ async function readIndexSidecar(store: Store, indexKey: string): Promise<IndexSi
   }
 }
 
-async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions, progress: (n: number) => void): Promise<VerifyReport> {
+async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease): Promise<VerifyReport> {
   const path = store.describe(indexKey);
   const indexBytes = await store.read(indexKey);
   const index = parseIndex(indexBytes, path);
@@ -154,7 +141,7 @@ async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions
   await openSharded(store, indexKey, { verify: false, load: 'none' });
   const files: VerifyReport[] = [];
   for (const k of shardKeysOf(indexKey, index)) {
-    const { report, sidecar } = await verifyFile(store, k, opts, progress);
+    const { report, sidecar } = await verifyFile(store, k, opts, progress, lease);
     if (isc) {
       const want = isc.shards[baseOf(k)];
       if (!want) throw new IntegrityError(`${path}: the index sidecar does not list shard ${baseOf(k)}`, { path: report.path, detail: 'SHARD_NOT_IN_SIDECAR' });
@@ -206,36 +193,39 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
   let done = 0;
   const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;
   const progress = (n: number) => opts.onProgress?.((done += n), total);
+  const lease = new PoolLease(opts);
   try {
-    const r = where.kind === 'sharded' ? await verifySharded(store, where.key, opts, progress) : (await verifyFile(store, where.key, opts, progress)).report;
+    const r = where.kind === 'sharded' ? await verifySharded(store, where.key, opts, progress, lease) : (await verifyFile(store, where.key, opts, progress, lease)).report;
     log.info('verified', { path: r.path, kind: r.kind, sidecar: r.sidecar, hmac: r.hmac, tensors: r.tensors });
     for (const w of r.warnings) log.warn(w, { path: r.path });
     return r;
   } catch (e) {
     log.error('verification failed', { path: store.describe(where.key), code: (e as CheckpointError)?.code, error: String((e as Error)?.message ?? e) });
     throw e;
+  } finally {
+    lease.close();
   }
 }
 
-export interface SignOptions {
+export interface SignOptions extends ParallelOptions {
   keyId?: string;
   logger?: Logger;
   onProgress?: (done: number, total: number) => void;
 }
 
-async function signFile(store: Store, key: string, mac: MacKey, opts: SignOptions, progress: (n: number) => void): Promise<Sidecar> {
+async function signFile(store: Store, key: string, mac: MacKey, opts: SignOptions, progress: (n: number) => void, lease: PoolLease): Promise<Sidecar> {
   const { header, size, head } = await readHeaderAt(store, key);
   const existing = await readSidecarAt(store, key);
   let sha256: string, tensors: Record<string, string>;
   if (existing) {
     // Signing vouches for the file as it is: a sidecar that no longer matches it is refused, not blessed.
     checkSidecarAgainst(store, key, existing, size, head, {});
-    const scan = await scanTensors(store, key, header, size, { onBytes: progress });
+    const scan = await scanTensors(store, key, header, size, { onBytes: progress, pool: await lease.get(size - header.dataStart) });
     for (const n of header.names()) checkTensor(store.describe(key), existing, n, scan.tensors[n]);
     sha256 = existing.sha256;
     tensors = scan.tensors;
   } else {
-    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress });
+    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress, pool: await lease.get(size - header.dataStart) });
     sha256 = scan.sha256!;
     tensors = scan.tensors;
   }
@@ -263,25 +253,30 @@ export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Pr
   const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;
   const progress = (n: number) => opts.onProgress?.((done += n), total);
   const log = opts.logger ?? silentLogger;
-  if (where.kind === 'file') {
-    await signFile(store, where.key, key, opts, progress);
-    log.info('signed', { path: store.describe(where.key), key_id: opts.keyId });
-    return { path: store.describe(where.key), sidecars: [store.describe(sidecarKeyFor(where.key))] };
+  const lease = new PoolLease(opts);
+  try {
+    if (where.kind === 'file') {
+      await signFile(store, where.key, key, opts, progress, lease);
+      log.info('signed', { path: store.describe(where.key), key_id: opts.keyId });
+      return { path: store.describe(where.key), sidecars: [store.describe(sidecarKeyFor(where.key))] };
+    }
+    const indexBytes = await store.read(where.key);
+    const index = parseIndex(indexBytes, store.describe(where.key));
+    await openSharded(store, where.key, { verify: false, load: 'none' });
+    const shards: Record<string, { size: number; sha256: string }> = {};
+    const sidecars: string[] = [];
+    for (const sk of shardKeysOf(where.key, index)) {
+      const sc = await signFile(store, sk, key, opts, progress, lease);
+      shards[baseOf(sk)] = { size: sc.size, sha256: sc.sha256 };
+      sidecars.push(store.describe(sidecarKeyFor(sk)));
+    }
+    const isc = makeIndexSidecar(where.key, indexBytes.length, toHex(createSha256().update(indexBytes).digest()), shards, key, opts.keyId);
+    await writeAtomic(store, sidecarKeyFor(where.key), new TextEncoder().encode(JSON.stringify(isc, null, 1) + '\n'));
+    sidecars.push(store.describe(sidecarKeyFor(where.key)));
+    log.info('signed sharded model', { path: store.describe(where.key), shards: sidecars.length - 1, key_id: opts.keyId });
+    return { path: store.describe(where.key), sidecars };
+  } finally {
+    lease.close();
   }
-  const indexBytes = await store.read(where.key);
-  const index = parseIndex(indexBytes, store.describe(where.key));
-  await openSharded(store, where.key, { verify: false, load: 'none' });
-  const shards: Record<string, { size: number; sha256: string }> = {};
-  const sidecars: string[] = [];
-  for (const sk of shardKeysOf(where.key, index)) {
-    const sc = await signFile(store, sk, key, opts, progress);
-    shards[baseOf(sk)] = { size: sc.size, sha256: sc.sha256 };
-    sidecars.push(store.describe(sidecarKeyFor(sk)));
-  }
-  const isc = makeIndexSidecar(where.key, indexBytes.length, toHex(createSha256().update(indexBytes).digest()), shards, key, opts.keyId);
-  await writeAtomic(store, sidecarKeyFor(where.key), new TextEncoder().encode(JSON.stringify(isc, null, 1) + '\n'));
-  sidecars.push(store.describe(sidecarKeyFor(where.key)));
-  log.info('signed sharded model', { path: store.describe(where.key), shards: sidecars.length - 1, key_id: opts.keyId });
-  return { path: store.describe(where.key), sidecars };
 }
 

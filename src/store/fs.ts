@@ -64,22 +64,45 @@ export class FsStore implements Store {
       const r = range ?? { start: 0, end: size };
       checkRange(r, size, this.describe(key));
       const out = new Uint8Array(r.end - r.start);
-      let done = 0;
-      while (done < out.length) {
-        const n = Math.min(READ_SLICE, out.length - done);
-        const { bytesRead } = await h.read(out, done, n, r.start + done);
-        if (bytesRead === 0) {
-          throw new CheckpointError('CORRUPT', `${this.describe(key)} ended at byte ${r.start + done} while reading up to ${r.end} (it shrank while being read?)`, {
-            detail: 'SHORT_READ', path: this.describe(key), position: r.start + done,
-          });
-        }
-        done += bytesRead;
-      }
+      await this.fill(h, key, r.start, out);
       return out;
     } catch (e) {
       throw this.fail(e, key, 'read');
     } finally {
       await h?.close();
+    }
+  }
+
+  /**
+   * Fills `into` with the bytes of `key` from `start` on: a caller that reads
+   * many ranges (a hashing worker) reuses one buffer instead of faulting in
+   * fresh memory for every range.
+   */
+  async readInto(key: string, start: number, into: Uint8Array): Promise<void> {
+    const fs = await nodeFs();
+    let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
+    try {
+      h = await fs.open(this.path(key), 'r');
+      checkRange({ start, end: start + into.length }, (await h.stat()).size, this.describe(key));
+      await this.fill(h, key, start, into);
+    } catch (e) {
+      throw this.fail(e, key, 'read');
+    } finally {
+      await h?.close();
+    }
+  }
+
+  private async fill(h: Awaited<ReturnType<FsPromises['open']>>, key: string, start: number, out: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < out.length) {
+      const n = Math.min(READ_SLICE, out.length - done);
+      const { bytesRead } = await h.read(out, done, n, start + done);
+      if (bytesRead === 0) {
+        throw new CheckpointError('CORRUPT', `${this.describe(key)} ended at byte ${start + done} while reading up to ${start + out.length} (it shrank while being read?)`, {
+          detail: 'SHORT_READ', path: this.describe(key), position: start + done,
+        });
+      }
+      done += bytesRead;
     }
   }
 

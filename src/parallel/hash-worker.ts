@@ -1,0 +1,110 @@
+// The hashing worker. This module is not loaded from dist/ at run time:
+// scripts/build.js bundles it (with the hash engines and the fs store) into
+// one ES module whose text is embedded in worker-source.ts, and the pool
+// starts it from that text — so it is found the same way in Node, Deno, a
+// browser and any bundle, with no file next to the code to lose.
+import { setHashEngine, ready, type HashEngineName } from '../core/hash-engines.js';
+import { createSha256, toHex, type Hasher } from '../core/hash.js';
+import { hashRanges } from '../core/range-hash.js';
+import { CheckpointError } from '../errors.js';
+import { FsStore } from '../store/fs.js';
+import type { WorkerReply, WorkerRequest } from './protocol.js';
+
+type Post = (m: WorkerReply, transfer?: Transferable[]) => void;
+
+const streams = new Map<number, Hasher>();
+/** One read buffer per worker, grown to the largest slice asked for and reused. */
+let readBuffer = new Uint8Array(0);
+
+async function handle(m: WorkerRequest, post: Post): Promise<void> {
+  switch (m.op) {
+    case 'init': {
+      try {
+        await setHashEngine(m.engine as HashEngineName);
+      } catch {
+        await ready(); // that engine does not load here: measure, as the main thread did
+      }
+      return;
+    }
+    case 'file': {
+      const store = new FsStore(m.root);
+      if (readBuffer.length < m.slice) readBuffer = new Uint8Array(m.slice);
+      const digests = await hashRanges(m.ranges, async (s, e) => {
+        const view = readBuffer.subarray(0, e - s);
+        await store.readInto(m.key, s, view);
+        return view;
+      }, { slice: m.slice, from: m.from, to: m.to, onBytes: (bytes) => post({ op: 'progress', id: m.id, bytes }) });
+      post({ op: 'done', id: m.id, digests });
+      return;
+    }
+    case 'bytes': {
+      const view = new Uint8Array(m.buffer, 0, m.length);
+      try {
+        const digests = await hashRanges(m.ranges, (s, e) => view.subarray(s - m.offset, e - m.offset), {
+          slice: m.length || 1, from: m.offset, to: m.offset + m.length,
+        });
+        post({ op: 'done', id: m.id, digests, buffer: m.buffer }, [m.buffer]);
+      } catch (e) {
+        post({ op: 'error', id: m.id, error: errorJson(e), buffer: m.buffer }, [m.buffer]);
+      }
+      return;
+    }
+    case 'open':
+      streams.set(m.id, createSha256());
+      return;
+    case 'update': {
+      const h = streams.get(m.id);
+      try {
+        if (!h) throw new Error(`no stream ${m.id}`);
+        h.update(new Uint8Array(m.buffer, 0, m.length));
+        post({ op: 'returned', id: m.id, buffer: m.buffer }, [m.buffer]);
+      } catch (e) {
+        streams.delete(m.id);
+        post({ op: 'error', id: m.id, error: errorJson(e), buffer: m.buffer }, [m.buffer]);
+      }
+      return;
+    }
+    case 'digest': {
+      const h = streams.get(m.id);
+      streams.delete(m.id);
+      if (!h) throw new Error(`no stream ${m.id}`);
+      post({ op: 'done', id: m.id, digest: toHex(h.digest()) });
+      return;
+    }
+  }
+}
+
+function errorJson(e: unknown): Record<string, unknown> {
+  if (e instanceof CheckpointError) return e.toJSON();
+  return { message: String((e as Error)?.message ?? e) };
+}
+
+async function main(): Promise<void> {
+  const g = globalThis as unknown as {
+    Deno?: unknown;
+    process?: { versions?: { node?: string } };
+    postMessage(m: unknown, t?: Transferable[]): void;
+    onmessage: ((e: MessageEvent) => void) | null;
+  };
+  let post: Post;
+  let listen: (f: (m: WorkerRequest) => void) => void;
+  if (g.Deno === undefined && typeof g.process?.versions?.node === 'string') {
+    const specifier = 'node:worker_threads';
+    const { parentPort } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
+    post = (m, t) => parentPort!.postMessage(m, t as never);
+    listen = (f) => parentPort!.on('message', f);
+  } else {
+    post = (m, t) => g.postMessage(m, t);
+    listen = (f) => (g.onmessage = (e) => f(e.data as WorkerRequest));
+  }
+  // Requests run one at a time, in order: a stream's updates must be hashed in the order sent.
+  let queue = Promise.resolve();
+  listen((m) => {
+    queue = queue.then(() => handle(m, post)).catch((e) => {
+      if ('id' in m) post({ op: 'error', id: m.id, error: errorJson(e) });
+    });
+  });
+  post({ op: 'ready' });
+}
+
+void main();

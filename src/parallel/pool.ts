@@ -1,0 +1,437 @@
+// A small pool of hashing workers, the same in Node (worker_threads), Deno and
+// browsers (module Workers). The worker's code is embedded text (see
+// hash-worker.ts), started from a data: URL in Node and a Blob URL elsewhere:
+// `new URL('./w.js', import.meta.url)` would break as soon as a bundler moves
+// the code, and a Blob cannot be a Node worker.
+//
+// Work is handed out as jobs of whole tensors. From an fs store a worker opens
+// the file by path and reads its ranges itself; otherwise bytes travel as
+// transferred ArrayBuffers, sent back after hashing, so nothing is copied and
+// at most a few jobs' bytes are in flight. Digests are the same as on one
+// thread: only where they are computed changes.
+import { CheckpointError, IoError, UnsupportedError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { hashEngineInfo } from '../core/hash-engines.js';
+import type { NamedRange } from '../core/range-hash.js';
+import { CORE_WASM_BASE64 } from '../core/wasm-bytes.js';
+import { FsStore } from '../store/fs.js';
+import { OpfsStore } from '../store/opfs.js';
+import type { Store } from '../store/store.js';
+import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { HASH_WORKER_SOURCE } from './worker-source.js';
+
+/** Below this many bytes to hash, one thread wins: starting workers costs ~50–100 ms. */
+export const PARALLEL_MIN_BYTES = 64 << 20;
+/** Workers at most, whatever the core count: hashing also competes with reading. */
+export const MAX_WORKERS = 4;
+/** Bytes of whole tensors handed to a worker at once: small enough to balance, large enough to cost nothing to dispatch. */
+export const JOB_BYTES = 32 << 20;
+/** Bytes a worker reads at once from a file it opened itself (one reused buffer). */
+export const WORKER_READ_SLICE = 8 << 20;
+/** Jobs queued per worker: one running, one waiting, so a worker never idles between jobs. */
+const JOBS_PER_WORKER = 2;
+/** Buffers a stream keeps in flight: one being hashed, one being filled. */
+const STREAM_BUFFERS = 2;
+
+/** How many hashing workers to use: 0 = hash on the calling thread; omitted = decide by size and core count. */
+export interface ParallelOptions {
+  workers?: number;
+}
+
+/** A group of whole tensors read as one span [from, to). */
+export interface HashJob {
+  from: number;
+  to: number;
+  ranges: NamedRange[];
+}
+
+interface Endpoint {
+  post(m: WorkerRequest, transfer?: Transferable[]): void;
+  terminate(): void;
+}
+
+type Handler = { reply(r: WorkerReply): void; fail(e: Error): void };
+
+const isNode = () => {
+  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
+  return g.Deno === undefined && typeof g.process?.versions?.node === 'string';
+};
+
+function workerText(): string {
+  // The core's bytes are already in this build: the worker reads them from a global instead of a second copy.
+  return `globalThis.__SAFECKPT_CORE_WASM_BASE64=${JSON.stringify(CORE_WASM_BASE64)};\n${HASH_WORKER_SOURCE}`;
+}
+
+async function spawn(onReply: (r: WorkerReply) => void, onFail: (e: Error) => void): Promise<Endpoint> {
+  const text = workerText();
+  if (isNode()) {
+    const specifier = 'node:worker_threads';
+    const { Worker } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
+    const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(text)));
+    w.unref(); // a pool someone forgot to close must not keep the process alive
+    w.on('message', onReply);
+    w.on('error', onFail);
+    w.on('exit', (code) => onFail(new Error(`hashing worker exited (code ${code})`)));
+    return { post: (m, t) => w.postMessage(m, t as never), terminate: () => void w.terminate() };
+  }
+  if (typeof Worker !== 'function' || typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function') {
+    throw new Error('this runtime has no module Workers');
+  }
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+  const w = new Worker(url, { type: 'module' });
+  w.onmessage = (e) => {
+    if ((e.data as WorkerReply).op === 'ready') URL.revokeObjectURL(url);
+    onReply(e.data as WorkerReply);
+  };
+  w.onerror = (e) => {
+    e.preventDefault?.();
+    onFail(new Error(`hashing worker failed: ${e.message}`));
+  };
+  return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => w.terminate() };
+}
+
+async function coreCount(): Promise<number> {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (typeof n === 'number' && n > 0) return n;
+  if (isNode()) {
+    try {
+      const specifier = 'node:os';
+      const os = (await import(/* @vite-ignore */ specifier)) as typeof import('node:os');
+      return os.availableParallelism?.() ?? os.cpus().length;
+    } catch {
+      // fall through
+    }
+  }
+  return 1;
+}
+
+function toError(json: Record<string, unknown>): CheckpointError {
+  const message = String(json.message ?? 'hashing worker failed');
+  if (ERROR_CODES.includes(json.code as ErrorCode)) {
+    return new CheckpointError(json.code as ErrorCode, message, {
+      detail: json.detail as string | undefined, path: json.path as string | undefined, tensor: json.tensor as string | undefined,
+      position: json.position as number | undefined, data: json.data,
+    });
+  }
+  return new IoError(`hashing worker failed: ${message}`, { detail: 'WORKER_FAILED' });
+}
+
+class PoolWorker {
+  jobs = 0;
+  readonly started: Promise<void>;
+  ep: Endpoint | undefined;
+  dead: Error | undefined;
+  readonly handlers = new Set<number>();
+
+  constructor(pool: HashPool, engine: string) {
+    let up!: () => void, down!: (e: Error) => void;
+    this.started = new Promise<void>((a, b) => ((up = a), (down = b)));
+    this.started.catch(() => {});
+    spawn((r) => {
+      if (r.op === 'ready') {
+        this.ep!.post({ op: 'init', engine });
+        up();
+      } else pool.route(r);
+    }, (e) => {
+      this.dead ??= e;
+      down(e);
+      pool.workerFailed(this, e);
+    }).then((ep) => (this.ep = ep), (e) => {
+      this.dead = e;
+      down(e);
+    });
+  }
+}
+
+/** A streamed SHA-256 computed on one worker, fed in order. */
+export interface PoolStream {
+  /** Copies `bytes` into a buffer the worker hashes; waits only while every buffer is in flight. */
+  update(bytes: Uint8Array): Promise<void>;
+  /** The hex digest. */
+  digest(): Promise<string>;
+}
+
+export class HashPool {
+  private readonly workers: PoolWorker[];
+  private readonly handlers = new Map<number, Handler & { worker: PoolWorker }>();
+  private waiting: Array<() => void> = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly size: number) {
+    const engine = hashEngineInfo().engine;
+    this.workers = Array.from({ length: size }, () => new PoolWorker(this, engine));
+  }
+
+  /** @internal */
+  route(r: WorkerReply): void {
+    if (r.op === 'ready') return;
+    this.handlers.get(r.id)?.reply(r);
+  }
+
+  /** @internal A worker that died fails every request it held. */
+  workerFailed(w: PoolWorker, e: Error): void {
+    if (this.closed) return;
+    const err = new IoError(`a hashing worker stopped: ${e.message}`, { detail: 'WORKER_FAILED', cause: e });
+    for (const [id, h] of this.handlers) if (h.worker === w) {
+      this.handlers.delete(id);
+      h.fail(err);
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiting;
+    this.waiting = [];
+    for (const f of w) f();
+  }
+
+  /** The least busy live worker with room for a job; waits for one. */
+  private async pick(): Promise<PoolWorker> {
+    for (;;) {
+      if (this.closed) throw new IoError('the hashing pool was closed', { detail: 'WORKER_FAILED' });
+      const live = this.workers.filter((w) => !w.dead);
+      if (live.length === 0) throw new IoError(`no hashing worker could start: ${this.workers[0]?.dead?.message}`, { detail: 'WORKER_FAILED', cause: this.workers[0]?.dead });
+      const w = live.reduce((a, b) => (b.jobs < a.jobs ? b : a));
+      if (w.jobs < JOBS_PER_WORKER) {
+        w.jobs++;
+        try {
+          await w.started;
+        } catch {
+          w.jobs--;
+          continue;
+        }
+        return w;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private request(w: PoolWorker, m: WorkerRequest & { id: number }, transfer: Transferable[], onProgress?: (n: number) => void): Promise<WorkerReply & { op: 'done' }> {
+    return new Promise((resolve, reject) => {
+      const end = () => {
+        this.handlers.delete(m.id);
+        w.jobs--;
+        this.wake();
+      };
+      this.handlers.set(m.id, {
+        worker: w,
+        reply: (r) => {
+          if (r.op === 'progress') onProgress?.(r.bytes);
+          else if (r.op === 'done') (end(), resolve(r));
+          else if (r.op === 'error') (end(), reject(toError(r.error)));
+        },
+        fail: (e) => (w.jobs--, this.wake(), reject(e)),
+      });
+      w.ep!.post(m, transfer);
+    });
+  }
+
+  /** Hashes the ranges of `job` in the file of an fs store, read by the worker itself. */
+  async hashFileJob(store: FsStore, key: string, job: HashJob, onBytes?: (n: number) => void): Promise<Record<string, string>> {
+    const w = await this.pick();
+    const r = await this.request(w, { op: 'file', id: this.nextId++, root: store.root, key, from: job.from, to: job.to, slice: WORKER_READ_SLICE, ranges: job.ranges }, [], onBytes);
+    return r.digests!;
+  }
+
+  /**
+   * Hashes ranges of `bytes` (whose first byte is at `offset`) on a worker.
+   * The buffer is transferred there and back, so `bytes` must own its whole
+   * ArrayBuffer and nobody may touch it meanwhile; use the returned view.
+   */
+  async hashOwnedBytes(bytes: Uint8Array, offset: number, ranges: NamedRange[]): Promise<{ digests: Record<string, string>; bytes: Uint8Array }> {
+    const w = await this.pick();
+    const buffer = bytes.buffer as ArrayBuffer;
+    const length = bytes.length; // the view reads 0 once its buffer is transferred
+    const r = await this.request(w, { op: 'bytes', id: this.nextId++, buffer, offset, length, ranges }, [buffer]);
+    return { digests: r.digests!, bytes: new Uint8Array(r.buffer!, 0, length) };
+  }
+
+  /** Whether `bytes` can be lent to a worker: it is the whole of an ordinary ArrayBuffer. */
+  static owns(bytes: Uint8Array): boolean {
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  }
+
+  /** A SHA-256 stream on the least busy worker; its input is copied into a few reused buffers. */
+  stream(): PoolStream {
+    const live = this.workers.filter((w) => !w.dead);
+    const w = live.reduce((a, b) => (b.jobs < a.jobs ? b : a), live[0]);
+    const id = this.nextId++;
+    const free: ArrayBuffer[] = [];
+    let inFlight = 0;
+    let failure: Error | undefined;
+    let wakeSlot: (() => void) | undefined;
+    let finish: { resolve(d: string): void; reject(e: Error): void } | undefined;
+    const wakeUp = () => {
+      const f = wakeSlot;
+      wakeSlot = undefined;
+      f?.();
+    };
+    const started = (async () => {
+      if (!w) throw new IoError('no hashing worker is running', { detail: 'WORKER_FAILED' });
+      await w.started;
+      w.jobs++;
+      this.handlers.set(id, {
+        worker: w,
+        reply: (r) => {
+          if (r.op === 'returned') {
+            inFlight--;
+            free.push(r.buffer);
+            wakeUp();
+          } else if (r.op === 'done') {
+            this.handlers.delete(id);
+            w.jobs--;
+            this.wake();
+            finish?.resolve(r.digest!);
+          } else if (r.op === 'error') {
+            inFlight--;
+            failure = toError(r.error);
+            wakeUp();
+            finish?.reject(failure);
+          }
+        },
+        fail: (e) => {
+          failure = e;
+          wakeUp();
+          finish?.reject(e);
+        },
+      });
+      w.ep!.post({ op: 'open', id });
+    })();
+    started.catch(() => {});
+    return {
+      update: async (bytes) => {
+        await started;
+        for (let off = 0; off < bytes.length;) {
+          if (failure) throw failure;
+          let buf = free.pop();
+          if (!buf && inFlight >= STREAM_BUFFERS) {
+            await new Promise<void>((resolve) => (wakeSlot = resolve));
+            continue;
+          }
+          buf ??= new ArrayBuffer(Math.max(bytes.length, 1 << 20));
+          const n = Math.min(buf.byteLength, bytes.length - off);
+          new Uint8Array(buf, 0, n).set(bytes.subarray(off, off + n));
+          inFlight++;
+          w!.ep!.post({ op: 'update', id, buffer: buf, length: n }, [buf]);
+          off += n;
+        }
+      },
+      digest: async () => {
+        await started;
+        if (failure) throw failure;
+        return new Promise<string>((resolve, reject) => {
+          finish = { resolve, reject };
+          w!.ep!.post({ op: 'digest', id });
+        });
+      },
+    };
+  }
+
+  /**
+   * Hashes every job's ranges from `store[key]`: fs files are read by the
+   * workers themselves; other stores are read here and lent to the workers
+   * (copied first when the store may keep the bytes). Fails with the first
+   * error; returns name → hex SHA-256.
+   */
+  async hashJobs(store: Store, key: string, jobs: HashJob[], onBytes?: (n: number) => void): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    let failed: unknown;
+    const running: Promise<void>[] = [];
+    const track = (p: Promise<Record<string, string>>) => {
+      running.push(p.then((d) => void Object.assign(out, d), (e) => void (failed ??= e)));
+    };
+    for (const job of jobs) {
+      if (failed) break;
+      if (store instanceof FsStore) {
+        track(this.hashFileJob(store, key, job, onBytes));
+        await this.roomForMore();
+      } else if (job.to - job.from <= JOB_BYTES || job.ranges.length !== 1) {
+        let bytes = await store.read(key, { start: job.from, end: job.to });
+        if (!(freshReads(store) && HashPool.owns(bytes))) bytes = bytes.slice();
+        const n = bytes.length;
+        track(this.hashOwnedBytes(bytes, job.from, job.ranges).then((r) => (onBytes?.(n), r.digests)));
+        await this.roomForMore();
+      } else {
+        // One tensor larger than a job: streamed through one worker, slice by slice.
+        const s = this.stream();
+        const name = job.ranges[0].name;
+        const done = (async () => {
+          for (let off = job.from; off < job.to; off += JOB_BYTES) {
+            const end = Math.min(job.to, off + JOB_BYTES);
+            await s.update(await store.read(key, { start: off, end }));
+            onBytes?.(end - off);
+          }
+          return { [name]: await s.digest() };
+        })();
+        track(done);
+        await done.catch(() => {});
+      }
+    }
+    await Promise.all(running);
+    if (failed) throw failed;
+    return out;
+  }
+
+  /** Waits until some worker can take another job, so that dispatching never runs far ahead of hashing. */
+  private async roomForMore(): Promise<void> {
+    while (!this.closed && this.workers.every((w) => w.dead || w.jobs >= JOBS_PER_WORKER)) {
+      if (this.workers.every((w) => w.dead)) return;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.workers) w.ep?.terminate();
+    for (const [, h] of this.handlers) h.fail(new IoError('the hashing pool was closed', { detail: 'WORKER_FAILED' }));
+    this.handlers.clear();
+    this.wake();
+  }
+}
+
+/** Stores whose read() returns fresh memory the caller owns (so it can be lent to a worker without a copy). */
+export function freshReads(store: Store): boolean {
+  return store instanceof FsStore || store instanceof OpfsStore;
+}
+
+/**
+ * A pool opened on first need and closed by its owner: `get(bytes)` returns
+ * the pool when hashing `bytes` is worth the workers (or workers were asked
+ * for), null when one thread should do it.
+ */
+export class PoolLease {
+  private pool: Promise<HashPool | null> | undefined;
+  private opened: HashPool | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: ParallelOptions = {}) {
+    const n = opts.workers;
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0)) {
+      throw new UnsupportedError(`workers must be a non-negative integer (0 = hash on this thread), got ${String(n)}`, { detail: 'BAD_OPTION' });
+    }
+  }
+
+  get(bytes: number): Promise<HashPool | null> {
+    const asked = this.opts.workers;
+    if (this.pool) return this.pool;
+    if (asked === 0 || (asked === undefined && bytes < PARALLEL_MIN_BYTES) || !workersAvailable()) return Promise.resolve(null);
+    this.pool = (async () => {
+      const n = asked ?? Math.min(MAX_WORKERS, await coreCount());
+      // One core: workers would only take turns with this thread.
+      if (n < 2 && asked === undefined) return null;
+      if (this.closed) return null;
+      return (this.opened = new HashPool(Math.min(n, MAX_WORKERS)));
+    })();
+    return this.pool;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.opened?.close();
+  }
+}
+
+export function workersAvailable(): boolean {
+  return isNode() || (typeof Worker === 'function' && typeof Blob === 'function');
+}

@@ -1,0 +1,28 @@
+// Messages between the hashing pool (src/parallel/pool.ts) and its workers
+// (src/parallel/hash-worker.ts). Plain structured-cloneable objects; byte
+// buffers travel as transferred ArrayBuffers and come back the same way, so
+// nothing is copied between threads and nothing stays allocated in flight.
+import type { NamedRange } from '../core/range-hash.js';
+
+export type WorkerRequest =
+  /** Pins the engine the main thread measured (digests are the same whichever runs; speed is not). */
+  | { op: 'init'; engine: string }
+  /** Hash `ranges` of the file at root/key, reading [from, to) itself in `slice`-byte reads. */
+  | { op: 'file'; id: number; root: string; key: string; from: number; to: number; slice: number; ranges: NamedRange[] }
+  /** Hash `ranges` of `buffer`, whose first byte is at absolute position `offset`; the buffer is sent back. */
+  | { op: 'bytes'; id: number; buffer: ArrayBuffer; offset: number; length: number; ranges: NamedRange[] }
+  /** Starts a streamed SHA-256 under `id`. */
+  | { op: 'open'; id: number }
+  /** Feeds the first `length` bytes of `buffer` to stream `id`; the buffer is sent back. */
+  | { op: 'update'; id: number; buffer: ArrayBuffer; length: number }
+  /** Finishes stream `id`. */
+  | { op: 'digest'; id: number };
+
+export type WorkerReply =
+  | { op: 'ready' }
+  | { op: 'progress'; id: number; bytes: number }
+  | { op: 'done'; id: number; digests?: Record<string, string>; digest?: string; buffer?: ArrayBuffer }
+  /** A buffer of stream `id` hashed and handed back for reuse. */
+  | { op: 'returned'; id: number; buffer: ArrayBuffer }
+  /** `error` is CheckpointError.toJSON() (or a plain message for anything else). */
+  | { op: 'error'; id: number; error: Record<string, unknown>; buffer?: ArrayBuffer };

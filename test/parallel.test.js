@@ -1,0 +1,118 @@
+// Parallel hashing on workers: the same reports, sidecars, files and errors as
+// on one thread, whether workers read an fs file themselves (Node, Deno) or
+// are lent the bytes (memory store, every runtime).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { verify, sign, readSafetensors, writeSafetensors, MemoryStore } from '../dist/index.js';
+import { isBrowser, tempDir, rng } from './_env.js';
+
+const MiB = 1 << 20;
+
+/** Tensors around the job size (32 MiB): one larger than a job, several small ones, an empty one. */
+function model(seed) {
+  const next = rng(seed);
+  const t = {};
+  const sizes = [33 * MiB + 5, 3 * MiB, 0, 7 * MiB + 1, 64, 20 * MiB, 1];
+  sizes.forEach((n, i) => {
+    const data = new Uint8Array(n);
+    for (let j = 0; j < n; j += 4099) data[j] = next() & 0xff;
+    if (n) data[n - 1] = next() & 0xff;
+    t[`layer.${i}`] = { dtype: 'U8', shape: [n], data };
+  });
+  return t;
+}
+
+const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+async function error(p) {
+  try { await p; } catch (e) { return e; }
+  return null;
+}
+
+const weights = model(7);
+
+let placesMade;
+/** Where the suites write: the memory store everywhere, plus one folder on disk in Node and Deno. */
+function places() {
+  placesMade ??= (async () => {
+    const out = [{ name: 'memory', ref: (k) => ({ store: mem, key: k }) }];
+    if (!isBrowser) {
+      const dir = await tempDir('safeckpt-parallel-');
+      out.push({ name: 'fs', ref: (k) => `${dir}/${k}` });
+    }
+    return out;
+  })();
+  return placesMade;
+}
+const mem = new MemoryStore();
+
+const P = suite('parallel hashing: the same results as one thread');
+P('writeSafetensors: workers on or off give byte-identical files, sidecars and digests', async () => {
+  for (const { name, ref } of await places()) {
+    // Same file name in two folders: the sidecar (and its HMAC) names the file.
+    const a = await writeSafetensors(ref('one/model.safetensors'), weights, { workers: 0, key: 'k' });
+    const b = await writeSafetensors(ref('two/model.safetensors'), weights, { workers: 2, key: 'k' });
+    assert.is(b.sha256, a.sha256, name);
+    assert.equal(b.tensors, a.tensors, name);
+    const r1 = await readSafetensors(ref('one/model.safetensors'), { load: 'none' });
+    const r2 = await readSafetensors(ref('two/model.safetensors'), { load: 'none' });
+    assert.ok(r1.sidecar.hmac);
+    assert.equal(r2.sidecar, r1.sidecar, name);
+  }
+});
+P('verify and sign: the same report and sidecar with workers forced on and off', async () => {
+  for (const { name, ref } of await places()) {
+    const k = ref('one/model.safetensors');
+    const off = await verify(k, { workers: 0, key: 'k' });
+    const on = await verify(k, { workers: 2, key: 'k' });
+    assert.equal(on, off, name);
+    assert.equal([on.sidecar, on.hmac, on.tensors], ['verified', 'verified', 7]);
+    await sign(k, 'k2', { workers: 2, keyId: 'p' });
+    const s2 = (await readSafetensors(k, { load: 'none' })).sidecar;
+    await sign(k, 'k2', { workers: 0, keyId: 'p' });
+    const s0 = (await readSafetensors(k, { load: 'none' })).sidecar;
+    assert.equal(s2, s0, name);
+    assert.is((await verify(k, { workers: 2, key: 'k2' })).hmac, 'verified');
+  }
+});
+P('readSafetensors: a parallel load+verify gives the same bytes', async () => {
+  for (const { name, ref } of await places()) {
+    const f = await readSafetensors(ref('two/model.safetensors'), { workers: 2 });
+    for (const [n, t] of Object.entries(weights)) assert.ok(same(f.tensors[n].bytes(), t.data), `${name}: ${n}`);
+  }
+});
+
+const E = suite('parallel hashing: errors name the tensor');
+E('a changed byte is INTEGRITY naming its tensor, from verify and from load, workers on', async () => {
+  // memory only: its bytes can be changed in place in every runtime
+  await writeSafetensors({ store: mem, key: 'bad.safetensors' }, weights, { workers: 0 });
+  const f = await readSafetensors({ store: mem, key: 'bad.safetensors' }, { load: 'none', verify: false });
+  const bytes = await mem.read('bad.safetensors');
+  const info = f.header.get('layer.5');
+  bytes[f.header.dataStart + info.begin + 12345] ^= 1;
+  for (const p of [() => verify({ store: mem, key: 'bad.safetensors' }, { workers: 2 }), () => readSafetensors({ store: mem, key: 'bad.safetensors' }, { workers: 2 })]) {
+    const e = await error(p());
+    assert.equal([e?.code, e?.tensor, e?.detail], ['INTEGRITY', 'layer.5', 'TENSOR_HASH_MISMATCH']);
+  }
+  if (!isBrowser) {
+    const dir = await tempDir('safeckpt-parallel-');
+    const fs = await import('node:fs/promises');
+    await writeSafetensors(`${dir}/m.safetensors`, weights, { workers: 0 });
+    const h = await fs.open(`${dir}/m.safetensors`, 'r+');
+    const pos = f.header.dataStart + f.header.get('layer.0').begin + 33 * MiB;
+    await h.write(Uint8Array.of(0x5a ^ bytes[pos]), 0, 1, pos);
+    await h.close();
+    for (const p of [() => verify(`${dir}/m.safetensors`, { workers: 2 }), () => readSafetensors(`${dir}/m.safetensors`, { workers: 2 })]) {
+      const e = await error(p());
+      assert.equal([e?.code, e?.tensor], ['INTEGRITY', 'layer.0']);
+    }
+  }
+});
+E('a bad worker count is refused with UNSUPPORTED', async () => {
+  for (const workers of [-1, 1.5, NaN]) {
+    const e = await error(verify({ store: mem, key: 'one/model.safetensors' }, { workers }));
+    assert.equal([e?.code, e?.detail], ['UNSUPPORTED', 'BAD_OPTION']);
+  }
+});
+
+P.run();
+E.run();
