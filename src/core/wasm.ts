@@ -61,8 +61,3 @@ export function scratch(c: CoreExports, bytes: number): Uint8Array {
   if (ptr === 0) throw new RangeError(`core could not reserve ${bytes} bytes of scratch memory`);
   return new Uint8Array(c.memory.buffer, ptr, bytes);
 }
-
-/** The core's wasm bytes, for a worker to compile its own instance from. */
-export function coreWasmBytes(): Uint8Array {
-  return decodeBase64(CORE_WASM_BASE64);
-}

@@ -14,7 +14,7 @@ import { writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from './types.js';
 import { hashRanges } from '../core/range-hash.js';
-import { JOB_BYTES, PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
+import { JOB_BYTES, PoolLease, storeSource, type HashPool, type ParallelOptions } from '../parallel/pool.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from './sidecar.js';
 import { checkJsonMac, type MacKey } from './signed-json.js';
 import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar } from './sharded.js';
@@ -83,7 +83,7 @@ export async function scanTensors(store: Store, key: string, header: Header, siz
     await hashRanges([], read, { slice: VERIFY_SLICE, from: 0, to: size, all });
     return toHex(all.digest());
   };
-  const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(store, key, jobs, opts.onBytes), opts.fileHash ? whole() : undefined]);
+  const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(storeSource(store, key), jobs, opts.onBytes), opts.fileHash ? whole() : undefined]);
   return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
 }
 

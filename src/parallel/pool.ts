@@ -37,6 +37,21 @@ export interface ParallelOptions {
   workers?: number;
 }
 
+/**
+ * Where a pool's jobs get their bytes: a file of an fs store, opened by the
+ * workers themselves, or a reader called here (`lends`: it returns fresh
+ * memory that may be given away to a worker without a copy).
+ */
+export type JobSource =
+  | { file: FsStore; key: string }
+  | { read(start: number, end: number): Promise<Uint8Array>; lends: boolean };
+
+/** The source for `store[key]`: the workers read fs files themselves. */
+export function storeSource(store: Store, key: string): JobSource {
+  if (store instanceof FsStore) return { file: store, key };
+  return { read: (start, end) => store.read(key, { start, end }), lends: freshReads(store) };
+}
+
 /** A group of whole tensors read as one span [from, to). */
 export interface HashJob {
   from: number;
@@ -89,7 +104,7 @@ async function spawn(onReply: (r: WorkerReply) => void, onFail: (e: Error) => vo
   return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => w.terminate() };
 }
 
-async function coreCount(): Promise<number> {
+export async function coreCount(): Promise<number> {
   const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (typeof n === 'number' && n > 0) return n;
   if (isNode()) {
@@ -112,7 +127,7 @@ function toError(json: Record<string, unknown>): CheckpointError {
       position: json.position as number | undefined, data: json.data,
     });
   }
-  return new IoError(`hashing worker failed: ${message}`, { detail: 'WORKER_FAILED' });
+  return new IoError(`hashing worker failed: ${message}`, { detail: 'WORKER' });
 }
 
 class PoolWorker {
@@ -171,7 +186,7 @@ export class HashPool {
   /** @internal A worker that died fails every request it held. */
   workerFailed(w: PoolWorker, e: Error): void {
     if (this.closed) return;
-    const err = new IoError(`a hashing worker stopped: ${e.message}`, { detail: 'WORKER_FAILED', cause: e });
+    const err = new IoError(`a hashing worker stopped: ${e.message}`, { detail: 'WORKER', cause: e });
     for (const [id, h] of this.handlers) if (h.worker === w) {
       this.handlers.delete(id);
       h.fail(err);
@@ -188,9 +203,9 @@ export class HashPool {
   /** The least busy live worker with room for a job; waits for one. */
   private async pick(): Promise<PoolWorker> {
     for (;;) {
-      if (this.closed) throw new IoError('the hashing pool was closed', { detail: 'WORKER_FAILED' });
+      if (this.closed) throw new IoError('the hashing pool was closed', { detail: 'WORKER' });
       const live = this.workers.filter((w) => !w.dead);
-      if (live.length === 0) throw new IoError(`no hashing worker could start: ${this.workers[0]?.dead?.message}`, { detail: 'WORKER_FAILED', cause: this.workers[0]?.dead });
+      if (live.length === 0) throw new IoError(`no hashing worker could start: ${this.workers[0]?.dead?.message}`, { detail: 'WORKER', cause: this.workers[0]?.dead });
       const w = live.reduce((a, b) => (b.jobs < a.jobs ? b : a));
       if (w.jobs < JOBS_PER_WORKER) {
         w.jobs++;
@@ -266,10 +281,24 @@ export class HashPool {
       wakeSlot = undefined;
       f?.();
     };
+    // Counted at once, so that streams opened back to back spread over the workers.
+    if (w) w.jobs++;
+    let held = !!w;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.handlers.delete(id);
+      w.jobs--;
+      this.wake();
+    };
     const started = (async () => {
-      if (!w) throw new IoError('no hashing worker is running', { detail: 'WORKER_FAILED' });
-      await w.started;
-      w.jobs++;
+      if (!w) throw new IoError('no hashing worker is running', { detail: 'WORKER' });
+      try {
+        await w.started;
+      } catch (e) {
+        release();
+        throw e;
+      }
       this.handlers.set(id, {
         worker: w,
         reply: (r) => {
@@ -279,17 +308,18 @@ export class HashPool {
             wakeUp();
           } else if (r.op === 'done') {
             this.handlers.delete(id);
-            w.jobs--;
-            this.wake();
+            release();
             finish?.resolve(r.digest!);
           } else if (r.op === 'error') {
             inFlight--;
+            release();
             failure = toError(r.error);
             wakeUp();
             finish?.reject(failure);
           }
         },
         fail: (e) => {
+          release();
           failure = e;
           wakeUp();
           finish?.reject(e);
@@ -328,12 +358,13 @@ export class HashPool {
   }
 
   /**
-   * Hashes every job's ranges from `store[key]`: fs files are read by the
-   * workers themselves; other stores are read here and lent to the workers
-   * (copied first when the store may keep the bytes). Fails with the first
-   * error; returns name → hex SHA-256.
+   * Hashes every job's ranges. From an fs file the workers read the bytes
+   * themselves; from a reader, each job up to `piece` bytes is read here and
+   * lent to a worker (copied first unless the reader hands over fresh memory),
+   * and a larger one-range job is streamed to one worker `piece` bytes at a
+   * time. Fails with the first error; returns name → hex SHA-256.
    */
-  async hashJobs(store: Store, key: string, jobs: HashJob[], onBytes?: (n: number) => void): Promise<Record<string, string>> {
+  async hashJobs(source: JobSource, jobs: HashJob[], onBytes?: (n: number) => void, piece = JOB_BYTES): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     let failed: unknown;
     const running: Promise<void>[] = [];
@@ -342,29 +373,28 @@ export class HashPool {
     };
     for (const job of jobs) {
       if (failed) break;
-      if (store instanceof FsStore) {
-        track(this.hashFileJob(store, key, job, onBytes));
+      if ('file' in source) {
+        track(this.hashFileJob(source.file, source.key, job, onBytes));
         await this.roomForMore();
-      } else if (job.to - job.from <= JOB_BYTES || job.ranges.length !== 1) {
-        let bytes = await store.read(key, { start: job.from, end: job.to });
-        if (!(freshReads(store) && HashPool.owns(bytes))) bytes = bytes.slice();
+      } else if (job.to - job.from <= piece || job.ranges.length !== 1) {
+        let bytes = await source.read(job.from, job.to);
+        if (!(source.lends && HashPool.owns(bytes))) bytes = bytes.slice();
         const n = bytes.length;
         track(this.hashOwnedBytes(bytes, job.from, job.ranges).then((r) => (onBytes?.(n), r.digests)));
         await this.roomForMore();
       } else {
-        // One tensor larger than a job: streamed through one worker, slice by slice.
         const s = this.stream();
         const name = job.ranges[0].name;
         const done = (async () => {
-          for (let off = job.from; off < job.to; off += JOB_BYTES) {
-            const end = Math.min(job.to, off + JOB_BYTES);
-            await s.update(await store.read(key, { start: off, end }));
+          for (let off = job.from; off < job.to; off += piece) {
+            const end = Math.min(job.to, off + piece);
+            await s.update(await source.read(off, end));
             onBytes?.(end - off);
           }
           return { [name]: await s.digest() };
         })();
         track(done);
-        await done.catch(() => {});
+        await this.roomForMore();
       }
     }
     await Promise.all(running);
@@ -384,7 +414,7 @@ export class HashPool {
     if (this.closed) return;
     this.closed = true;
     for (const w of this.workers) w.ep?.terminate();
-    for (const [, h] of this.handlers) h.fail(new IoError('the hashing pool was closed', { detail: 'WORKER_FAILED' }));
+    for (const [, h] of this.handlers) h.fail(new IoError('the hashing pool was closed', { detail: 'WORKER' }));
     this.handlers.clear();
     this.wake();
   }
