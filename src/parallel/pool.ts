@@ -338,7 +338,8 @@ export class HashPool {
             await new Promise<void>((resolve) => (wakeSlot = resolve));
             continue;
           }
-          buf ??= new ArrayBuffer(Math.max(bytes.length, 1 << 20));
+          // A buffer too small for the rest (the header came first) is dropped for one that fits the chunks.
+          if (!buf || buf.byteLength < bytes.length - off) buf = new ArrayBuffer(Math.max(bytes.length - off, 1 << 20));
           const n = Math.min(buf.byteLength, bytes.length - off);
           new Uint8Array(buf, 0, n).set(bytes.subarray(off, off + n));
           inFlight++;
