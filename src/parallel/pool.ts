@@ -135,22 +135,35 @@ class PoolWorker {
   readonly started: Promise<void>;
   ep: Endpoint | undefined;
   dead: Error | undefined;
-  readonly handlers = new Set<number>();
 
   constructor(pool: HashPool, engine: string) {
     let up!: () => void, down!: (e: Error) => void;
     this.started = new Promise<void>((a, b) => ((up = a), (down = b)));
     this.started.catch(() => {});
+    // 'ready' may arrive before spawn() has resolved with the endpoint (Deno delivers messages from promise
+    // callbacks): whichever of the two comes last sends the engine and opens the worker for jobs.
+    let ready = false;
+    let opened = false;
+    const open = () => {
+      if (!ready || !this.ep || opened) return;
+      opened = true;
+      this.ep.post({ op: 'init', engine });
+      up();
+    };
     spawn((r) => {
       if (r.op === 'ready') {
-        this.ep!.post({ op: 'init', engine });
-        up();
+        ready = true;
+        open();
       } else pool.route(r);
     }, (e) => {
       this.dead ??= e;
       down(e);
       pool.workerFailed(this, e);
-    }).then((ep) => (this.ep = ep), (e) => {
+    }).then((ep) => {
+      this.ep = ep;
+      if (pool.isClosed) ep.terminate(); // closed while this worker was starting
+      else open();
+    }, (e) => {
       this.dead = e;
       down(e);
     });
@@ -175,6 +188,10 @@ export class HashPool {
   constructor(readonly size: number) {
     const engine = hashEngineInfo().engine;
     this.workers = Array.from({ length: size }, () => new PoolWorker(this, engine));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** @internal */
