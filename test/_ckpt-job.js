@@ -31,7 +31,8 @@ function state(loop, name, lineage, metadata) {
 export async function runJob(spec, onReady) {
   await ready;
   const name = spec.optimizer ?? 'adam';
-  const model = TinyLM.create(tf, TEST_CONFIG);
+  // Jobs run side by side in one realm need their own variable names (tfjs registers them globally).
+  const model = TinyLM.create(tf, TEST_CONFIG, { prefix: spec.prefix ?? 'tinylm/' });
   const opt = OPTIMIZERS[name]();
   let loop, from = 0, skipped = [], lineage, metadata;
   if (spec.op === 'resume') {
@@ -46,13 +47,15 @@ export async function runJob(spec, onReady) {
   }
   const losses = {};
   const saveAt = new Set(spec.saveAt ?? []);
-  onReady?.();
+  // loop-save reports ready once its first checkpoint is committed: kills then land among later steps and saves.
+  if (spec.op !== 'loop-save') onReady?.();
   while (loop.step < spec.until) {
     const [loss] = loop.run(1);
     loop.lastLoss = loss;
     losses[loop.step] = loss;
     if (spec.op === 'loop-save' || saveAt.has(loop.step)) {
       await saveCheckpoint(spec.root, state(loop, name, lineage, metadata), { key: spec.key, retention: spec.retention });
+      if (spec.op === 'loop-save' && loop.step === 1) onReady?.();
     }
     if (spec.saveTo?.[loop.step]) await saveCheckpoint(spec.saveTo[loop.step], state(loop, name, lineage, metadata), { key: spec.key });
   }
