@@ -6,6 +6,8 @@
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, disposeOptimizer } from './_tiny.js';
 import { TinyLM, TrainLoop, saveCheckpoint, resumeTraining, loadCheckpoint, sha256, toHex } from '../dist/index.js';
 
+let jobs = 0;
+
 /** Hex SHA-256 of every variable's bytes in model order: equal digests = bit-identical weights. */
 export function weightsDigest(model) {
   const h = [];
@@ -32,7 +34,7 @@ export async function runJob(spec, onReady) {
   await ready;
   const name = spec.optimizer ?? 'adam';
   // Jobs run side by side in one realm need their own variable names (tfjs registers them globally).
-  const model = TinyLM.create(tf, TEST_CONFIG, { prefix: spec.prefix ?? 'tinylm/' });
+  const model = TinyLM.create(tf, TEST_CONFIG, { prefix: spec.prefix ?? `job${jobs++}/` });
   const opt = OPTIMIZERS[name]();
   let loop, from = 0, skipped = [], lineage, metadata;
   if (spec.op === 'resume') {

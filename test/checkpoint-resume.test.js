@@ -31,27 +31,33 @@ Exact('adam: 40 uninterrupted = 20, save, fresh process, 20 more (every loss, fi
 // Each optimizer's reference runs here, in the test's realm, saving at 13 and 25; the two resumes
 // run in fresh processes (Workers) while the next optimizer's reference trains: both cores busy.
 const UNTIL = 32;
-const pipelines = {};
-let chain = Promise.resolve();
-for (const name of Object.keys(OPTIMIZERS)) {
-  const refDone = (chain = chain.then(async () => {
-    const at13 = await freshRoot(`${name}-13`), at25 = await freshRoot(`${name}-25`);
-    const ref = await runJob({ op: 'train', optimizer: name, until: UNTIL, saveTo: { 13: at13, 25: at25 } });
-    return { ref, at13, at25 };
-  }));
-  pipelines[name] = refDone.then(async ({ ref, at13, at25 }) => {
-    const [r13, r25] = await Promise.all([
-      freshJob({ op: 'resume', optimizer: name, root: at13, until: UNTIL }),
-      freshJob({ op: 'resume', optimizer: name, root: at25, until: UNTIL }),
-    ]);
-    return { ref, r13, r25 };
-  });
-  pipelines[name].catch(() => {}); // reported by the test that awaits it
+let pipelines;
+/** Starts every optimizer's pipeline once, when the first of their tests runs (not at import: other files run first). */
+function start() {
+  if (pipelines) return pipelines;
+  pipelines = {};
+  let chain = Promise.resolve();
+  for (const name of Object.keys(OPTIMIZERS)) {
+    const refDone = (chain = chain.then(async () => {
+      const at13 = await freshRoot(`${name}-13`), at25 = await freshRoot(`${name}-25`);
+      const ref = await runJob({ op: 'train', optimizer: name, until: UNTIL, saveTo: { 13: at13, 25: at25 } });
+      return { ref, at13, at25 };
+    }));
+    pipelines[name] = refDone.then(async ({ ref, at13, at25 }) => {
+      const [r13, r25] = await Promise.all([
+        freshJob({ op: 'resume', optimizer: name, root: at13, until: UNTIL }),
+        freshJob({ op: 'resume', optimizer: name, root: at25, until: UNTIL }),
+      ]);
+      return { ref, r13, r25 };
+    });
+    pipelines[name].catch(() => {}); // reported by the test that awaits it
+  }
+  return pipelines;
 }
 
 for (const name of Object.keys(OPTIMIZERS)) {
   Exact(`${name}: resumed at steps 13 and 25 in fresh processes, bit-identical to ${UNTIL} uninterrupted`, async () => {
-    const { ref, r13, r25 } = await pipelines[name];
+    const { ref, r13, r25 } = await start()[name];
     assert.is(r13.from, 13);
     assert.is(r25.from, 25);
     assert.ok(lossesOf(ref, 1, UNTIL).every(Number.isFinite), `finite losses: ${lossesOf(ref, 1, UNTIL)}`);
