@@ -193,8 +193,18 @@ class SingleFile implements SafetensorsFile {
     const infos = names.map((n) => this.info(n));
     const missing = infos.filter((i) => !this.loaded[i.name] && !this.pending.has(i.name));
     const ranges = planReads(missing, this.store.kind === 'http' ? COALESCE_GAP : 0, pool ? JOB_BYTES : READ_SEGMENT);
+    // With a pool, a few reads at a time: started all at once, every read would finish (its file closed)
+    // only after the last one, and hashing could not overlap reading.
+    let gate: Promise<unknown> = Promise.resolve();
+    const inFlight: Promise<unknown>[] = [];
     for (const r of ranges) {
-      const p = this.fetch(r, pool);
+      let p: Promise<Map<string, TensorView>>;
+      if (pool) {
+        p = gate.then(() => this.fetch(r, pool));
+        const settled = p.catch(() => {});
+        inFlight.push(settled);
+        gate = inFlight.length > pool.size ? inFlight[inFlight.length - 1 - pool.size] : gate;
+      } else p = this.fetch(r, pool);
       for (const i of r.infos) {
         const one = p.then((m) => m.get(i.name)!);
         one.catch(() => {});
