@@ -120,8 +120,8 @@ export function describe(r) {
 }
 
 // Run as a script (not when imported).
-const self = new URL(import.meta.url).pathname;
-const invoked = globalThis.Deno ? globalThis.Deno.mainModule === import.meta.url : process.argv[1] && (process.argv[1] === self || `${process.argv[1]}.js` === self);
+const invoked = globalThis.Deno ? globalThis.Deno.mainModule === import.meta.url
+  : !!process.argv[1] && (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href === import.meta.url;
 if (invoked) {
   let o;
   try {

@@ -297,9 +297,12 @@ function combinedHeader(headers: Header[], names: readonly string[], owner: Map<
 
 /** Opens one safetensors file at `store[key]`. */
 export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}, lease?: PoolLease): Promise<SafetensorsFile> {
-  const { header, size, head } = await readHeaderAt(store, key);
   const verify = opts.verify !== false;
-  const sidecar = verify || opts.key !== undefined ? await readSidecarAt(store, key) : null;
+  // The sidecar is fetched while the header is (one round trip less over HTTP); the header's errors still come first.
+  const pendingSidecar = verify || opts.key !== undefined ? readSidecarAt(store, key) : null;
+  pendingSidecar?.catch(() => {});
+  const { header, size, head } = await readHeaderAt(store, key);
+  const sidecar = pendingSidecar ? await pendingSidecar : null;
   if (verify || opts.key !== undefined) checkSidecarAgainst(store, key, sidecar, size, head, opts);
   const log = opts.logger ?? silentLogger;
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
