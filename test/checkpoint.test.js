@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, TinyLM, TrainLoop, namedVariables, snapshotOptimizer,
-  CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey,
+  CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
 } from '../dist/index.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, freshRun, bits, weightBytes } from './_tiny.js';
 import { freshRoot, storeOf, readFile, writeFile, removeFile, listNames, recordingLogger, expectError } from './_ckpt-env.js';
@@ -375,6 +375,20 @@ Keep('keeps the last N and the best K by a metric, never the one LATEST names', 
   assert.equal(names, ['step-00000002', 'step-00000004', 'step-00000006', 'step-00000007']);
   const reg = await json(root, 'registry.json');
   assert.equal(reg.models['custom-transformer'].checkpoints, names);
+});
+
+Keep('verify() checks a checkpoint root or folder: every file, the HMAC with a key; INTEGRITY names a damaged file', async () => {
+  const root = await freshRoot();
+  await trainAndSave(root, { steps: 2, opts: { key: 'k', keyId: 'ci' } });
+  const r = await verify(root, { key: 'k' });
+  assert.equal([r.kind, r.hmac, r.keyId, r.metadata.step, r.tensors], ['checkpoint', 'verified', 'ci', '2', 45]);
+  assert.is((await verify(root)).hmac, 'not-checked');
+  await expectError(verify(root, { key: 'wrong' }), 'AUTH');
+  const b = (await readFile(root, 'step-00000002/vocab.json')).slice();
+  b[3] ^= 1;
+  await writeFile(root, 'step-00000002/vocab.json', b);
+  const e = await expectError(verify(root), 'INTEGRITY');
+  assert.match(e.message, /vocab\.json has SHA-256/);
 });
 
 Keep('listCheckpoints ignores leftovers and marks LATEST', async () => {

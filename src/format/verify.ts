@@ -10,6 +10,7 @@ import { createSha256, toHex } from '../core/hash.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
+import { isCheckpoint, verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
 import { writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from './types.js';
@@ -35,9 +36,9 @@ export interface VerifyOptions extends ParallelOptions {
 
 export interface VerifyReport {
   ok: true;
-  kind: 'safetensors' | 'sharded';
+  kind: 'safetensors' | 'sharded' | 'checkpoint';
   path: string;
-  /** Bytes covered (sharded: all shards). */
+  /** Bytes covered (sharded: all shards; checkpoint: every file of its manifest). */
   size: number;
   tensors: number;
   /** 'verified': every byte matched the sidecar; 'missing': no sidecar, only the structure was checked. */
@@ -186,6 +187,8 @@ async function totalBytes(store: Store, kind: 'file' | 'sharded', key: string): 
  */
 export async function verify(src: Source, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { store, key } = resolveSource(src);
+  // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
+  if (await isCheckpoint(store, key)) return verifyCheckpoint(store, key, opts);
   const where = await locateModel(store, key);
   const log = opts.logger ?? silentLogger;
   // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).

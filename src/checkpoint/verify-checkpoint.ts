@@ -1,0 +1,48 @@
+// verify() for a training checkpoint folder (or a root: the folder its LATEST
+// names): every file the manifest lists against its size and SHA-256, the
+// manifest's HMAC when a key is given, the safetensors structure and the
+// trainer state — the same checks a load makes, without a model.
+import type { Store } from '../store/store.js';
+import type { MacKey } from '../format/signed-json.js';
+import type { Logger } from '../log/logger.js';
+import { silentLogger } from '../log/logger.js';
+import { joinKey } from '../store/keys.js';
+import { LATEST, MANIFEST } from './layout.js';
+import { locateCheckpoint, readCheckpointDir } from './read.js';
+
+/** True when `key` is a checkpoint folder or a checkpoint root. */
+export async function isCheckpoint(store: Store, key: string): Promise<boolean> {
+  if (store.kind === 'http') return store.exists(joinKey(key, MANIFEST)).catch(() => false);
+  return (await store.exists(joinKey(key, MANIFEST)).catch(() => false)) || (await store.exists(joinKey(key, LATEST)).catch(() => false));
+}
+
+export interface CheckpointVerifyReport {
+  ok: true;
+  kind: 'checkpoint';
+  path: string;
+  size: number;
+  tensors: number;
+  sidecar: 'verified';
+  hmac: 'verified' | 'not-checked' | 'unsigned';
+  keyId?: string;
+  metadata: Readonly<Record<string, string>>;
+  warnings: string[];
+}
+
+export async function verifyCheckpoint(store: Store, key: string, opts: { key?: MacKey; logger?: Logger } = {}): Promise<CheckpointVerifyReport> {
+  const warnings: string[] = [];
+  const log = opts.logger ?? silentLogger;
+  const collect: Logger = { ...log, warn: (msg, f) => { warnings.push(msg); log.warn(msg, f); } };
+  const c = await readCheckpointDir(store, await locateCheckpoint(store, key), { key: opts.key, logger: collect });
+  const m = c.manifest;
+  return {
+    ok: true, kind: 'checkpoint', path: c.path,
+    size: Object.values(m.files).reduce((a, f) => a + (f.size ?? 0), 0),
+    tensors: c.model.names.length + (c.optimizer?.names.length ?? 0),
+    sidecar: 'verified',
+    hmac: opts.key !== undefined ? 'verified' : m.hmac !== undefined ? 'not-checked' : 'unsigned',
+    ...(m.key_id !== undefined ? { keyId: m.key_id } : {}),
+    metadata: { step: String(m.step), model_name: m.model.model_name, architecture_type: m.model.architecture_type, format_version: String(c.version) },
+    warnings,
+  };
+}
