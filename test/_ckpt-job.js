@@ -30,7 +30,7 @@ function state(loop, name, lineage, metadata) {
  *  loop-save: fresh model; every step: train, save (until killed or `until`). Reports 'ready' first through onReady.
  * Returns { losses: {step: loss}, digest, from, skipped, lineage }.
  */
-export async function runJob(spec, onReady) {
+export async function runJob(spec, onReady, onStep) {
   await ready;
   const name = spec.optimizer ?? 'adam';
   // Jobs run side by side in one realm need their own variable names (tfjs registers them globally).
@@ -59,6 +59,7 @@ export async function runJob(spec, onReady) {
       await saveCheckpoint(spec.root, state(loop, name, lineage, metadata), { key: spec.key, retention: spec.retention });
       if (spec.op === 'loop-save' && loop.step === 1) onReady?.();
     }
+    onStep?.(loop.step);
     if (spec.saveTo?.[loop.step]) await saveCheckpoint(spec.saveTo[loop.step], state(loop, name, lineage, metadata), { key: spec.key });
   }
   const digest = weightsDigest(model);

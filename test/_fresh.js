@@ -38,10 +38,10 @@ export async function workerCommand() {
 }
 
 /**
- * Spawns the worker script with `spec`. `onReady(child)` runs when it prints READY (so a test can
- * kill it mid-training). Resolves with its output and exit status.
+ * Spawns the worker script with `spec`. `onReady(child)` runs when it prints READY, `onStep(step, child)`
+ * after each step it completed (so a test can kill it mid-training). Resolves with its output and exit status.
  */
-export async function spawnJob(spec, onReady) {
+export async function spawnJob(spec, onReady, onStep) {
   const { spawn } = await import('node:child_process');
   const { cmd, args } = await workerCommand();
   return new Promise((ok, fail) => {
@@ -50,6 +50,7 @@ export async function spawnJob(spec, onReady) {
     child.stdout.on('data', (d) => {
       out += d;
       if (!readySeen && out.includes('READY')) { readySeen = true; onReady?.(child); }
+      if (onStep) for (const m of String(d).matchAll(/STEP (\d+)/g)) onStep(Number(m[1]), child);
     });
     child.stderr.on('data', (d) => { err += d; });
     child.on('error', fail);

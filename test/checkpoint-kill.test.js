@@ -26,12 +26,15 @@ if (!isBrowser) {
     const outcomes = [];
     const one = async (i) => {
       const root = await freshRoot('kill');
-      const delay = Math.floor(next() * 400);
-      await spawnJob({ op: 'loop-save', root, until: REF_STEPS - CHECK_STEPS }, (child) => setTimeout(() => child.kill('SIGKILL'), delay));
+      // Kill a few milliseconds after a random step completes: inside the next step or its save, whatever the load.
+      const after = 1 + Math.floor(next() * 8), delay = Math.floor(next() * 40);
+      await spawnJob({ op: 'loop-save', root, until: REF_STEPS - CHECK_STEPS }, null, (step, child) => {
+        if (step === after) setTimeout(() => child.kill('SIGKILL'), delay);
+      });
       const names = await listNames(root);
       const leftovers = names.filter((n) => n.includes('.tmp-')).length;
       if (!names.includes('LATEST')) {
-        outcomes.push({ i, delay, step: 0, leftovers });
+        outcomes.push({ i, after, step: 0, leftovers });
         return;
       }
       const loaded = await loadCheckpoint(root); // verifies every byte against the manifest
@@ -41,7 +44,7 @@ if (!isBrowser) {
       assert.is(resumed.from, loaded.step);
       const got = Object.keys(resumed.losses).map(Number).sort((a, b) => a - b);
       assert.equal(bits(got.map((s) => resumed.losses[s])), bits(got.map((s) => ref.losses[s])), `run ${i}: resumed from step ${loaded.step}`);
-      outcomes.push({ i, delay, step: loaded.step, leftovers });
+      outcomes.push({ i, after, step: loaded.step, leftovers });
     };
     for (let i = 0; i < RUNS; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, RUNS - i) }, (_, k) => one(i + k)));
     assert.is(outcomes.length, RUNS);
