@@ -12,6 +12,12 @@ export interface HttpStoreOptions {
   headers?: Record<string, string>;
   /** The fetch to use (defaults to the global one). */
   fetch?: typeof fetch;
+  /**
+   * A query string (`?token=…`) added to every URL of this store, so a URL that carries an access token
+   * keeps it for the file and its sidecar. Per-object presigned URLs (S3) sign one key only: give those
+   * files their own URLs or a custom `fetch`.
+   */
+  search?: string;
 }
 
 export interface HttpStats {
@@ -28,6 +34,7 @@ export class HttpStore implements Store {
   readonly base: string;
   readonly stats: HttpStats = { requests: 0, bytes: 0, fullReads: 0 };
   private readonly headers: Record<string, string>;
+  private readonly search: string;
   private readonly fetchFn: typeof fetch;
   private readonly whole = new Map<string, Promise<Uint8Array>>();
   private readonly sizes = new Map<string, number>();
@@ -37,10 +44,11 @@ export class HttpStore implements Store {
     this.base = base.endsWith('/') ? base : base + '/';
     this.headers = opts.headers ?? {};
     this.fetchFn = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+    this.search = !opts.search || opts.search === '?' ? '' : opts.search.startsWith('?') ? opts.search : '?' + opts.search;
   }
 
   describe(key: string): string {
-    return this.base + key.split('/').map(encodeURIComponent).join('/');
+    return this.base + key.split('/').map(encodeURIComponent).join('/') + this.search;
   }
 
   private async request(key: string, method: 'GET' | 'HEAD', range?: ByteRange): Promise<Response> {

@@ -58,7 +58,8 @@ export function resolveSource(src: Source): StoreRef {
       const u = new URL(s);
       const path = u.pathname;
       const i = path.lastIndexOf('/');
-      return { store: new HttpStore(u.origin + path.slice(0, i + 1)), key: decodeURIComponent(path.slice(i + 1)) };
+      // The query string (an access token, say) stays with the store: every key's URL carries it.
+      return { store: new HttpStore(u.origin + path.slice(0, i + 1), { search: u.search }), key: decodeURIComponent(path.slice(i + 1)) };
     }
     case 'file': {
       const [dir, name] = splitPath(decodeURIComponent(new URL(s).pathname));
