@@ -5,7 +5,7 @@
 import type { Store } from '../store/store.js';
 import type { MacKey } from '../format/signed-json.js';
 import type { Logger } from '../log/logger.js';
-import { silentLogger } from '../log/logger.js';
+import { loggerFrom } from '../log/logger.js';
 import { joinKey } from '../store/keys.js';
 import { LATEST, MANIFEST } from './layout.js';
 import { locateCheckpoint, readCheckpointDir } from './read.js';
@@ -31,7 +31,7 @@ export interface CheckpointVerifyReport {
 
 export async function verifyCheckpoint(store: Store, key: string, opts: { key?: MacKey; logger?: Logger } = {}): Promise<CheckpointVerifyReport> {
   const warnings: string[] = [];
-  const log = opts.logger ?? silentLogger;
+  const log = loggerFrom(opts);
   const collect: Logger = { ...log, warn: (msg, f) => { warnings.push(msg); log.warn(msg, f); } };
   const c = await readCheckpointDir(store, await locateCheckpoint(store, key), { key: opts.key, logger: collect });
   const m = c.manifest;

@@ -6,7 +6,7 @@
 import { CheckpointError, NotFoundError } from '../errors.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import type { Store } from '../store/store.js';
-import { silentLogger, type Logger } from '../log/logger.js';
+import { loggerFrom, type Logger } from '../log/logger.js';
 import { joinKey } from '../store/keys.js';
 import { LATEST, MANIFEST } from '../checkpoint/layout.js';
 import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
@@ -91,7 +91,7 @@ export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): P
   const ref = resolveSource(src);
   if (await isCheckpointFolder(ref.store, ref.key)) {
     // Always verified: a checkpoint is read whole and every byte checked against its manifest (and its HMAC with a key).
-    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, ref.key), { key: opts.key, logger: opts.logger ?? silentLogger });
+    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, ref.key), { key: opts.key, logger: loggerFrom(opts) });
     const m = c.manifest;
     return {
       format: 'checkpoint',

@@ -9,7 +9,7 @@ import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
 import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
-import { silentLogger, type Logger } from '../log/logger.js';
+import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { joinKey } from '../store/keys.js';
@@ -304,7 +304,7 @@ export async function openSafetensors(store: Store, key: string, opts: ReadOptio
   const { header, size, head } = await readHeaderAt(store, key);
   const sidecar = pendingSidecar ? await pendingSidecar : null;
   if (verify || opts.key !== undefined) checkSidecarAgainst(store, key, sidecar, size, head, opts);
-  const log = opts.logger ?? silentLogger;
+  const log = loggerFrom(opts);
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
   const f = new SingleFile(store, key, header, sidecar, verify, log);
   const load = opts.load ?? (store.kind === 'http' ? 'none' : 'all');

@@ -9,7 +9,7 @@
 import { CheckpointError, CompatibilityError, UnsupportedError } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
-import { silentLogger, type Logger } from '../log/logger.js';
+import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Dest } from '../store/resolve.js';
 import { tempKeyFor, writeAtomic } from '../store/atomic.js';
@@ -18,7 +18,7 @@ import { DTYPES, isDtype, type Dtype } from './dtype.js';
 import { MAX_HEADER_LENGTH } from '../core/header.js';
 import type { TensorMap } from './types.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
-import type { MacKey } from './signed-json.js';
+import { byCodePoint, type MacKey } from './signed-json.js';
 import { PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
 import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
 
@@ -108,20 +108,13 @@ function entryOf(name: string, t: unknown): WriteEntry {
   return { name, dtype, shape: [...shape], byteLength: bits / 8, bytes };
 }
 
+const encoder = new TextEncoder();
+
 /** Checks and orders the tensors of a map for writing. */
 export function writeEntries(tensors: TensorMap): WriteEntry[] {
   return Object.entries(tensors).map(([name, t]) => entryOf(name, t));
 }
 
-const encoder = new TextEncoder();
-
-function compareBytes(a: string, b: string): number {
-  if (a === b) return 0;
-  const x = encoder.encode(a), y = encoder.encode(b);
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
-}
 
 export interface Layout {
   /** The length prefix and the padded header JSON. */
@@ -133,7 +126,7 @@ export interface Layout {
 
 /** The reference writer's layout for these tensors and metadata. */
 export function layout(entries: WriteEntry[], metadata?: Record<string, string> | null): Layout {
-  const sorted = [...entries].sort((a, b) => DTYPES[b.dtype].order - DTYPES[a.dtype].order || compareBytes(a.name, b.name));
+  const sorted = [...entries].sort((a, b) => DTYPES[b.dtype].order - DTYPES[a.dtype].order || byCodePoint(a.name, b.name));
   let off = 0;
   const order = sorted.map((e) => {
     const begin = off;
@@ -146,7 +139,7 @@ export function layout(entries: WriteEntry[], metadata?: Record<string, string> 
       if (typeof v !== 'string') throw new UnsupportedError(`metadata '${k}' is a ${typeof v}: safetensors metadata values must be strings (JSON-encode it first)`, { detail: 'METADATA_NOT_STRING' });
     }
     // Sorted keys: the reference's own order is random per process; sorted makes equal inputs equal bytes.
-    const keys = Object.keys(metadata).sort(compareBytes);
+    const keys = Object.keys(metadata).sort(byCodePoint);
     parts.push(`"__metadata__":{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`).join(',')}}`);
   }
   for (const t of order) parts.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${t.begin},${t.end}]}`);
@@ -212,7 +205,7 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
  * describes another.
  */
 export async function writeSafetensorsAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions = {}, progress?: (n: number) => void, lease?: PoolLease): Promise<WriteResult> {
-  const log = opts.logger ?? silentLogger;
+  const log = loggerFrom(opts);
   const lay = layout(entries, opts.metadata);
   const total = lay.head.length + lay.dataLength;
   let done = 0;
@@ -283,7 +276,7 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
  * none); shards of an interrupted write are plain unreferenced files.
  */
 export async function writeShardedAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions, lease?: PoolLease): Promise<WriteResult> {
-  const sorted = [...entries].sort((a, b) => compareBytes(a.name, b.name));
+  const sorted = [...entries].sort((a, b) => byCodePoint(a.name, b.name));
   const groups = splitShards(sorted, opts.maxShardSize!);
   const keys = shardKeys(key, groups.length);
   const total = entries.reduce((a, e) => a + e.byteLength, 0);
@@ -315,7 +308,7 @@ export async function writeShardedAt(store: Store, key: string, entries: WriteEn
     await store.rename(side + '.next', side);
     await store.sync(side);
   }
-  (opts.logger ?? silentLogger).info('wrote sharded safetensors', { path: store.describe(ik), shards: keys.length, total_size: total });
+  loggerFrom(opts).info('wrote sharded safetensors', { path: store.describe(ik), shards: keys.length, total_size: total });
   return {
     path: store.describe(ik), size: shards.reduce((a, r) => a + r.size, 0), sha256: indexSha, tensors, shards,
     ...(opts.sidecar !== false ? { sidecar: store.describe(side) } : {}),

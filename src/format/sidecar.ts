@@ -20,17 +20,9 @@ export interface SidecarTensor {
   sha256: string;
 }
 
-export interface Sidecar {
+export interface Sidecar extends SidecarFacts {
   format: typeof SIDECAR_FORMAT;
   format_version: number;
-  /** Name of the weights file, relative to the sidecar's folder. */
-  file: string;
-  size: number;
-  sha256: string;
-  /** SHA-256 of bytes [0, 8 + N): the length prefix and the header JSON with its padding. */
-  header_sha256: string;
-  tensors: Record<string, SidecarTensor>;
-  metadata: Record<string, string> | null;
   key_id?: string;
   hmac?: string;
 }
@@ -39,10 +31,13 @@ export function sidecarKeyFor(key: string): string {
   return key + SIDECAR_SUFFIX;
 }
 
+/** What a sidecar records about its weights file (everything but the format tag and the MAC). */
 export interface SidecarFacts {
+  /** Name of the weights file, relative to the sidecar's folder. */
   file: string;
   size: number;
   sha256: string;
+  /** SHA-256 of bytes [0, 8 + N): the length prefix and the header JSON with its padding. */
   header_sha256: string;
   tensors: Record<string, SidecarTensor>;
   metadata: Record<string, string> | null;

@@ -15,8 +15,12 @@ export type MacKey = Bytes | string;
 
 const encoder = new TextEncoder();
 
-function byCodePoint(a: string, b: string): number {
-  // UTF-16 order differs from code point order only around surrogates; compare the UTF-8 bytes then.
+/**
+ * Orders strings by their UTF-8 bytes (= code point order), as Python and Rust sort keys. UTF-16 order,
+ * JavaScript's default, differs from it around surrogates. The canonical JSON and the safetensors writer
+ * both sort with this one comparison.
+ */
+export function byCodePoint(a: string, b: string): number {
   if (a === b) return 0;
   const x = encoder.encode(a), y = encoder.encode(b);
   const n = Math.min(x.length, y.length);

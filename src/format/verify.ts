@@ -7,7 +7,7 @@
 import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
-import { silentLogger, type Logger } from '../log/logger.js';
+import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { isCheckpoint, verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
@@ -190,7 +190,7 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
   // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
   if (await isCheckpoint(store, key)) return verifyCheckpoint(store, key, opts);
   const where = await locateModel(store, key);
-  const log = opts.logger ?? silentLogger;
+  const log = loggerFrom(opts);
   // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
   await hashReady();
   let done = 0;
@@ -255,7 +255,7 @@ export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Pr
   let done = 0;
   const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;
   const progress = (n: number) => opts.onProgress?.((done += n), total);
-  const log = opts.logger ?? silentLogger;
+  const log = loggerFrom(opts);
   const lease = new PoolLease(opts);
   try {
     if (where.kind === 'file') {
