@@ -184,9 +184,10 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
       const h: Hasher = createSha256();
       for (let off = 0; off < b.length; off += WRITE_CHUNK) {
         const c = b.subarray(off, Math.min(b.length, off + WRITE_CHUNK));
+        // Handed to the store first: its write runs on the I/O threads while the chunk is hashed here.
+        yield c;
         await file(c);
         h.update(c);
-        yield c;
         onChunk(c.length);
       }
       tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256: toHex(h.digest()) };

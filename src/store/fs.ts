@@ -113,8 +113,8 @@ export class FsStore implements Store {
     try {
       await fs.mkdir(this.describe(dirOf(key)), { recursive: true });
       h = await fs.open(p, 'w');
-      if (data instanceof Uint8Array) await writeAll(h, data);
-      else for await (const chunk of data) await writeAll(h, chunk);
+      if (data instanceof Uint8Array) await writeAll(h, data, 0);
+      else await writeAhead(h, data);
     } catch (e) {
       throw this.fail(e, key, 'write');
     } finally {
@@ -199,7 +199,41 @@ export class FsStore implements Store {
   }
 }
 
-async function writeAll(h: { write(b: Uint8Array, o: number, l: number): Promise<{ bytesWritten: number }> }, b: Uint8Array) {
+/** Chunks of a streamed write in flight at once: the producer (hashing, say) runs while earlier chunks are written. */
+export const WRITES_IN_FLIGHT = 4;
+
+type Writable = { write(b: Uint8Array, o: number, l: number, position: number): Promise<{ bytesWritten: number }> };
+
+async function writeAll(h: Writable, b: Uint8Array, position: number) {
   let off = 0;
-  while (off < b.length) off += (await h.write(b, off, b.length - off)).bytesWritten;
+  while (off < b.length) off += (await h.write(b, off, b.length - off, position + off)).bytesWritten;
+}
+
+/**
+ * Writes the chunks of `data` at their offsets with up to WRITES_IN_FLIGHT
+ * positional writes running on the I/O threads, pulling the next chunk
+ * meanwhile. A chunk must stay unchanged until the chunk WRITES_IN_FLIGHT
+ * after it has been pulled (the producers here yield views of memory they
+ * never touch again). Returns only when every write has settled, so the
+ * handle is never closed under a running write.
+ */
+export async function writeAhead(h: Writable, data: AsyncIterable<Uint8Array>): Promise<void> {
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let position = 0;
+  try {
+    for await (const chunk of data) {
+      const w: Promise<void> = writeAll(h, chunk, position).then(
+        () => void running.delete(w),
+        (error) => { running.delete(w); failure ??= { error }; },
+      );
+      running.add(w);
+      position += chunk.length;
+      if (running.size >= WRITES_IN_FLIGHT) await Promise.race(running);
+      if (failure) throw failure.error;
+    }
+  } finally {
+    await Promise.all(running);
+  }
+  if (failure) throw failure.error;
 }
