@@ -18,7 +18,7 @@ const SIZE = Number(process.env.SAFECKPT_BENCH_BYTES || GIB);
 /** The tf.io comparison holds the tensors in the wasm heap as well: a quarter of the size keeps it well inside wasm32. */
 const TF_SIZE = Number(process.env.SAFECKPT_BENCH_TF_BYTES || SIZE / 4);
 const TF_TENSORS = 16;
-const ROUNDS = Number(process.env.SAFECKPT_BENCH_ROUNDS || 3);
+const ROUNDS = Number(process.env.SAFECKPT_BENCH_ROUNDS || 5);
 const self = fileURLToPath(import.meta.url);
 
 function weights() {
@@ -89,6 +89,7 @@ async function child(op, path) {
   } else if (op === 'tf-save-safeckpt' || op === 'tf-save-tfio') {
     const tf = await tfjs();
     const t = tfWeights(tf);
+    if (op === 'tf-save-tfio') mkdirSync(path, { recursive: true });
     await lib.ready();
     t0 = performance.now();
     if (op === 'tf-save-safeckpt') await lib.writeSafetensors(path, t);
@@ -129,38 +130,64 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
+/**
+ * Writes to this disk are noisy in a way that is not ours to measure: writing
+ * a new 1 GiB file right after another was deleted waits for the discards
+ * and writeback of the old one (the same baseline took 1.7 s or 4.3 s
+ * depending on what ran before it). So every timed write starts from the same
+ * state — its target and sidecar removed, `sync`, a pause — and the ops of a
+ * group run interleaved, round after round, rather than one op's rounds back
+ * to back.
+ */
+const SETTLE_MS = Number(process.env.SAFECKPT_BENCH_SETTLE_MS ?? 3000);
+function settle() {
+  spawnSync('sync');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+}
+function removeOutputs(path) {
+  for (const p of [path, `${path}.meta.json`]) rmSync(p, { recursive: true, force: true });
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'safeckpt-bench-'));
   try {
     const file = join(dir, 'model.safetensors');
+    const runs = {};
     const results = {};
-    const measure = (op, path) => {
-      const rs = [];
-      for (let i = 0; i < ROUNDS; i++) rs.push(run(op, path));
-      results[op] = { ms: median(rs.map((r) => r.ms)), rss: Math.max(...rs.map((r) => r.maxRssBytes)), engine: rs[0].engine };
+    /** Runs the ops of a group in turn, ROUNDS times; `fresh` ops get an emptied target and a settled disk first. */
+    const group = (ops, { fresh = false } = {}) => {
+      for (let i = 0; i < ROUNDS; i++) {
+        for (const [op, path] of ops) {
+          if (fresh) {
+            removeOutputs(path);
+            settle();
+          }
+          (runs[op] ??= []).push(run(op, path));
+        }
+      }
+      for (const [op] of ops) {
+        const rs = runs[op];
+        results[op] = { ms: median(rs.map((r) => r.ms)), all: rs.map((r) => r.ms), rss: Math.max(...rs.map((r) => r.maxRssBytes)), engine: rs[0].engine };
+      }
     };
-    measure('write', file);
-    measure('write-par', join(dir, 'par.safetensors'));
-    if (readFileSync(join(dir, 'par.safetensors.meta.json'), 'utf8') !== readFileSync(join(dir, 'model.safetensors.meta.json'), 'utf8').replace('"model.safetensors"', '"par.safetensors"')) {
+    const writes = [['write', join(dir, 'one.safetensors')], ['write-par', join(dir, 'par.safetensors')], ['baseline-write', join(dir, 'plain.safetensors')]];
+    group(writes, { fresh: true });
+    if (readFileSync(join(dir, 'par.safetensors.meta.json'), 'utf8') !== readFileSync(join(dir, 'one.safetensors.meta.json'), 'utf8').replace('"one.safetensors"', '"par.safetensors"')) {
       throw new Error('the parallel write made a different sidecar');
     }
-    rmSync(join(dir, 'par.safetensors'));
-    measure('baseline-write', join(dir, 'plain.safetensors'));
-    rmSync(join(dir, 'plain.safetensors'));
+    for (const [, path] of writes) removeOutputs(path);
+    // The file every read op reads, made once (not timed) and left in the page cache: reads are warm for all.
+    run('write', file);
+    settle();
     const size = statSync(file).size;
-    measure('baseline-read', file);
-    measure('load-verify', file);
-    measure('load-verify-par', file);
-    measure('verify-stream', file);
-    measure('verify-par', file);
-    rmSync(file);
+    group([['baseline-read', file], ['load-verify', file], ['load-verify-par', file], ['verify-stream', file], ['verify-par', file]]);
+    removeOutputs(file);
     const tfio = join(dir, 'tfio');
-    mkdirSync(tfio);
     const tfFile = join(dir, 'tf.safetensors');
-    measure('tf-save-safeckpt', tfFile);
-    measure('tf-save-tfio', tfio);
-    measure('tf-load-safeckpt', tfFile);
-    measure('tf-load-tfio', tfio);
+    group([['tf-save-safeckpt', tfFile], ['tf-save-tfio', tfio]], { fresh: true });
+    run('tf-save-tfio', tfio);
+    run('tf-save-safeckpt', tfFile);
+    group([['tf-load-safeckpt', tfFile], ['tf-load-tfio', tfio]]);
     const tfSize = statSync(tfFile).size;
     const mb = (b) => (b / 1048576).toFixed(0);
     const rows = [
@@ -177,12 +204,15 @@ async function main() {
       ['load them back as tf.Tensors: readSafetensors (verified) + tf.tensor', 'tf-load-safeckpt', 'tf-load-tfio', '—', tfSize],
       ['load the same: readFile + tf.io.decodeWeights (nothing verified)', 'tf-load-tfio', 'tf-load-tfio', '', tfSize],
     ];
-    console.log(`file: ${mb(size)} MiB, ${TENSORS} F32 tensors (tf.io rows: ${mb(tfSize)} MiB, ${TF_TENSORS} tensors); hash engine: ${results['load-verify'].engine}; median of ${ROUNDS} runs, each in a fresh process; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
-    console.log('| operation | time | ratio vs baseline | target | MB/s | peak RSS | RSS / file |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log(`file: ${mb(size)} MiB, ${TENSORS} F32 tensors (tf.io rows: ${mb(tfSize)} MiB, ${TF_TENSORS} tensors); hash engine: ${results['load-verify'].engine}; ` +
+      `median of ${ROUNDS} rounds, ops interleaved, each run in a fresh process; writes start from a removed target, sync and a ${SETTLE_MS} ms pause; reads from the page cache; ` +
+      `load average at start ${startLoad}\n`);
+    console.log('| operation | time (median) | ratio vs baseline | per-round ratios | target | MB/s | peak RSS | RSS / file |');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const [label, op, base, target, bytes] of rows) {
       const r = results[op];
-      console.log(`| ${label} | ${(r.ms / 1000).toFixed(2)} s | ${(r.ms / results[base].ms).toFixed(2)}× | ${target} | ${(bytes / 1e6 / (r.ms / 1000)).toFixed(0)} | ${mb(r.rss)} MiB | ${(r.rss / bytes).toFixed(2)} |`);
+      const perRound = r.all.map((ms, i) => (ms / results[base].all[i]).toFixed(2)).join(' ');
+      console.log(`| ${label} | ${(r.ms / 1000).toFixed(2)} s | ${(r.ms / results[base].ms).toFixed(2)}× | ${op === base ? '' : perRound} | ${target} | ${(bytes / 1e6 / (r.ms / 1000)).toFixed(0)} | ${mb(r.rss)} MiB | ${(r.rss / bytes).toFixed(2)} |`);
     }
     console.log(`\nload average at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   } finally {
@@ -190,5 +220,6 @@ async function main() {
   }
 }
 
+const startLoad = loadavg().map((x) => x.toFixed(1)).join(' ');
 if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4]);
 else await main();

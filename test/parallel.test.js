@@ -114,5 +114,22 @@ E('a bad worker count is refused with UNSUPPORTED', async () => {
   }
 });
 
+const A = suite('workers: the default follows what was measured for each operation');
+A('without `workers`, load uses the pool from 256 MiB, verify from 64 MiB, write never; `workers: n` always does', async () => {
+  const { PoolLease, AUTO_WORKERS_FROM, coreCount } = await import('../dist/parallel/pool.js');
+  const multi = (await coreCount()) >= 2; // on one core the pool is never chosen by itself
+  const uses = async (opts, kind, bytes) => {
+    const lease = new PoolLease(opts, AUTO_WORKERS_FROM[kind]);
+    try { return (await lease.get(bytes)) !== null; } finally { lease.close(); }
+  };
+  assert.equal(await Promise.all([
+    uses({}, 'load', 255 * MiB), uses({}, 'load', 256 * MiB),
+    uses({}, 'verify', 63 * MiB), uses({}, 'verify', 64 * MiB),
+    uses({}, 'write', 8 * 1024 * MiB),
+    uses({ workers: 2 }, 'write', 1), uses({ workers: 0 }, 'verify', 1024 * MiB),
+  ]), [false, multi, false, multi, false, true, false]);
+});
+
 P.run();
 E.run();
+A.run();

@@ -20,7 +20,7 @@ import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey } from './signed-json.js';
 import { INDEX_SUFFIX, isIndexKey, parseIndex, shardKeysOf, type ShardIndex } from './sharded.js';
 import { DEFAULT_MODEL_KEY } from './safetensors-write.js';
-import { JOB_BYTES, PoolLease, freshReads, HashPool, type ParallelOptions } from '../parallel/pool.js';
+import { AUTO_WORKERS_FROM, JOB_BYTES, PoolLease, freshReads, HashPool, type ParallelOptions } from '../parallel/pool.js';
 
 /** Bytes per read when loading many tensors: few requests, no single multi-GB buffer. */
 export const READ_SEGMENT = 256 << 20;
@@ -378,7 +378,7 @@ export async function readSafetensors(src: Source, opts: ReadOptions = {}): Prom
   const where = await locateModel(ref.store, ref.key);
   // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
   await hashReady();
-  const lease = new PoolLease(opts);
+  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.load);
   try {
     return where.kind === 'sharded' ? await openSharded(ref.store, where.key, opts, lease) : await openSafetensors(ref.store, where.key, opts, lease);
   } finally {

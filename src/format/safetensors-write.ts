@@ -19,7 +19,7 @@ import { MAX_HEADER_LENGTH } from '../core/header.js';
 import type { TensorMap } from './types.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
 import { byCodePoint, type MacKey } from './signed-json.js';
-import { PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
+import { AUTO_WORKERS_FROM, PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
 import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
 
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
@@ -262,7 +262,7 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
   const entries = writeEntries(tensors);
   // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
   await hashReady();
-  const lease = new PoolLease(opts);
+  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.write);
   try {
     if (opts.maxShardSize !== undefined) return await writeShardedAt(store, key, entries, opts, lease);
     return await writeSafetensorsAt(store, key, entries, opts, undefined, lease);

@@ -19,8 +19,24 @@ import type { Store } from '../store/store.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { HASH_WORKER_SOURCE } from './worker-source.js';
 
-/** Below this many bytes to hash, one thread wins: starting workers costs ~50–100 ms. */
-export const PARALLEL_MIN_BYTES = 64 << 20;
+/**
+ * When `workers` is not given, the size from which each operation uses the
+ * pool, as measured on 2 cores (BENCHMARKS.md): starting workers costs
+ * ~50–100 ms, and what they save depends on the operation.
+ */
+export const AUTO_WORKERS_FROM = {
+  /** verify/sign: the workers read the file themselves into reused buffers (128 MiB: 0.18 s vs 0.21 s on one thread). */
+  verify: 64 << 20,
+  /** load: every range read is new memory lent to a worker and back (128 MiB: 0.24 s vs 0.21 s; 256 MiB: 0.37 s vs 0.40 s). */
+  load: 256 << 20,
+  /**
+   * write: never by default. The calling thread hashes while the I/O threads
+   * write, and on a real disk the writes are the bottleneck: a worker adds a
+   * copy of every chunk and competes with them for the cores (1 GiB: 3.8 s
+   * vs 3.4 s; it wins only on a RAM disk, 1.42 s vs 1.64 s).
+   */
+  write: Infinity,
+} as const;
 /** Workers at most, whatever the core count: hashing also competes with reading. */
 export const MAX_WORKERS = 4;
 /** Bytes of whole tensors handed to a worker at once: small enough to balance, large enough to cost nothing to dispatch. */
@@ -453,7 +469,7 @@ export class PoolLease {
   private opened: HashPool | null = null;
   private closed = false;
 
-  constructor(private readonly opts: ParallelOptions = {}) {
+  constructor(private readonly opts: ParallelOptions = {}, private readonly autoFrom: number = AUTO_WORKERS_FROM.verify) {
     const n = opts.workers;
     if (n !== undefined && !(Number.isInteger(n) && n >= 0)) {
       throw new UnsupportedError(`workers must be a non-negative integer (0 = hash on this thread), got ${String(n)}`, { detail: 'BAD_OPTION' });
@@ -463,7 +479,7 @@ export class PoolLease {
   get(bytes: number): Promise<HashPool | null> {
     const asked = this.opts.workers;
     if (this.pool) return this.pool;
-    if (asked === 0 || (asked === undefined && bytes < PARALLEL_MIN_BYTES) || !workersAvailable()) return Promise.resolve(null);
+    if (asked === 0 || (asked === undefined && bytes < this.autoFrom) || !workersAvailable()) return Promise.resolve(null);
     this.pool = (async () => {
       const n = asked ?? Math.min(MAX_WORKERS, await coreCount());
       // One core: workers would only take turns with this thread.
