@@ -58,7 +58,9 @@ ENGINES('measures once and picks an engine that loaded', async () => {
   assert.is(a.engine, b.engine);
   assert.ok(expected.includes(a.engine), a.engine);
   for (const name of expected) assert.type(a.measured[name], 'number', `measured ${name}`);
-  if (!isBrowser) assert.is(a.engine, 'node:crypto', `node:crypto is several times faster than any WASM SHA-256: ${JSON.stringify(a.measured)}`);
+  // The choice follows the measurement (a timing-free check: which engine is faster is the bench's business).
+  const fastest = expected.reduce((x, y) => (a.measured[y] > a.measured[x] ? y : x));
+  assert.is(a.engine, fastest, `picked the fastest measured engine: ${JSON.stringify(a.measured)}`);
 });
 ENGINES('refuses an engine the runtime does not have, naming the ones it has', async () => {
   try {
