@@ -85,8 +85,10 @@ E('classifies with the fetched weights exactly as the same network in plain JS',
   assert.equal(r.tensors.filter((t) => t.fetched).map((t) => t.name).sort(), [...NEEDED].sort());
   assert.equal(r.tensors.find((t) => t.name === 'encoder.fc1.weight').dtype, 'BF16');
 
-  // nginx: HEAD for the size, the 8-byte prefix, exactly the header, then ranges that cover the needed tensors only.
+  // nginx: the 8-byte prefix (its answer gives the size: no HEAD), exactly the header, then ranges that cover
+  // the needed tensors only.
   const reqs = await sentSince(before, `/${dir}/model.safetensors`);
+  assert.equal(reqs.filter((q) => q.method !== 'GET'), [], 'GET requests only');
   const gets = reqs.filter((q) => q.method === 'GET');
   assert.ok(gets.every((q) => q.status === 206 && q.range && q.bytes === q.range[1] - q.range[0]), JSON.stringify(reqs));
   assert.equal(gets.slice(0, 2).map((q) => q.range), [[0, 8], [8, header.dataStart]]);

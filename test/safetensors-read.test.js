@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readSafetensors, writeSafetensors, MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, DTYPES, toFloat32 } from '../dist/index.js';
-import { readRepoFile, readRepoJson, listRepoDir, platformSha256Hex, isBrowser, tempDir, testEnv, rng, randomBytes, runtime } from './_env.js';
+import { readRepoFile, readRepoJson, listRepoDir, platformSha256Hex, isBrowser, tempDir, testEnv, rng, randomBytes, runtime, nginxLog, nginxRequests } from './_env.js';
 
 const VALID = 'test/fixtures/reference/safetensors/valid/';
 const stems = (await listRepoDir(VALID)).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace('.safetensors', ''));
@@ -122,6 +122,28 @@ H('loads nothing but the header until asked; one tensor fetches that tensor only
     const total = hits.reduce((a, h) => a + h.bytes, 0);
     assert.is(total, 8 + 144 + 3, `nginx sent ${total} bytes for the file: ${JSON.stringify(hits)}`);
     assert.ok(hits.every((h) => h.status === 206 || h.status === 200), JSON.stringify(hits));
+  }
+});
+H('opening a remote file takes two requests, the prefix (whose answer gives the size) and the header: no HEAD', async () => {
+  const before = (await nginxLog()).length;
+  const f = await readSafetensors(`${testEnv('SAFECKPT_TEST_HTTP')}/${LARGE}`, { verify: false });
+  assert.equal([...f.names], ['big', 'small']);
+  const reqs = nginxRequests((await nginxLog()).slice(before)).filter((q) => q.path.endsWith('/large_1mb.safetensors'));
+  assert.equal(reqs.map((q) => [q.method, q.range]), [['GET', [0, 8]], ['GET', [8, 8 + 144]]], JSON.stringify(reqs));
+  // (a browser that has the ranges cached revalidates them: nginx answers 304 and the cached 206 is used)
+  assert.ok(reqs.every((q) => q.status === 206 || q.status === 304), JSON.stringify(reqs));
+});
+H('a remote file shorter than its prefix, or empty, is CORRUPT exactly as the same file on disk', async () => {
+  for (const [name, detail] of [['file_shorter_than_8_bytes', 'HEADER_TOO_SMALL'], ['file_empty', 'HEADER_TOO_SMALL']]) {
+    const path = `fixtures/reference/safetensors/crafted/${name}.safetensors`;
+    const url = `${testEnv('SAFECKPT_TEST_HTTP')}/${path}`;
+    const remote = await readSafetensors(url).then(() => null, (e) => e);
+    const store = new MemoryStore();
+    await store.write(`${name}.safetensors`, new Uint8Array(await (await fetch(url)).arrayBuffer()));
+    const local = await readSafetensors({ store, key: `${name}.safetensors` }).then(() => null, (e) => e);
+    assert.equal([remote?.code, remote?.detail], ['CORRUPT', detail], `${name}: ${remote?.message}`);
+    assert.equal([local?.code, local?.detail], [remote.code, remote.detail]);
+    assert.match(remote.message, `${name}.safetensors`);
   }
 });
 H('load() of several tensors coalesces neighbours into one range request', async () => {

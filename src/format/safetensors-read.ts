@@ -71,8 +71,15 @@ export class SafetensorsView implements TensorView {
 /** Reads and validates the header of `store[key]`: 8 bytes, then exactly N. Returns the header and the file size. */
 export async function readHeaderAt(store: Store, key: string): Promise<{ header: Header; size: number; head: Uint8Array }> {
   const path = store.describe(key);
+  // The prefix first: over HTTP its 206 answer carries the file size (Content-Range), so size() below costs
+  // no request of its own — a round trip less for every remote open. Only a file shorter than the prefix
+  // needs the size first, to read what there is and say precisely what is wrong with it.
+  let first = await store.read(key, { start: 0, end: HEADER_PREFIX_BYTES }).catch((e: unknown) => {
+    if (e instanceof CheckpointError && e.code === 'CORRUPT' && e.detail === 'SHORT_READ') return null;
+    throw e;
+  });
   const size = await store.size(key);
-  const first = await store.read(key, { start: 0, end: Math.min(size, HEADER_PREFIX_BYTES) });
+  first ??= await store.read(key, { start: 0, end: Math.min(size, HEADER_PREFIX_BYTES) });
   const n = readHeaderLength(first, { fileSize: size, path });
   const head = new Uint8Array(HEADER_PREFIX_BYTES + n);
   head.set(first);

@@ -1,6 +1,7 @@
 // Read-only store over HTTP(S) with Range requests (after @huggingface/hub):
 // a caller reads 8 bytes, then exactly the header, then only the tensors it
-// needs. A server that ignores Range answers 200 with the whole body: that body
+// needs. The size comes from the Content-Range of any 206 answer, so a caller
+// that reads before it asks the size costs no HEAD. A server that ignores Range answers 200 with the whole body: that body
 // is kept and every later range of the same URL is served from it, so a file
 // is downloaded at most once.
 import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
