@@ -28,7 +28,13 @@ export function lossChart(s: ChartSeries, height = 12): string {
     return `${label.padStart(7)} ┤${withBar.join('')}`;
   });
   const axis = `${''.padStart(7)} └${'─'.repeat(n)}`;
-  const ticks = Array.from({ length: n }, (_, i) => ((i + 1) % 5 === 0 ? String(i + 1).slice(-1) : ' ')).join('');
+  // Every tenth step, its number ending under its column (a '+' under the fifths).
+  const tickCells: string[] = Array.from({ length: n }, (_, i) => ((i + 1) % 5 === 0 ? '+' : ' '));
+  for (let step = 10; step <= n; step += 10) {
+    const label = String(step);
+    for (let k = 0; k < label.length; k++) tickCells[step - label.length + k] = label[k];
+  }
+  const ticks = tickCells.join('');
   return [...lines, axis, `${'step'.padStart(7)}  ${ticks}`,
     `          · uninterrupted reference   ▲ before the kill   ● resumed from LATEST (step ${s.resumedAt})`].join('\n');
 }
