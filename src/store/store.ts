@@ -25,7 +25,11 @@ export interface Store {
   size(key: string): Promise<number>;
   /** The bytes of `key`, or of `range` of it; NOT_FOUND when absent. */
   read(key: string, range?: ByteRange): Promise<Uint8Array>;
-  /** Writes `key` whole (not atomic by itself: write a temporary key, sync, then rename). */
+  /**
+   * Writes `key` whole (not atomic by itself: write a temporary key, sync, then rename). A store may
+   * still be writing a streamed chunk after it has pulled the next few (fs keeps up to 4 in flight), so a
+   * producer must not reuse the memory of a chunk it has yielded; all writes have settled when this resolves.
+   */
   write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
   /** Entries directly under `prefix` ('' for the root). */
   list(prefix: string): Promise<StoreEntry[]>;
