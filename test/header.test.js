@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseHeader, readHeaderLength, checkShapes, compareShapes, CheckpointError, sha256, toHex } from '../dist/index.js';
-import { readRepoFile, readRepoJson, listRepoDir } from './_env.js';
+import { readRepoFile, readRepoJson, listRepoDir, rng } from './_env.js';
 
 const DIR = 'test/fixtures/reference/safetensors';
 const enc = new TextEncoder();
@@ -315,6 +315,35 @@ S('10,000 tensors with 1,000 mismatches are all reported; the message stays shor
   try { checkShapes(exp, act); assert.unreachable(); } catch (e) {
     assert.is(e.data.shape.length, 1000);
     assert.match(e.message, /^1000 tensors do not fit the model: .*… and 990 more size mismatches$/);
+  }
+});
+S('two records are compared in JS, anything with a header in the core: 2,000 random pairs give the same report both ways', async () => {
+  const { compareInCore } = await import('../dist/core/shapes.js');
+  const next = rng(41);
+  const pick = (xs) => xs[Math.floor(next() * xs.length)];
+  const spec = () => ({ ...(next() < 0.2 ? {} : { dtype: pick(['F32', 'F16', 'BF16', 'I64']) }), shape: Array.from({ length: Math.floor(next() * 4) }, () => pick([0, 1, 2, 3, 4096])) });
+  for (let round = 0; round < 2000; round++) {
+    const names = Array.from({ length: 1 + Math.floor(next() * 12) }, (_, i) => pick(['w', 'b', 'é.w', `l${i}`, `l${i}.x`, '']));
+    const exp = {}, act = {};
+    for (const n of names) {
+      if (next() < 0.85) exp[n] = spec();
+      if (next() < 0.85) act[n] = next() < 0.6 && exp[n] ? structuredClone(exp[n]) : spec();
+      if (act[n] && act[n].dtype === undefined) act[n].dtype = 'F32';
+    }
+    const opts = { allowMissing: next() < 0.3, allowUnexpected: next() < 0.3 };
+    const js = compareShapes(exp, act, opts);
+    assert.equal(js, compareInCore(exp, act, opts), JSON.stringify({ exp, act, opts }));
+  }
+});
+S('an invalid entry on either side is the same CheckpointError from both paths', async () => {
+  const { compareInCore } = await import('../dist/core/shapes.js');
+  for (const [exp, act, tensor] of [[{ a: { shape: [-1] } }, {}, 'a'], [{}, { b: { shape: [1.5] } }, 'b'], [{ c: { dtype: 'F8', shape: [1] } }, {}, 'c'], [{ d: {} }, {}, 'd']]) {
+    for (const f of [compareShapes, compareInCore]) {
+      try { f(exp, act); assert.unreachable(); } catch (e) {
+        assert.ok(e instanceof CheckpointError, String(e));
+        assert.equal([e.code, e.detail, e.tensor], ['UNSUPPORTED', 'INVALID_ARGUMENT', tensor]);
+      }
+    }
   }
 });
 S('an invalid expected entry is a CheckpointError naming it', () => {

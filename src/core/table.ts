@@ -88,48 +88,71 @@ export interface ExpectedTensor {
   shape: readonly number[];
 }
 
+/** dtype name → core code, for encoding. */
+const DTYPE_CODE: ReadonlyMap<string, number> = new Map(DTYPE_BY_CODE.map((d, i) => [d, i]));
+
 /**
- * Encodes name → { dtype?, shape } as a table (no dtype: any dtype fits).
- * `invalid` describes an entry the table cannot hold.
+ * Encodes `names[i]` → `specs[i]` ({ dtype?, shape }; no dtype: any dtype
+ * fits) as a table. This runs on every shape check of a record, so it is
+ * built for speed: records first, then every dimension, then the names as one
+ * blob — encoded in a single call when they are ASCII, as tensor names are —
+ * with no object per tensor. `invalid` describes an entry the table cannot hold.
  */
-export function encodeTable(entries: Iterable<[string, ExpectedTensor]>, invalid: (name: string, why: string) => Error): TensorTable {
-  const list = Array.from(entries);
-  let bytes = 0;
-  const names: Uint8Array[] = [];
-  for (const [name, t] of list) {
-    const nb = encoder.encode(name);
-    names.push(nb);
-    if (!t || !Array.isArray(t.shape)) throw invalid(name, 'needs a shape array');
-    bytes += REC_BYTES + ((nb.length + 7) & ~7) + 8 * t.shape.length;
+/**
+ * Checks one { dtype?, shape } entry and returns its dtype's core code
+ * (DTYPE_ANY without a dtype): the one definition of a valid entry, for the
+ * table encoder and for the shape check of two records.
+ */
+export function specCode(name: string, t: ExpectedTensor, invalid: (name: string, why: string) => Error): number {
+  if (!t || !Array.isArray(t.shape)) throw invalid(name, 'needs a shape array');
+  for (const d of t.shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw invalid(name, `has dimension ${d} in its shape (dims are non-negative integers)`);
   }
-  const arena = new Uint8Array(bytes);
+  if (t.dtype === undefined) return DTYPE_ANY;
+  const code = DTYPE_CODE.get(t.dtype) ?? -1;
+  if (code < 0) throw invalid(name, `has unknown dtype ${JSON.stringify(t.dtype)}`);
+  return code;
+}
+
+export function encodeTable(names: readonly string[], specs: readonly ExpectedTensor[], invalid: (name: string, why: string) => Error): TensorTable {
+  const n = names.length;
+  let dims = 0;
+  const codes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    codes[i] = specCode(names[i], specs[i], invalid);
+    dims += specs[i].shape.length;
+  }
+  const joined = names.join('');
+  const dimsStart = n * REC_BYTES;
+  const blobStart = dimsStart + 8 * dims;
+  const sized = (blobBytes: number) => new Uint8Array(blobStart + blobBytes + ((8 - ((blobStart + blobBytes) % 8)) % 8));
+  // Sized for ASCII names; if one is not (UTF-8 then takes more bytes than UTF-16 units), each name is encoded alone.
+  let arena = sized(joined.length);
+  const fit = encoder.encodeInto(joined, arena.subarray(blobStart));
+  const ascii = fit.read === joined.length && fit.written === joined.length;
+  const encoded = ascii ? null : names.map((name) => encoder.encode(name));
+  if (!ascii) arena = sized(encoded!.reduce((a, b) => a + b.length, 0));
   const u32 = new Uint32Array(arena.buffer);
-  const index = new Uint32Array(list.length);
-  let at = 0;
-  list.forEach(([name, t], i) => {
-    let code = DTYPE_ANY;
-    if (t.dtype !== undefined) {
-      code = DTYPE_BY_CODE.indexOf(t.dtype as Dtype);
-      if (code < 0) throw invalid(name, `has unknown dtype ${JSON.stringify(t.dtype)}`);
-    }
-    const nb = names[i];
-    const r = at >>> 2;
-    index[i] = at;
-    const nameAt = at + REC_BYTES;
-    arena.set(nb, nameAt);
-    const dimsAt = nameAt + ((nb.length + 7) & ~7);
+  const index = new Uint32Array(n);
+  let dimAt = dimsStart >>> 2, nameAt = blobStart;
+  for (let i = 0; i < n; i++) {
+    const t = specs[i];
+    const len = ascii ? names[i].length : encoded![i].length;
+    if (!ascii) arena.set(encoded![i], nameAt);
+    const r = (i * REC_BYTES) >>> 2;
+    index[i] = i * REC_BYTES;
     u32[r + (REC_NAME >>> 2)] = nameAt;
-    u32[r + (REC_NAME_LEN >>> 2)] = nb.length;
-    u32[r + (REC_DTYPE >>> 2)] = code;
-    u32[r + (REC_NDIM >>> 2)] = t.shape.length;
-    u32[r + (REC_DIMS >>> 2)] = dimsAt;
-    t.shape.forEach((d, k) => {
-      if (!Number.isSafeInteger(d) || d < 0) throw invalid(name, `has dimension ${d} in its shape (dims are non-negative integers)`);
-      u32[(dimsAt >>> 2) + 2 * k] = d % 4294967296;
-      u32[(dimsAt >>> 2) + 2 * k + 1] = Math.floor(d / 4294967296);
-    });
-    at = dimsAt + 8 * t.shape.length;
-    u32[r + (REC_NEXT >>> 2)] = at;
-  });
-  return new TensorTable(arena, index);
+    u32[r + (REC_NAME_LEN >>> 2)] = len;
+    u32[r + (REC_DTYPE >>> 2)] = codes[i];
+    const shape = t.shape;
+    u32[r + (REC_NDIM >>> 2)] = shape.length;
+    u32[r + (REC_DIMS >>> 2)] = dimAt << 2;
+    for (let k = 0; k < shape.length; k++) {
+      const d = shape[k];
+      u32[dimAt++] = d % 4294967296;
+      u32[dimAt++] = Math.floor(d / 4294967296);
+    }
+    nameAt += len;
+  }
+  return new TensorTable(arena, index, ascii ? blobStart : -1);
 }
