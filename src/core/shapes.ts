@@ -4,9 +4,9 @@
 // tables: the header is passed as the table it already is, the other side is
 // encoded once. When both sides are JS records, it runs here: measured
 // (bench/shapes.bench.js), encoding two records for the core costs more than
-// comparing them, so the core would only lose (0.4× the speed of a plain JS
-// loop at 10,000 tensors). Both paths give the same report (tested against
-// each other).
+// comparing them, so the core would only lose (about half the speed of a
+// plain JS loop at 10,000 tensors). Both paths give the same report (tested
+// against each other).
 import { withCore, type CoreExports } from './wasm.js';
 import { TensorTable, encodeTable, specCode, DTYPE_ANY, type ExpectedTensor } from './table.js';
 import { headerTable } from './header.js';
@@ -77,8 +77,8 @@ const namesOf = (x: SpecRecord): string[] => (x instanceof Map ? [...x.keys()] :
 
 /**
  * The records path: the core's algorithm (same order, same kinds, same
- * validation) on the JS objects themselves — every entry of both sides
- * checked, then one lookup per expected name.
+ * validation) on the JS objects themselves — one lookup per expected name,
+ * every entry of both sides checked once.
  */
 function compareRecords(expected: SpecRecord, actual: SpecRecord): ShapeReport {
   const en = namesOf(expected), an = namesOf(actual);
