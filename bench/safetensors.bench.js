@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { tmpdir, loadavg } from 'node:os';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { freshTarget, SETTLE_MS } from './_disk.js';
 
 const GIB = 1 << 30;
 const TENSORS = 64;
@@ -130,20 +131,6 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
-/**
- * Writes to this disk are noisy in a way that is not ours to measure: writing
- * a new 1 GiB file right after another was deleted waits for the discards
- * and writeback of the old one (the same baseline took 1.7 s or 4.3 s
- * depending on what ran before it). So every timed write starts from the same
- * state — its target and sidecar removed, `sync`, a pause — and the ops of a
- * group run interleaved, round after round, rather than one op's rounds back
- * to back.
- */
-const SETTLE_MS = Number(process.env.SAFECKPT_BENCH_SETTLE_MS ?? 3000);
-function settle() {
-  spawnSync('sync');
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
-}
 function removeOutputs(path) {
   for (const p of [path, `${path}.meta.json`]) rmSync(p, { recursive: true, force: true });
 }
@@ -158,10 +145,7 @@ async function main() {
     const group = (ops, { fresh = false } = {}) => {
       for (let i = 0; i < ROUNDS; i++) {
         for (const [op, path] of ops) {
-          if (fresh) {
-            removeOutputs(path);
-            settle();
-          }
+          if (fresh) freshTarget(path, `${path}.meta.json`);
           (runs[op] ??= []).push(run(op, path));
         }
       }
@@ -178,7 +162,7 @@ async function main() {
     for (const [, path] of writes) removeOutputs(path);
     // The file every read op reads, made once (not timed) and left in the page cache: reads are warm for all.
     run('write', file);
-    settle();
+    freshTarget();
     const size = statSync(file).size;
     group([['baseline-read', file], ['load-verify', file], ['load-verify-par', file], ['verify-stream', file], ['verify-par', file]]);
     removeOutputs(file);
