@@ -127,74 +127,75 @@ for (const [kind, make] of backends) {
   S.run();
 }
 
-if (!isBrowser) {
-  // The fs store writes a stream ahead: positional writes run on the I/O threads while the next chunks are
-  // produced (hashed). A fake file handle makes the overlap, the bound and the failure path observable.
-  const W = suite('fs store: streamed writes run ahead of the producer, boundedly');
-  const { writeAhead, WRITES_IN_FLIGHT } = await import('../dist/store/fs.js');
-  function fakeHandle({ failAt = -1 } = {}) {
+{
+  // The fs and opfs stores write a stream ahead: their writes run while the next chunks are produced (hashed).
+  // A fake file makes the overlap, the bound and the failure paths observable.
+  const W = suite('streamed writes run ahead of the producer, boundedly (fs, opfs)');
+  const { writeAhead, WRITES_IN_FLIGHT } = await import('../dist/store/write-ahead.js');
+  function fakeFile({ failAt = -1 } = {}) {
     const calls = [];
     let running = 0;
-    const h = {
+    const f = {
       calls, peak: 0,
       get running() { return running; },
-      write(b, o, l, position) {
+      write(chunk, position) {
         running++;
-        h.peak = Math.max(h.peak, running);
+        f.peak = Math.max(f.peak, running);
         return new Promise((resolve, reject) => {
-          calls.push({ bytes: b.slice(o, o + l), position, settle: () => {
+          calls.push({ bytes: chunk.slice(), position, settle: () => {
             running--;
             if (position === failAt) reject(Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' }));
-            else resolve({ bytesWritten: Math.min(l, 3) }); // short writes: the rest must follow at the right offset
+            else resolve();
           } });
         });
       },
     };
-    return h;
+    return f;
   }
   // Settles the oldest pending write whenever the writer is waiting, until it is done.
-  async function drive(h, done) {
+  async function drive(f, done) {
     let finished = false;
     done.then(() => (finished = true), () => (finished = true));
     while (!finished) {
       await new Promise((r) => setTimeout(r, 0));
-      const next = h.calls.find((c) => !c.settled);
+      const next = f.calls.find((c) => !c.settled);
       if (next) { next.settled = true; next.settle(); }
     }
   }
+  const writeWith = (f, data) => writeAhead((chunk, position) => f.write(chunk, position), data);
   W('chunks land at their offsets, with up to WRITES_IN_FLIGHT writes pending and never more', async () => {
     const data = randomBytes(200, rng(7));
-    const h = fakeHandle();
+    const f = fakeFile();
     let pulled = 0;
-    async function* source() { for (let i = 0; i < data.length; i += 10) { pulled++; yield data.subarray(i, i + 10); } }
+    async function* source() { for (let i = 0; i < data.length; i += 10 + (i % 3)) { pulled++; yield data.subarray(i, i + 10 + (i % 3)); } }
     assert.ok(WRITES_IN_FLIGHT >= 2, 'more than one write in flight, or nothing overlaps');
-    const done = writeAhead(h, source());
+    const done = writeWith(f, source());
     await new Promise((r) => setTimeout(r, 0));
-    assert.is(h.running, WRITES_IN_FLIGHT, 'the writer pulled more chunks while the first writes were still running');
+    assert.is(f.running, WRITES_IN_FLIGHT, 'the writer pulled more chunks while the first writes were still running');
     assert.is(pulled, WRITES_IN_FLIGHT);
-    await drive(h, done);
+    await drive(f, done);
     await done;
-    assert.is(h.peak, WRITES_IN_FLIGHT);
+    assert.is(f.peak, WRITES_IN_FLIGHT);
     const out = new Uint8Array(data.length);
-    for (const c of h.calls) out.set(c.bytes.subarray(0, 3), c.position);
+    for (const c of f.calls) out.set(c.bytes, c.position);
     assert.equal(out, data);
   });
   W('a failed write rejects with its error, only after every running write has settled', async () => {
-    const h = fakeHandle({ failAt: 20 });
+    const f = fakeFile({ failAt: 200 });
     async function* source() { for (let i = 0; i < 100; i++) yield new Uint8Array(10); }
-    const done = writeAhead(h, source());
-    await drive(h, done);
+    const done = writeWith(f, source());
+    await drive(f, done);
     try { await done; assert.unreachable(); } catch (e) { assert.is(e.code, 'ENOSPC'); }
-    assert.is(h.running, 0, 'no write still running once the writer has given up (the handle may be closed)');
-    assert.ok(h.calls.length < 100 / 3, 'the writer stopped pulling chunks after the failure');
+    assert.is(f.running, 0, 'no write still running once the writer has given up (the file may be closed)');
+    assert.ok(f.calls.length < 100 / 3, 'the writer stopped pulling chunks after the failure');
   });
   W('the producer failing mid-stream rejects once the running writes have settled', async () => {
-    const h = fakeHandle();
+    const f = fakeFile();
     async function* source() { yield new Uint8Array(5); yield new Uint8Array(5); throw new Error('tensor source failed'); }
-    const done = writeAhead(h, source());
-    await drive(h, done);
+    const done = writeWith(f, source());
+    await drive(f, done);
     try { await done; assert.unreachable(); } catch (e) { assert.match(e.message, /tensor source failed/); }
-    assert.is(h.running, 0);
+    assert.is(f.running, 0);
   });
   W.run();
 }

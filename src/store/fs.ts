@@ -3,6 +3,7 @@
 import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, dirOf } from './keys.js';
+import { writeAhead } from './write-ahead.js';
 
 type FsPromises = typeof import('node:fs/promises');
 let fsp: Promise<FsPromises> | undefined;
@@ -114,7 +115,7 @@ export class FsStore implements Store {
       await fs.mkdir(this.describe(dirOf(key)), { recursive: true });
       h = await fs.open(p, 'w');
       if (data instanceof Uint8Array) await writeAll(h, data, 0);
-      else await writeAhead(h, data);
+      else await writeAhead((chunk, position) => writeAll(h!, chunk, position), data);
     } catch (e) {
       throw this.fail(e, key, 'write');
     } finally {
@@ -199,41 +200,10 @@ export class FsStore implements Store {
   }
 }
 
-/** Chunks of a streamed write in flight at once: the producer (hashing, say) runs while earlier chunks are written. */
-export const WRITES_IN_FLIGHT = 4;
-
 type Writable = { write(b: Uint8Array, o: number, l: number, position: number): Promise<{ bytesWritten: number }> };
 
+/** One positional write, whole: write() may write less than asked. */
 async function writeAll(h: Writable, b: Uint8Array, position: number) {
   let off = 0;
   while (off < b.length) off += (await h.write(b, off, b.length - off, position + off)).bytesWritten;
-}
-
-/**
- * Writes the chunks of `data` at their offsets with up to WRITES_IN_FLIGHT
- * positional writes running on the I/O threads, pulling the next chunk
- * meanwhile. A chunk must stay unchanged until the chunk WRITES_IN_FLIGHT
- * after it has been pulled (the producers here yield views of memory they
- * never touch again). Returns only when every write has settled, so the
- * handle is never closed under a running write.
- */
-export async function writeAhead(h: Writable, data: AsyncIterable<Uint8Array>): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  let position = 0;
-  try {
-    for await (const chunk of data) {
-      const w: Promise<void> = writeAll(h, chunk, position).then(
-        () => void running.delete(w),
-        (error) => { running.delete(w); failure ??= { error }; },
-      );
-      running.add(w);
-      position += chunk.length;
-      if (running.size >= WRITES_IN_FLIGHT) await Promise.race(running);
-      if (failure) throw failure.error;
-    }
-  } finally {
-    await Promise.all(running);
-  }
-  if (failure) throw failure.error;
 }

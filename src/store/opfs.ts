@@ -6,6 +6,7 @@
 import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange } from './keys.js';
+import { writeAhead } from './write-ahead.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Dir = any;
@@ -92,7 +93,7 @@ export class OpfsStore implements Store {
       const fh: FileH = await d.getFileHandle(name, { create: true });
       w = await fh.createWritable({ keepExistingData: false });
       if (data instanceof Uint8Array) await w.write(data);
-      else for await (const chunk of data) await w.write(chunk);
+      else await writeAhead((chunk, position) => w.write({ type: 'write', position, data: chunk }), data);
       await w.close();
       w = undefined;
     } catch (e) {

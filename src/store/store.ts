@@ -27,7 +27,7 @@ export interface Store {
   read(key: string, range?: ByteRange): Promise<Uint8Array>;
   /**
    * Writes `key` whole (not atomic by itself: write a temporary key, sync, then rename). A store may
-   * still be writing a streamed chunk after it has pulled the next few (fs keeps up to 4 in flight), so a
+   * still be writing a streamed chunk after it has pulled the next few (fs and opfs keep up to 4 in flight), so a
    * producer must not reuse the memory of a chunk it has yielded; all writes have settled when this resolves.
    */
   write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
