@@ -18,7 +18,8 @@ import { adapterFor } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
 import { MODEL_FILE, OPTIMIZER_FILE } from './layout.js';
 import { architectureDifferences, type Lineage, type ModelMetadata } from './metadata.js';
-import { checkShapes } from '../core/shapes.js';
+import { checkShapes, type TensorSpecs } from '../core/shapes.js';
+import type { SafetensorsFile } from '../format/safetensors-read.js';
 import { locateCheckpoint, readCheckpointDir, type CheckpointContents } from './read.js';
 
 export interface LoadOptions {
@@ -64,9 +65,17 @@ export interface LoadedCheckpoint {
 
 type Spec = { dtype?: Dtype; shape: readonly number[] };
 
-function specsOf(map: Readonly<Record<string, TensorLike>>): Record<string, Spec> {
+/**
+ * What the shape check compares against: the file's own header when `tensors`
+ * are exactly the file's (no adapter renamed or converted them) — a table the
+ * core matches on without encoding it — otherwise a record of their specs.
+ */
+function specsOf(tensors: Readonly<Record<string, TensorLike>>, file: SafetensorsFile | null): TensorSpecs {
+  const names = Object.keys(tensors);
+  const own = file?.tensors;
+  if (file && own && names.length === file.names.length && names.every((n) => tensors[n] === own[n])) return file.header;
   const out: Record<string, Spec> = {};
-  for (const [n, t] of Object.entries(map)) out[n] = { dtype: t.dtype, shape: t.shape };
+  for (const n of names) out[n] = { dtype: tensors[n].dtype, shape: tensors[n].shape };
   return out;
 }
 
@@ -74,7 +83,7 @@ function specsOf(map: Readonly<Record<string, TensorLike>>): Record<string, Spec
  * Every tensor of `found` against `expected` (all mismatches in one error, from the core's shape
  * check), phrased for a checkpoint: which part, and that nothing was loaded.
  */
-function checkFits(expected: Record<string, Spec>, found: Record<string, Spec>, what: string, where: string): void {
+function checkFits(expected: Record<string, Spec>, found: TensorSpecs, what: string, where: string): void {
   try {
     checkShapes(expected, found, { path: where });
   } catch (e) {
@@ -136,7 +145,7 @@ export function prepareRestore(c: CheckpointContents, opts: LoadOptions, log: Lo
     const tfDtype = vars.find((v) => v.name === n)!.variable.dtype;
     expected[n] = f && f.dtype !== sp.dtype && loadableInto(f.dtype, tfDtype) ? { shape: sp.shape } : sp;
   }
-  checkFits(expected, specsOf(weights), 'model weights', joinKey(c.path, MODEL_FILE));
+  checkFits(expected, specsOf(weights, c.model), 'model weights', joinKey(c.path, MODEL_FILE));
 
   let optPlan: ((plans: RestorePlan[]) => void) | undefined;
   const state = c.trainer.optimizer;
@@ -147,7 +156,7 @@ export function prepareRestore(c: CheckpointContents, opts: LoadOptions, log: Lo
       });
     }
     const slots = c.optimizer?.tensors ?? {};
-    checkFits(optimizerSignature(state, vars), specsOf(slots), 'optimizer state', joinKey(c.path, OPTIMIZER_FILE));
+    checkFits(optimizerSignature(state, vars), specsOf(slots, c.optimizer), 'optimizer state', joinKey(c.path, OPTIMIZER_FILE));
     const given = opts.optimizer as unknown as { getConfig?: () => Record<string, unknown> };
     const live = given.getConfig?.() ?? {};
     const changed = Object.keys({ ...live, ...state.config }).filter((k) => JSON.stringify(live[k]) !== JSON.stringify(state.config[k]));
