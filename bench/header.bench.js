@@ -7,7 +7,7 @@
 //    reference's rules in order, BigInt overflow checks);
 //  - @huggingface/hub parseSafetensorsMetadata, fed the bytes through a local
 //    fetch that answers its Range requests (its own, looser checks).
-// Time: median of many runs. Memory: heap + arrayBuffers still held by the
+// Time: median and min of many rounds, the peers interleaved round by round. Memory: heap + arrayBuffers still held by the
 // result after a full GC (the core's own linear memory is reported apart: it is
 // allocated once per process and reused by every call).
 // Usage: node --expose-gc bench/header.bench.js [tensors=10000] [runs=60]
@@ -49,16 +49,18 @@ if (modelParse(head, fileSize).tensors.length !== TENSORS) throw new Error('mode
 const hub = await peers['@huggingface/hub parseSafetensorsMetadata']();
 if (Object.keys(hub.header).length !== TENSORS + 1) throw new Error('hub: wrong tensor count');
 
-async function timeIt(fn) {
-  for (let i = 0; i < 5; i++) await fn();
-  const xs = [];
+/** Times every peer round by round (interleaved, so a change in machine load hits all alike): median and min. */
+async function timeAll(fns) {
+  for (const fn of fns) for (let i = 0; i < 5; i++) await fn();
+  const xs = fns.map(() => []);
   for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    xs.push(performance.now() - t0);
+    for (let k = 0; k < fns.length; k++) {
+      const t0 = performance.now();
+      await fns[k]();
+      xs[k].push(performance.now() - t0);
+    }
   }
-  xs.sort((a, b) => a - b);
-  return xs[xs.length >> 1];
+  return xs.map((x) => { x.sort((a, b) => a - b); return { median: x[x.length >> 1], min: x[0] }; });
 }
 async function retained(fn) {
   const held = [];
@@ -72,14 +74,16 @@ async function retained(fn) {
   return per;
 }
 
+const times = await timeAll(Object.values(peers));
 const rows = [];
-for (const [name, fn] of Object.entries(peers)) rows.push({ name, ms: await timeIt(fn), bytes: await retained(fn) });
+let i = 0;
+for (const [name, fn] of Object.entries(peers)) rows.push({ name, ...times[i++], bytes: await retained(fn) });
 const base = rows[0];
 const mib = (b) => (b / 2 ** 20).toFixed(2);
-console.log(`${TENSORS} tensors, header ${mib(headerBytes)} MiB, median of ${RUNS} runs; memory = heap + arrayBuffers held by one result\n`);
-console.log('| peer | median ms | × safeckpt time | retained MiB | × safeckpt memory |');
-console.log('|---|---:|---:|---:|---:|');
+console.log(`${TENSORS} tensors, header ${mib(headerBytes)} MiB, ${RUNS} rounds with the peers interleaved; memory = heap + arrayBuffers held by one result\n`);
+console.log('| peer | median ms | min ms | × safeckpt time (median / min) | retained MiB | × safeckpt memory |');
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.ms.toFixed(2)} | ${(r.ms / base.ms).toFixed(2)} | ${mib(r.bytes)} | ${(r.bytes / base.bytes).toFixed(2)} |`);
+  console.log(`| ${r.name} | ${r.median.toFixed(2)} | ${r.min.toFixed(2)} | ${(r.median / base.median).toFixed(2)} / ${(r.min / base.min).toFixed(2)} | ${mib(r.bytes)} | ${(r.bytes / base.bytes).toFixed(2)} |`);
 }
 console.log(`\nThe core's linear memory after these runs: ${mib(core().memory.buffer.byteLength)} MiB (allocated once, reused by every call).`);

@@ -10,7 +10,7 @@ import { buildTf } from './build-tf.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
-const inputs = ['assembly', 'src', 'asconfig.json', 'tsconfig.json', 'package.json', 'scripts/build.js', 'scripts/build-tf.js'];
+const inputs = ['assembly', 'src', 'asconfig.json', 'tsconfig.json', 'package.json', 'scripts/build.js', 'scripts/build-tf.js', 'scripts/gen-tables.js'];
 
 function newest(p) {
   const s = statSync(p);
@@ -37,8 +37,10 @@ function run(cmd, args) {
 }
 
 mkdirSync(join(root, 'build'), { recursive: true });
-const gen = spawnSync(process.execPath, [join(root, 'scripts', 'gen-sha256.js')], { stdio: 'inherit' });
-if (gen.status !== 0) (console.error('build failed: scripts/gen-sha256.js'), process.exit(1));
+for (const script of ['gen-sha256.js', 'gen-tables.js']) {
+  const gen = spawnSync(process.execPath, [join(root, 'scripts', script)], { stdio: 'inherit' });
+  if (gen.status !== 0) (console.error(`build failed: scripts/${script}`), process.exit(1));
+}
 run(['assemblyscript', 'bin', 'asc.js'], ['assembly/index.ts', '--config', 'asconfig.json', '--target', 'release']);
 const wasm = readFileSync(join(root, 'build', 'core.wasm'));
 WebAssembly.validate(wasm) || (console.error('build failed: core.wasm does not validate'), process.exit(1));
