@@ -236,6 +236,46 @@ R('errors name the tensor, the byte position and the problem', () => {
   const u = rejects(file(new Uint8Array([...enc.encode('{"a'), 0xc3, 0x28, ...enc.encode('":1}')])), 'INVALID_HEADER');
   assert.is(u.position, 8 + 3);
 });
+R('numbers of every length read the same in the writer\'s compact layout and in any other (8-digit steps, fast path)', () => {
+  const spaced = (json) => JSON.stringify(JSON.parse(json), null, 1);
+  const both = (json, dataLength) => {
+    const head = (text) => { const b = enc.encode(text); const out = new Uint8Array(8 + b.length); new DataView(out.buffer).setBigUint64(0, BigInt(b.length), true); out.set(b, 8); return out; };
+    const verdict = (bytes) => { try { const h = parseHeader(bytes, { fileSize: bytes.length + dataLength }); return [...h.tensors()].map((t) => [t.name, t.dtype, t.shape, t.begin, t.end]); } catch (e) { return e.detail; } };
+    return [verdict(head(json)), verdict(head(spaced(json)))];
+  };
+  for (let digits = 1; digits <= 16; digits++) {
+    for (const n of [10 ** (digits - 1), 10 ** digits - 1, Math.floor(10 ** (digits - 1) * 1.23456789)].filter((x) => x <= 2 ** 53)) {
+      const json = `{"t":{"dtype":"U8","shape":[${n}],"data_offsets":[0,${n}]},"z":{"dtype":"F32","shape":[${n},0,${n}],"data_offsets":[${n},${n}]}}`;
+      const [compact, other] = both(json, n);
+      assert.equal(compact, other, `${digits} digits`);
+      assert.equal(compact[0], ['t', 'U8', [n], 0, n], `${digits} digits`);
+    }
+  }
+  for (const bad of ['01', '1.0', '1e1', '1E1', '-1', '123456789.5', '1234567890123456e0']) {
+    const json = `{"t":{"dtype":"U8","shape":[${bad}],"data_offsets":[0,1]}}`;
+    const e = errorOf(file(json, 1));
+    assert.is(e && e.detail, 'INVALID_HEADER_DESERIALIZATION', bad);
+  }
+  // 19 and 20 digits: u64::MAX is the last accepted dimension
+  ok('{"z":{"dtype":"F32","shape":[18446744073709551615,0],"data_offsets":[0,0]}}', 0);
+  ok('{"z":{"dtype":"F32","shape":[1234567890123456789,0],"data_offsets":[0,0]}}', 0);
+});
+R('an entry that leaves the compact layout half-way is read by the general parser from its start', () => {
+  for (const json of [
+    '{"t":{"dtype":"F32","shape":[2] ,"data_offsets":[0,8]}}',
+    '{"t":{"dtype":"F32","shape":[2],"data_offsets":[0, 8]}}',
+    '{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8] }}',
+    '{"t":{"dtype":"F32","shape":[ 2],"data_offsets":[0,8]}}',
+    '{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}',
+    '{"t":{"dtype":"F32","shape":[2],"x":[1,2],"data_offsets":[0,8]}}',
+    '{"t":{"dtype":"F\u00332","shape":[2],"data_offsets":[0,8]}}',
+  ]) {
+    const h = ok(json, 8);
+    assert.equal([h.get('t').dtype, h.get('t').shape, h.get('t').begin, h.get('t').end], ['F32', [2], 0, 8], json);
+  }
+  rejects(file('{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}', 8), 'INVALID_HEADER_DESERIALIZATION', 'no closing brace');
+  rejects(file('{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"shape":[2]}}', 8), 'INVALID_HEADER_DESERIALIZATION', 'duplicate field after the compact part');
+});
 R.run();
 
 const S = suite('checkShapes / compareShapes');
