@@ -144,10 +144,10 @@ if (runtime === 'node') {
     assert.ok(r.stdout.endsWith('identical: 7 tensors, same names, dtypes, shapes and bytes\n'), r.stdout);
     assert.ok(r.stdout.startsWith(`--- ${dir}/sd.pt (torch, 7 tensors)\n`), r.stdout);
   });
-  C('a missing file is exit 1 with NOT_FOUND naming it; wrong arguments are exit 2', () => {
+  C('a missing file is exit 3 (not 1, which means "different") with NOT_FOUND naming it; wrong arguments are exit 2', () => {
     let r = run(`${dir}/a.safetensors`, `${dir}/absent.safetensors`, '--json');
     const j = JSON.parse(r.stdout.trim().split('\n').pop());
-    assert.equal([r.status, j.ok, j.code], [1, false, 'NOT_FOUND']);
+    assert.equal([r.status, j.ok, j.code], [3, false, 'NOT_FOUND']);
     assert.ok(j.message.includes('absent.safetensors'));
     assert.is(run(`${dir}/a.safetensors`).status, 2);
     assert.is(run(`${dir}/a.safetensors`, `${dir}/b.safetensors`, '--bogus').status, 2);

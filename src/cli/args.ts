@@ -1,6 +1,8 @@
 // Small argument parsing shared by the subcommands: positionals, boolean flags
-// and `--name value` options, with usage errors (exit 2) for anything unknown.
-import { UsageError } from './usage.js';
+// (`--json`, also `--json=1|true|yes` and `--json=0|false|no`) and
+// `--name value` / `--name=value` options, with usage errors (exit 2) for
+// anything unknown — naming the closest known option.
+import { UsageError, suggestion } from './usage.js';
 
 export interface Parsed {
   positionals: string[];
@@ -8,18 +10,48 @@ export interface Parsed {
   options: Map<string, string>;
 }
 
-export function parseArgs(args: string[], spec: { flags?: string[]; options?: string[] }): Parsed {
+export interface ArgSpec {
+  flags?: readonly string[];
+  options?: readonly string[];
+}
+
+const TRUE = ['', '1', 'true', 'yes', 'on'];
+const FALSE = ['0', 'false', 'no', 'off'];
+
+/** What `--flag=value` means: true, false, or undefined when the value is neither. */
+export function flagValue(inline: string | undefined): boolean | undefined {
+  const v = (inline ?? '').toLowerCase();
+  return TRUE.includes(v) ? true : FALSE.includes(v) ? false : undefined;
+}
+
+/** True when the arguments ask for JSON output (`--json`, `--json=1`, `--json=true`, …), whatever else is wrong with them. */
+export function wantsJson(args: readonly string[]): boolean {
+  let on = false;
+  for (const a of args) {
+    if (a === '--') break;
+    if (a === '--json' || a.startsWith('--json=')) on = flagValue(a.slice(7)) ?? true;
+  }
+  return on;
+}
+
+export function parseArgs(args: string[], spec: ArgSpec): Parsed {
   const flags = new Set<string>(), options = new Map<string, string>(), positionals: string[] = [];
+  const known = [...(spec.flags ?? []), ...(spec.options ?? []), '--help'];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a.startsWith('--')) {
+    if (a === '--') { positionals.push(...args.slice(i + 1)); break; }
+    if (a.startsWith('-') && a.length > 1 && !/^-\d/.test(a)) {
       const [name, inline] = a.split(/=(.*)/s, 2);
-      if (spec.flags?.includes(name)) flags.add(name);
-      else if (spec.options?.includes(name)) {
+      if (spec.flags?.includes(name)) {
+        const on = flagValue(inline);
+        if (on === undefined) throw new UsageError(`${name} is a switch: give it no value, or one of ${[...TRUE.slice(1), ...FALSE].join(', ')} (found '${inline}')`);
+        if (on) flags.add(name);
+        else flags.delete(name);
+      } else if (spec.options?.includes(name)) {
         const v = inline ?? args[++i];
         if (v === undefined) throw new UsageError(`${name} needs a value`);
         options.set(name, v);
-      } else throw new UsageError(`unknown option ${name}`);
+      } else throw new UsageError(`unknown option ${name}${suggestion(name, known)}`);
     } else positionals.push(a);
   }
   return { positionals, flags, options };

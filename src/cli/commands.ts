@@ -7,16 +7,22 @@ import { convert } from './convert.js';
 import { diff } from './diff.js';
 
 export interface Command {
+  /** The synopsis after `safeckpt `, e.g. `verify <file|dir|url> [--json]`. */
   usage: string;
+  /** One line for the command list. */
   summary: string;
+  /** What `safeckpt help CMD` and `CMD --help` print after the synopsis: arguments, options, exit codes. */
+  help: string;
+  /** The exit code for a failure (a CheckpointError); 1 unless 1 means something else (diff: "different"). */
+  errorExit?: number;
   run(args: string[]): Promise<number>;
 }
 
 export const commands: Record<string, Command> = {
-  demo,
+  inspect,
   verify,
   sign,
-  inspect,
   convert,
   diff,
+  demo,
 };

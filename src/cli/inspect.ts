@@ -7,6 +7,7 @@ import type { Command } from './commands.js';
 import { parseArgs } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
+import { plural, byteSize as bytes } from './text.js';
 import { resolveSource } from '../store/resolve.js';
 import type { Store } from '../store/store.js';
 import { CheckpointError, NotFoundError, UnsupportedError } from '../errors.js';
@@ -108,14 +109,10 @@ export async function inspectSource(store: Store, key: string, opts: InspectOpti
   return inspectFile(store, found.key, opts);
 }
 
-function bytes(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : n < 1073741824 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1073741824).toFixed(2)} GiB`;
-}
-
 /** The human-readable report. */
 export function describeInspection(r: Inspection): string {
   const total = r.tensors.reduce((a, t) => a + t.byteLength, 0);
-  const out = [`${r.path}  ${r.format}, ${r.tensors.length} tensor${r.tensors.length === 1 ? '' : 's'}, ${bytes(r.size)} (${bytes(total)} of tensor data)`];
+  const out = [`${r.path}  ${r.format}, ${plural(r.tensors.length, 'tensor')}, ${bytes(r.size)} (${bytes(total)} of tensor data)`];
   for (const [k, v] of Object.entries(r.details ?? {})) out.push(`  ${k}: ${v}`);
   const byDtype = new Map<string, { n: number; bytes: number }>();
   for (const t of r.tensors) {
@@ -147,6 +144,17 @@ export function describeInspection(r: Inspection): string {
 export const inspect: Command = {
   usage: 'inspect <file|dir|url> [--json] [--digests]',
   summary: 'header, dtypes, shapes, sizes and metadata of a weights file, sharded model or URL',
+  help: `
+Shows what a weights source holds without loading it: format, tensors (dtype, shape, bytes), metadata, and
+for a training checkpoint its step, model, lineage, files and metrics. Reads only the header (8 bytes, then
+exactly its length) unless --digests asks for the tensors.
+
+  <file|dir|url>   a safetensors file, a sharded model (index or folder), a PyTorch .pt, a checkpoint folder
+                   (or the root whose LATEST names one), or an http(s): URL
+  --digests        add each tensor's SHA-256 over its contiguous little-endian bytes (any format)
+  --json           print the inspection (or the error) as one JSON object on the last line
+
+Exit codes: 0 ok, 1 unreadable (code + message), 2 usage.`,
   async run(args) {
     const p = parseArgs(args, { flags: ['--json', '--digests'] });
     if (p.positionals.length !== 1) throw new UsageError('expected exactly one file, folder or URL');

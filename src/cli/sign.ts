@@ -8,6 +8,17 @@ import { sign as signModel } from '../format/verify.js';
 export const sign: Command = {
   usage: 'sign <file|dir> --key-env VAR [--key-id ID] [--json]',
   summary: 'write HMAC-signed sidecars for a safetensors file or sharded model',
+  help: `
+Writes NAME.safetensors.meta.json (SHA-256 of the file, of its header and of every tensor, plus an HMAC over
+them) for a file made elsewhere; a sharded model gets one per shard and one for its index. An existing
+sidecar that no longer matches its file is refused: a changed file is never signed.
+
+  <file|dir>       a safetensors file, an index, or a folder holding one
+  --key-env VAR    read the HMAC key from environment variable VAR (required; the key is written nowhere)
+  --key-id ID      a label for the key, stored next to the HMAC
+  --json           print the result (or the error) as one JSON object on the last line
+
+Exit codes: 0 signed, 1 failed (code + message), 2 usage.`,
   async run(args) {
     const p = parseArgs(args, { flags: ['--json'], options: ['--key-env', '--key-id'] });
     if (p.positionals.length !== 1) throw new UsageError('expected exactly one file or folder');

@@ -3,14 +3,11 @@ import type { Command } from './commands.js';
 import { parseArgs, keyFromEnv } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
+import { plural, byteSize } from './text.js';
 import { verify as verifyModel, type VerifyReport } from '../format/verify.js';
 
-function size(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : n < 1073741824 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1073741824).toFixed(2)} GiB`;
-}
-
 export function describeReport(r: VerifyReport): string {
-  const lines = [`OK  ${r.path}  (${r.kind}, ${r.tensors} tensors, ${size(r.size)}${r.files ? `, ${r.files.length} shards` : ''})`];
+  const lines = [`OK  ${r.path}  (${r.kind}, ${plural(r.tensors, 'tensor')}, ${byteSize(r.size)}${r.files ? `, ${plural(r.files.length, 'shard')}` : ''})`];
   lines.push(`  data     ${r.sidecar === 'verified' ? 'every byte matches the sidecar' + (r.sha256 ? ` (sha256 ${r.sha256})` : '') : 'NOT checked: no sidecar (structure only)'}`);
   lines.push(`  hmac     ${r.hmac === 'verified' ? 'verified' : r.hmac === 'not-checked' ? 'present, not checked (pass --key-env VAR)' : 'none (unsigned)'}${r.keyId ? ` (key_id ${r.keyId})` : ''}`);
   for (const w of r.warnings) lines.push(`  warning  ${w}`);
@@ -20,6 +17,16 @@ export function describeReport(r: VerifyReport): string {
 export const verify: Command = {
   usage: 'verify <file|dir|url> [--key-env VAR] [--json] [--strict]',
   summary: 'check a safetensors file or sharded model against its sidecar (and HMAC)',
+  help: `
+Checks the structure of a safetensors file (or a sharded model: its index, or a folder holding one), every
+byte against the SHA-256 in its sidecar NAME.safetensors.meta.json, and the sidecar's HMAC when a key is given.
+
+  <file|dir|url>   a path, file: URL or http(s): URL (range requests)
+  --key-env VAR    read the HMAC key from environment variable VAR (never from the command line)
+  --strict         refuse a file without a sidecar (INTEGRITY) instead of checking its structure only
+  --json           print the report (or the error) as one JSON object on the last line
+
+Exit codes: 0 valid, 1 invalid (code + message: NOT_FOUND, CORRUPT, INTEGRITY, AUTH, …), 2 usage.`,
   async run(args) {
     const p = parseArgs(args, { flags: ['--json', '--strict'], options: ['--key-env'] });
     if (p.positionals.length !== 1) throw new UsageError('expected exactly one file, folder or URL');
