@@ -119,7 +119,8 @@ if (runtime === 'node') {
   const { fileURLToPath } = await import('node:url');
   const { join } = await import('node:path');
   const { tempDir } = await import('./_env.js');
-  const esbuild = (await import('esbuild')).default;
+  const esbuildName = 'esbuild'; // not a literal: the browser bundle of the tests must not pull esbuild in
+  const esbuild = (await import(esbuildName)).default;
   const repo = fileURLToPath(new URL('..', import.meta.url));
   const deno = join(repo, 'node_modules', '.bin', 'deno');
   // Block files live inside the package so that `import … from 'safeckpt'` resolves to this build by the
