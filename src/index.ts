@@ -27,10 +27,13 @@ export type { ConsoleLike } from './log/console-sink.js';
 export { memorySink } from './log/memory-sink.js';
 export type { MemorySink } from './log/memory-sink.js';
 // stores
-export type { Store, StoreEntry, ByteRange } from './store/store.js';
+export type { Store, StoreEntry, ByteRange, VersionedValue, WriteCondition } from './store/store.js';
 export { MemoryStore, sharedMemoryStore } from './store/memory.js';
 export { FsStore } from './store/fs.js';
 export { HttpStore } from './store/http.js';
+export { S3Store, parseS3Url, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT } from './store/s3.js';
+export type { S3StoreOptions, S3Stats, S3Credentials } from './store/s3.js';
+export { signRequest } from './store/sigv4.js';
 export type { HttpStoreOptions, HttpStats } from './store/http.js';
 export { OpfsStore } from './store/opfs.js';
 export { IdbStore, IDB_CHUNK } from './store/idb.js';

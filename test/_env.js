@@ -134,3 +134,18 @@ export function nginxRequests(text) {
   }
   return out;
 }
+
+/**
+ * Options for an S3Store on the Ceph RGW that test/run.js started (bucket, endpoint, credentials), with a
+ * fresh prefix per call. Throws — failing the test — when RGW is not running: S3 tests are never skipped.
+ */
+export function s3TestOptions(prefix = `t-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`) {
+  const endpoint = testEnv('SAFECKPT_TEST_S3_ENDPOINT');
+  if (!endpoint) {
+    throw new Error(testEnv('SAFECKPT_TEST_S3_ERROR') || 'no S3 engine: SAFECKPT_TEST_S3_ENDPOINT is not set (run the tests through test/run.js, which starts Ceph RGW)');
+  }
+  return {
+    bucket: testEnv('SAFECKPT_TEST_S3_BUCKET'), prefix, endpoint, region: testEnv('SAFECKPT_TEST_S3_REGION'),
+    credentials: { accessKeyId: testEnv('SAFECKPT_TEST_S3_ACCESS_KEY_ID'), secretAccessKey: testEnv('SAFECKPT_TEST_S3_SECRET_ACCESS_KEY') },
+  };
+}

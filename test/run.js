@@ -4,8 +4,9 @@
 // cannot start or runs no test makes the whole run fail.
 //
 // It also starts what the tests need on 127.0.0.1: nginx serving test files
-// (real Range support), a server that ignores Range, and the page server for
-// Chromium. Usage: node test/run.js [--only node,deno,chromium] [file filter…]
+// (real Range support), a server that ignores Range, the page server for
+// Chromium, and — when a selected test file uses it — Ceph RGW as the S3
+// engine (scripts/rgw.js), stopped again at the end. Usage: node test/run.js [--only node,deno,chromium] [file filter…]
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync, readdirSync, statSync, existsSync, chmodSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { join, dirname, resolve, extname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import esbuild from 'esbuild';
+import { createHash } from 'node:crypto';
+import { startRgw } from '../scripts/rgw.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -151,6 +154,54 @@ http {
   return `http://127.0.0.1:${port}`;
 }
 
+/**
+ * Ceph RGW with one bucket for the tests, open to the page origin (CORS), so
+ * the browser tests reach it too. Started only when a selected test file uses
+ * it; if it cannot start, the run fails with the reason (never a silent skip).
+ */
+async function startS3(files) {
+  const uses = files.some((f) => readFileSync(join(root, 'test', f), 'utf8').includes('SAFECKPT_TEST_S3'));
+  if (!uses) return {};
+  let rgw;
+  try {
+    rgw = await startRgw();
+  } catch (e) {
+    s3Failure = `Ceph RGW (the S3 engine of the tests) did not start: ${e.message}`;
+    console.log(s3Failure);
+    return { SAFECKPT_TEST_S3_ERROR: s3Failure };
+  }
+  rgwHandle = rgw;
+  cleanups.push(() => { rgw.stop(); });
+  const bucket = 'safeckpt-test';
+  const { signRequest } = await import('../dist/index.js');
+  const credentials = { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey };
+  const send = async (query, body = '', extra = {}) => {
+    const u = new URL(rgw.endpoint);
+    const bytes = new TextEncoder().encode(body);
+    const headers = await signRequest({
+      method: 'PUT', host: u.host, path: `/${bucket}`, query, region: rgw.region, credentials, headers: extra,
+      payloadHash: createHash('sha256').update(bytes).digest('hex'),
+    });
+    const r = await fetch(`${rgw.endpoint}/${bucket}${query.length ? '?' + query.map(([k, v]) => v ? `${k}=${v}` : k).join('&') : ''}`, { method: 'PUT', headers, body: bytes });
+    if (!r.ok) throw new Error(`RGW set-up (${query.map((q) => q[0]).join() || 'create bucket'}): HTTP ${r.status} ${await r.text()}`);
+  };
+  await send([]);
+  const cors = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>${['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('')}` +
+    `<AllowedHeader>*</AllowedHeader>${['ETag', 'Content-Range', 'Content-Length'].map((h) => `<ExposeHeader>${h}</ExposeHeader>`).join('')}</CORSRule></CORSConfiguration>`;
+  await send([['cors', '']], cors, { 'content-md5': createHash('md5').update(cors).digest('base64') });
+  return {
+    SAFECKPT_TEST_S3_ENDPOINT: rgw.endpoint, SAFECKPT_TEST_S3_BUCKET: bucket, SAFECKPT_TEST_S3_REGION: rgw.region,
+    SAFECKPT_TEST_S3_ACCESS_KEY_ID: rgw.accessKeyId, SAFECKPT_TEST_S3_SECRET_ACCESS_KEY: rgw.secretAccessKey,
+  };
+}
+let s3Failure = null;
+let rgwHandle = null;
+
+function selectedTestFiles() {
+  return readdirSync(join(root, 'test')).filter((f) => f.endsWith('.test.js'))
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+}
+
 // ---------------------------------------------------------------- runtimes
 function parseResult(out) {
   const line = out.split('\n').reverse().find((l) => l.startsWith(TAG + ' '));
@@ -174,8 +225,7 @@ function runProcess(name, cmd, cmdArgs, env) {
 }
 
 function bundleForBrowser() {
-  const files = readdirSync(join(root, 'test')).filter((f) => f.endsWith('.test.js'))
-    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+  const files = selectedTestFiles();
   const entry = join(root, 'test', '.browser-entry.generated.js');
   writeFileSync(entry, `import { runAll } from './_harness.js';
 const modules = [${files.map((f) => `[${JSON.stringify(f)}, () => import('./${f}')]`).join(',\n  ')}];
@@ -243,6 +293,7 @@ const env = {
   SAFECKPT_TEST_NGINX_LOG: join(work, 'nginx', 'logs', 'access.log'),
   // The folder both servers serve (Node/Deno tests write generated files there; workers read it as 'nobody').
   SAFECKPT_TEST_HTTP_ROOT: served,
+  ...(await startS3(selectedTestFiles())),
 };
 
 const deno = join(root, 'node_modules', '.bin', 'deno');
@@ -273,7 +324,9 @@ for (const name of only) {
   lines.push(`${name}: ${passed} passed, ${failed} failed${note}`);
   console.log(lines[lines.length - 1]);
 }
+if (s3Failure) { bad = true; totalFailed++; console.log(s3Failure); }
 console.log(`total: ${totalPassed} passed, ${totalFailed} failed`);
+await rgwHandle?.stop();
 cleanup();
 rmSync(work, { recursive: true, force: true });
 process.exit(bad ? 1 : 0);

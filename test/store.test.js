@@ -1,17 +1,18 @@
 // One contract for every Store: the same tests run against each backend that
 // exists in this runtime (memory everywhere; fs in Node and Deno; opfs and idb
-// in Chromium; http read-only against nginx and a server that ignores Range).
+// in Chromium; s3 against Ceph RGW everywhere (SAFECKPT_TEST_S3_* from
+// test/run.js); http read-only against nginx and a server that ignores Range).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, resolveSource, writeAtomic, isTempKey, sharedMemoryStore } from '../dist/index.js';
-import { isBrowser, runtime, tempDir, testEnv, readRepoFile, rng, randomBytes } from './_env.js';
+import { MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, S3Store, resolveSource, writeAtomic, isTempKey, sharedMemoryStore } from '../dist/index.js';
+import { isBrowser, runtime, tempDir, testEnv, readRepoFile, rng, randomBytes, s3TestOptions } from './_env.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 let n = 0;
 const unique = () => `t${Date.now().toString(36)}${(n++).toString(36)}`;
 
-const backends = [['memory', async () => new MemoryStore()]];
+const backends = [['memory', async () => new MemoryStore()], ['s3', async () => new S3Store(s3TestOptions())]];
 if (!isBrowser) backends.push(['fs', async () => new FsStore(await tempDir())]);
 if (isBrowser) {
   backends.push(['opfs', async () => new OpfsStore(unique())]);
@@ -259,7 +260,10 @@ R('routes by scheme, path, bytes and Store', () => {
   const m = new MemoryStore();
   assert.is(resolveSource(m).store, m);
   assert.equal(resolveSource({ store: m, key: 'k' }).key, 'k');
-  assert.throws(() => resolveSource('s3://bucket/x'), (e) => e.code === 'UNSUPPORTED' && /s3/.test(e.message));
+  assert.equal(at('s3://my-bucket/runs/a/model.safetensors'), ['s3', 'runs/a/model.safetensors']);
+  assert.is(resolveSource('s3://my-bucket/runs/a/').store.describe('runs/a/LATEST'), 's3://my-bucket/runs/a/LATEST');
+  assert.throws(() => resolveSource('s3://B/x'), (e) => e.code === 'UNSUPPORTED' && /bucket name/.test(e.message));
+  assert.throws(() => resolveSource('gs://bucket/x'), (e) => e.code === 'UNSUPPORTED' && /gs:/.test(e.message));
 });
 R(`a path in ${runtime} ${isBrowser ? 'is refused as UNSUPPORTED' : 'reads through the fs store'}`, async () => {
   const { store, key } = resolveSource('/definitely/not/here.safetensors');

@@ -15,6 +15,8 @@ export function isTempKey(key: string): boolean {
 }
 
 export async function writeAtomic(store: Store, key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+  // An object store's PUT already is all-or-nothing (a failed multipart upload is aborted, the old value stays).
+  if (store.atomicWrites) return store.write(key, data);
   const tmp = tempKeyFor(key);
   try {
     await store.write(tmp, data);

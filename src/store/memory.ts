@@ -1,14 +1,17 @@
 // A store in memory: for Uint8Array sources, tests, and `memory:` names that
 // outlive one call. Values are copied in on write and handed out as views on
 // read (zero copy), so a reader sees exactly what was written.
-import { NotFoundError } from '../errors.js';
-import type { ByteRange, Store, StoreEntry } from './store.js';
+import { IoError, NotFoundError } from '../errors.js';
+import type { ByteRange, Store, StoreEntry, VersionedValue, WriteCondition } from './store.js';
 import { checkKey, checkRange, collect } from './keys.js';
 
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly readOnly = false;
   private readonly files = new Map<string, Uint8Array>();
+  /** Version of each key for compare-and-swap: bumped by every write, so equal bytes written twice differ. */
+  private readonly versions = new Map<string, number>();
+  private version = 0;
 
   constructor(initial?: Record<string, Uint8Array>) {
     if (initial) for (const [k, v] of Object.entries(initial)) this.files.set(checkKey(k, 'memory store'), v);
@@ -37,7 +40,28 @@ export class MemoryStore implements Store {
 
   async write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
     checkKey(key, 'memory store');
-    this.files.set(key, await collect(data));
+    const bytes = await collect(data);
+    this.files.set(key, bytes);
+    this.versions.set(key, ++this.version);
+  }
+
+  async readVersioned(key: string): Promise<VersionedValue | null> {
+    const bytes = this.files.get(key);
+    return bytes ? { bytes, version: String(this.versions.get(key) ?? 0) } : null;
+  }
+
+  /** Compare-and-swap: one JS thread owns the map, so the check and the write cannot interleave with another writer. */
+  async writeIf(key: string, data: Uint8Array, cond: WriteCondition): Promise<string> {
+    checkKey(key, 'memory store');
+    const current = this.files.has(key) ? String(this.versions.get(key) ?? 0) : null;
+    if (current !== cond.ifVersion) {
+      throw new IoError(`${this.describe(key)} changed since it was read (expected ${cond.ifVersion === null ? 'no value' : 'version ' + cond.ifVersion}, found ${current === null ? 'none' : 'version ' + current}): another writer got there first`, {
+        path: this.describe(key), detail: 'PRECONDITION_FAILED',
+      });
+    }
+    this.files.set(key, data.slice());
+    this.versions.set(key, ++this.version);
+    return String(this.version);
   }
 
   async list(prefix: string): Promise<StoreEntry[]> {

@@ -9,6 +9,7 @@ import { HttpStore } from './http.js';
 import { MemoryStore, sharedMemoryStore } from './memory.js';
 import { OpfsStore } from './opfs.js';
 import { IdbStore } from './idb.js';
+import { S3Store, parseS3Url } from './s3.js';
 
 /** A store and a key inside it. */
 export interface StoreRef {
@@ -18,6 +19,7 @@ export interface StoreRef {
 
 /**
  * Where to read from or write to: a path or `file:` URL (Node, Deno), an `http(s):` URL (read-only),
+ * `s3://bucket/prefix` (endpoint, region and credentials from the AWS_* variables; for options, pass an S3Store),
  * `opfs:NAME`, `idb:NAME`, `memory:NAME`, a Uint8Array (read-only use), a Store (its root), or a StoreRef.
  */
 export type Source = string | URL | Uint8Array | Store | StoreRef;
@@ -47,7 +49,7 @@ export function resolveSource(src: Source): StoreRef {
   }
   const s = src instanceof URL ? src.href : src;
   if (typeof s !== 'string' || s === '') {
-    throw new UnsupportedError(`cannot open ${String(src)}: expected a path, a URL (file:, http(s):, opfs:, idb:, memory:), a Uint8Array or a Store`, {
+    throw new UnsupportedError(`cannot open ${String(src)}: expected a path, a URL (file:, http(s):, s3:, opfs:, idb:, memory:), a Uint8Array or a Store`, {
       detail: 'BAD_SOURCE',
     });
   }
@@ -65,6 +67,11 @@ export function resolveSource(src: Source): StoreRef {
       const [dir, name] = splitPath(decodeURIComponent(new URL(s).pathname));
       return { store: new FsStore(dir), key: name };
     }
+    case 's3': {
+      // The bucket is the store; the whole key path stays a key, so siblings (LATEST, a sidecar) share the store.
+      const { bucket, key } = parseS3Url(s);
+      return { store: new S3Store({ bucket }), key };
+    }
     case 'opfs':
       return { store: new OpfsStore(), key: trimKey(s.slice(5)) };
     case 'idb':
@@ -74,7 +81,7 @@ export function resolveSource(src: Source): StoreRef {
     default: {
       // A one-letter "scheme" is a Windows drive (C:\…); anything else unknown is refused rather than guessed.
       if (scheme && scheme.length > 1) {
-        throw new UnsupportedError(`cannot open '${s}': unknown scheme '${scheme}:' (use a path, file:, http(s):, opfs:, idb: or memory:)`, {
+        throw new UnsupportedError(`cannot open '${s}': unknown scheme '${scheme}:' (use a path, file:, http(s):, s3:, opfs:, idb: or memory:)`, {
           detail: 'UNKNOWN_SCHEME', path: s,
         });
       }

@@ -16,6 +16,17 @@ export interface StoreEntry {
   isDirectory: boolean;
 }
 
+/** A value with the version a compare-and-swap compares (an S3 ETag; a counter in memory). */
+export interface VersionedValue {
+  bytes: Uint8Array;
+  version: string;
+}
+
+/** What a conditional write expects to find: `null` = the key is absent, else the version read before. */
+export interface WriteCondition {
+  ifVersion: string | null;
+}
+
 export interface Store {
   /** Short name of the backend, e.g. 'fs', 'http', 'memory', 'opfs', 'idb'. */
   readonly kind: string;
@@ -42,4 +53,17 @@ export interface Store {
   sync(key: string): Promise<void>;
   /** True for read-only backends (http). */
   readonly readOnly: boolean;
+  /**
+   * True when `write` itself replaces a value whole or not at all (an S3 PUT): writeAtomic then writes in
+   * place, since a temporary key and a rename (a copy on S3) would add nothing but cost.
+   */
+  readonly atomicWrites?: boolean;
+  /** The value with its version, or null when absent (stores that can compare-and-swap: s3, memory). */
+  readVersioned?(key: string): Promise<VersionedValue | null>;
+  /**
+   * Writes `key` only when its version is still `cond.ifVersion` (null: only when absent), atomically with
+   * respect to every other writer; returns the new version. When another writer got there first it
+   * rejects with an IO error whose detail is 'PRECONDITION_FAILED' and leaves the value alone.
+   */
+  writeIf?(key: string, data: Uint8Array, cond: WriteCondition): Promise<string>;
 }
