@@ -6,6 +6,9 @@
 //
 // A save goes to `step-NNNNNNNN.tmp-…` first (the store's temporary-name form,
 // so the same rule recognises every leftover) and is renamed when complete.
+// On object stores (S3), where a rename is a copy, every save writes straight
+// into a folder of its own, `step-NNNNNNNN-XXXXXXXX`, and is committed by the
+// conditional write of LATEST alone.
 import { isTempKey } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 
@@ -19,12 +22,17 @@ export const REGISTRY = 'registry.json';
 
 /** Eight digits sort lexically up to step 99,999,999; larger steps still parse (the digits just grow). */
 const STEP_DIGITS = 8;
-const STEP_DIR = /^step-(\d{8,})$/;
+const STEP_DIR = /^step-(\d{8,})(?:-[0-9a-f]{8})?$/;
 /** A checkpoint folder set aside while a re-save of the same step replaces it. */
 const REPLACED = /\.replaced-[0-9a-z]+$/;
 
 export function stepDirName(step: number): string {
   return `step-${String(step).padStart(STEP_DIGITS, '0')}`;
+}
+
+/** A folder name no other save uses (object stores: two writers of one step never write into the same folder). */
+export function uniqueStepDirName(step: number): string {
+  return `${stepDirName(step)}-${Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')}`;
 }
 
 /** The step a committed checkpoint folder name stands for, or null when it is not one. */

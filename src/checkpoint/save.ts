@@ -12,14 +12,21 @@
 //    crash at any point leaves either the old or the new one named there, and
 //    a folder whose files do not match its manifest is never loaded (stores
 //    whose folder rename is not atomic, like OPFS, are covered by that check).
+//    Where the store can compare-and-swap (S3, memory), LATEST is replaced
+//    only if it still holds what it held when the save began (If-Match on its
+//    ETag, or If-None-Match: * when there was none), so of two writers racing
+//    exactly one wins; the other's save fails with detail CONFLICT and its
+//    files are removed. On object stores (where a rename is a copy) the files
+//    go straight into a folder of their own (step-NNNNNNNN-XXXXXXXX) and that
+//    conditional write of LATEST is the whole commit.
 // 4. Record it in registry.json, apply retention.
 import { CheckpointError, UnsupportedError } from '../errors.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import { sha256, toHex } from '../core/hash.js';
-import type { Store } from '../store/store.js';
+import type { Store, VersionedValue } from '../store/store.js';
 import { resolveSource, type Dest } from '../store/resolve.js';
 import { tempKeyFor, writeAtomic } from '../store/atomic.js';
-import { joinKey } from '../store/keys.js';
+import { dirOf, joinKey } from '../store/keys.js';
 import { writeSafetensors } from '../format/safetensors-write.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import type { MacKey } from '../format/signed-json.js';
@@ -29,7 +36,7 @@ import { namedVariables, snapshotModel } from '../tfjs/variables.js';
 import { snapshotOptimizer } from '../tfjs/optimizer-state.js';
 import { adapterFor } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
-import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedName, stepDirName } from './layout.js';
+import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedName, stepDirName, uniqueStepDirName } from './layout.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { DEFAULT_ARCHITECTURE, firstLink, type Lineage, type ModelMetadata } from './metadata.js';
 import { readRegistry, registerModel, writeRegistry, forgetCheckpoints } from './registry.js';
@@ -148,10 +155,14 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
   const registry = await readRegistry(store, rootKey, log);
   const lineage: Lineage = state.lineage ?? registry.models[meta.model_name]?.lineage ?? { fine_tuned_from: null, chain: [firstLink(meta, createdAt)] };
 
-  // 2. Write into a temporary folder.
-  const name = stepDirName(step);
+  // 2. Write into a temporary folder (object stores: the checkpoint's own folder).
+  const objectStore = store.atomicWrites === true && typeof store.writeIf === 'function';
+  const name = objectStore ? uniqueStepDirName(step) : stepDirName(step);
   const finalKey = joinKey(rootKey, name);
-  const tmp = tempKeyFor(finalKey);
+  const tmp = objectStore ? finalKey : tempKeyFor(finalKey);
+  const latestKey = joinKey(rootKey, LATEST);
+  // What LATEST holds now: the commit replaces it only if nobody else has meanwhile.
+  const before = store.writeIf && store.readVersioned ? await store.readVersioned(latestKey) : undefined;
   const files: Record<string, FileEntry> = {};
   try {
     const wopts = { key: opts.key, keyId: opts.keyId, logger: log };
@@ -181,7 +192,9 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
     await store.sync(tmp);
 
     // 3. Commit: the folder, then LATEST.
-    if (await store.exists(finalKey)) {
+    if (objectStore) {
+      // Nothing to rename: the folder is this save's alone.
+    } else if (await store.exists(finalKey)) {
       // Re-saving a step (e.g. after resuming from an earlier checkpoint): set the old one aside first.
       const aside = replacedName(finalKey);
       await store.rename(finalKey, aside);
@@ -191,7 +204,8 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
       await store.rename(tmp, finalKey);
     }
     await store.sync(finalKey);
-    await writeAtomic(store, joinKey(rootKey, LATEST), enc.encode(name + '\n'));
+    if (before !== undefined) await commitLatest(store, latestKey, name, before);
+    else await writeAtomic(store, latestKey, enc.encode(name + '\n'));
   } catch (e) {
     await store.remove(tmp).catch(() => {});
     log.error('checkpoint save failed', { path: store.describe(finalKey), step, error: String((e as Error)?.message ?? e) });
@@ -216,6 +230,20 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
     name, path: store.describe(finalKey), step, created_at: createdAt, model: meta, lineage, metrics: { ...(state.metrics ?? {}) },
     files, signed: opts.key !== undefined, latest: true, ...(removed.length ? { removed } : {}),
   };
+}
+
+/** LATEST := name, only if it still holds what `before` read; a lost race is CONFLICT naming the winner. */
+async function commitLatest(store: Store, latestKey: string, name: string, before: VersionedValue | null): Promise<void> {
+  try {
+    await store.writeIf!(latestKey, enc.encode(name + '\n'), { ifVersion: before?.version ?? null });
+  } catch (e) {
+    if ((e as CheckpointError).detail !== 'PRECONDITION_FAILED') throw e;
+    const now = await store.read(latestKey).then((b) => new TextDecoder().decode(b).trim(), () => '(unreadable)');
+    const was = before ? new TextDecoder().decode(before.bytes).trim() : '(nothing)';
+    throw new CheckpointError('IO', `checkpoint ${store.describe(joinKey(dirOf(latestKey), name))} was not committed: another writer moved ${store.describe(latestKey)} from ${was} to ${now} while it was being saved (one writer per checkpoint root, or save with distinct roots)`, {
+      path: store.describe(latestKey), detail: 'CONFLICT', cause: e,
+    });
+  }
 }
 
 async function fileEntry(store: Store, key: string): Promise<FileEntry> {

@@ -212,7 +212,7 @@ class SingleFile implements SafetensorsFile {
   async load(names: readonly string[] = this.names, pool: HashPool | null = null): Promise<Record<string, TensorView>> {
     const infos = names.map((n) => this.info(n));
     const missing = infos.filter((i) => !this.loaded[i.name] && !this.pending.has(i.name));
-    const ranges = planReads(missing, this.store.kind === 'http' ? COALESCE_GAP : 0, pool ? pooledRangeBytes(missing, pool.size) : READ_SEGMENT);
+    const ranges = planReads(missing, this.store.remote ? COALESCE_GAP : 0, pool ? pooledRangeBytes(missing, pool.size) : READ_SEGMENT);
     // With a pool, a few reads at a time: started all at once, every read would finish (its file closed)
     // only after the last one, and hashing could not overlap reading.
     let gate: Promise<unknown> = Promise.resolve();
@@ -327,7 +327,7 @@ export async function openSafetensors(store: Store, key: string, opts: ReadOptio
   const log = loggerFrom(opts);
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
   const f = new SingleFile(store, key, header, sidecar, verify, log);
-  const load = opts.load ?? (store.kind === 'http' ? 'none' : 'all');
+  const load = opts.load ?? (store.remote ? 'none' : 'all');
   if (load === 'none') return f;
   const names = load === 'all' ? f.names : load;
   const bytes = names.reduce((a, n) => a + (header.get(n)?.byteLength ?? 0), 0);

@@ -215,11 +215,15 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
     progress?.(n);
     if (!progress) opts.onProgress?.(done, total);
   };
-  const tmp = tempKeyFor(key);
+  // An object store's PUT is all-or-nothing, and its rename is a copy: there the file and sidecar are written in
+  // place, the old sidecar removed first, so the same crash outcomes hold without copying the file.
+  const direct = store.atomicWrites === true;
+  const tmp = direct ? key : tempKeyFor(key);
   const side = sidecarKeyFor(key);
-  const sideTmp = tempKeyFor(side);
+  const sideTmp = direct ? side : tempKeyFor(side);
   const withSidecar = opts.sidecar !== false;
   try {
+    if (direct) await store.remove(side);
     const w = await stream(store, tmp, lay, onChunk, lease ? await lease.get(total) : null);
     await store.sync(tmp);
     if (withSidecar) {
@@ -230,9 +234,11 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
       await store.write(sideTmp, serializeSidecar(sc));
       await store.sync(sideTmp);
     }
-    await store.remove(side);
-    await store.rename(tmp, key);
-    if (withSidecar) await store.rename(sideTmp, side);
+    if (!direct) {
+      await store.remove(side);
+      await store.rename(tmp, key);
+      if (withSidecar) await store.rename(sideTmp, side);
+    }
     await store.sync(key);
     log.info('wrote safetensors', { path: store.describe(key), size: w.size, tensors: entries.length, sha256: w.sha256, signed: opts.key !== undefined });
     const digests: Record<string, string> = {};
@@ -242,8 +248,10 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
       ...(withSidecar ? { sidecar: store.describe(side) } : {}),
     };
   } catch (e) {
-    await store.remove(tmp).catch(() => {});
-    await store.remove(sideTmp).catch(() => {});
+    if (!direct) {
+      await store.remove(tmp).catch(() => {});
+      await store.remove(sideTmp).catch(() => {});
+    }
     log.error('safetensors write failed', { path: store.describe(key), error: String(e) });
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError('IO', `writing ${store.describe(key)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(key), cause: e });

@@ -32,6 +32,7 @@ export interface HttpStats {
 export class HttpStore implements Store {
   readonly kind = 'http';
   readonly readOnly = true;
+  readonly remote = true;
   readonly base: string;
   readonly stats: HttpStats = { requests: 0, bytes: 0, fullReads: 0 };
   private readonly headers: Record<string, string>;

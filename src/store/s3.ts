@@ -90,6 +90,8 @@ interface S3Request {
   body?: Uint8Array;
   /** Statuses that are answers rather than errors (404 is always handed to the caller). */
   ok?: number[];
+  /** Clean-up (aborting an upload) goes out even after the store's signal has aborted. */
+  cleanup?: boolean;
   what: string;
 }
 
@@ -123,6 +125,7 @@ function xmlOne(xml: string, tag: string): string | undefined {
 export class S3Store implements Store {
   readonly kind = 's3';
   readonly readOnly = false;
+  readonly remote = true;
   /** A PUT replaces an object whole or not at all: writeAtomic needs no temporary key. */
   readonly atomicWrites = true;
   readonly bucket: string;
@@ -195,8 +198,7 @@ export class S3Store implements Store {
 
   private fail(what: string, where: string, e: unknown): CheckpointError {
     if (e instanceof CheckpointError) return e;
-    const name = (e as Error)?.name;
-    if (name === 'AbortError' && this.signal?.aborted) {
+    if (this.signal?.aborted) {
       return new IoError(`${what} ${where}: aborted`, { path: where, detail: 'ABORTED', cause: e });
     }
     return new IoError(`${what} ${where} failed: ${(e as Error)?.message ?? String(e)} (endpoint ${this.endpoint} unreachable?)`, { path: where, cause: e });
@@ -219,18 +221,19 @@ export class S3Store implements Store {
       if (attempt > 0) {
         this.stats.retries++;
         // Full jitter (as the AWS SDKs): 0…(100 ms × 2^attempt), capped at 5 s.
-        await sleep(Math.random() * Math.min(5000, 100 * 2 ** attempt), this.signal).catch((e) => { throw this.fail(req.what, where, e); });
+        await sleep(Math.random() * Math.min(5000, 100 * 2 ** attempt), req.cleanup ? undefined : this.signal).catch((e) => { throw this.fail(req.what, where, e); });
       }
-      if (this.signal?.aborted) throw this.fail(req.what, where, this.signal.reason);
+      const signal = req.cleanup ? undefined : this.signal;
+      if (signal?.aborted) throw this.fail(req.what, where, signal.reason);
       const headers = await signRequest({
         method: req.method, host, path, query: req.query, headers: req.headers,
         payloadHash: req.body && req.body.length > 0 ? UNSIGNED_PAYLOAD : EMPTY_SHA256, region: this.region, credentials: this.credentials,
       });
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(new Error(`no answer in ${this.timeoutMs} ms`)), this.timeoutMs);
-      const onAbort = () => timeout.abort(this.signal!.reason);
-      this.signal?.addEventListener('abort', onAbort, { once: true });
-      const release = () => { clearTimeout(timer); this.signal?.removeEventListener('abort', onAbort); };
+      const onAbort = () => timeout.abort(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const release = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
       try {
         this.stats.requests++;
         const res = await this.fetchFn(url, { method: req.method, headers, body: req.body, signal: timeout.signal, cache: 'no-store' } as RequestInit);
@@ -248,7 +251,7 @@ export class S3Store implements Store {
       } catch (e) {
         release();
         if (e instanceof CheckpointError) throw e;
-        if (this.signal?.aborted) throw this.fail(req.what, where, e);
+        if (signal?.aborted) throw this.fail(req.what, where, e);
         lastError = e;
       }
     }
@@ -485,7 +488,7 @@ export class S3Store implements Store {
   }
 
   private async abortUpload(objectKey: string, uploadId: string): Promise<void> {
-    const res = await this.send({ method: 'DELETE', key: objectKey, query: [['uploadId', uploadId]], what: 'abort multipart upload of' });
+    const res = await this.send({ method: 'DELETE', key: objectKey, query: [['uploadId', uploadId]], what: 'abort multipart upload of', cleanup: true });
     await res.body?.cancel();
   }
 

@@ -53,6 +53,8 @@ export interface Store {
   sync(key: string): Promise<void>;
   /** True for read-only backends (http). */
   readonly readOnly: boolean;
+  /** True when every read is a network round trip (http, s3): readers then fetch tensors lazily and coalesce near ranges. */
+  readonly remote?: boolean;
   /**
    * True when `write` itself replaces a value whole or not at all (an S3 PUT): writeAtomic then writes in
    * place, since a temporary key and a rename (a copy on S3) would add nothing but cost.

@@ -1,0 +1,146 @@
+// Training checkpoints on S3 (Ceph RGW from test/run.js, SAFECKPT_TEST_S3_*):
+// committed without a rename — files into a folder of the save's own, then
+// LATEST by a conditional PUT — so that of two writers exactly one wins; load,
+// verify, list, retention and resume (falling back past damage) as on fs; and
+// the CLI on s3:// URLs.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey, TinyLM,
+} from '../dist/index.js';
+import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS } from './_tiny.js';
+import { isBrowser, s3TestOptions } from './_env.js';
+
+await ready;
+const dec = new TextDecoder();
+
+async function failure(p) {
+  try { await p; } catch (e) { return e; }
+  throw new Error('expected a failure, but it succeeded');
+}
+
+/** Trains `steps` from scratch and saves to `root`; returns the info and the weights' bytes. */
+let runs = 0;
+async function trainAndSave(root, steps, opts = {}) {
+  // Own variable names: tfjs registers them globally, and two saves may run at once here.
+  const r = freshRun('adam', TEST_CONFIG, `s3run${runs++}/`);
+  const losses = r.loop.run(steps);
+  try {
+    const info = await saveCheckpoint(root, {
+      model: r.model, optimizer: r.opt, step: r.loop.step, config: { lr: 0.01, ...BATCH }, vocab: VOCAB, rng: { seed: 3 },
+      dataCursor: r.loop.sampler.state(), metadata: { model_name: 'tiny-s3' }, metrics: { loss: losses[losses.length - 1] },
+    }, opts);
+    return { info, weights: weightBytes(r.model) };
+  } finally {
+    r.dispose();
+  }
+}
+
+function fresh() {
+  return { model: TinyLM.create(tf, TEST_CONFIG, { prefix: `s3fresh${runs++}/` }), opt: OPTIMIZERS.adam() };
+}
+
+/** Loads `root` into a fresh model; returns the loaded facts and the weights' bytes. */
+async function loadFresh(root, how = loadCheckpoint) {
+  const f = fresh();
+  try {
+    const loaded = await how(root, { model: f.model, optimizer: f.opt });
+    return { loaded, weights: weightBytes(f.model) };
+  } finally {
+    f.model.dispose();
+  }
+}
+
+const C = suite('checkpoints on S3: commit by a conditional PUT of LATEST');
+C('a save writes its own folder (no temporary, no copy) and LATEST names it; load restores it bit-identically; verify and list agree', async () => {
+  const s = new S3Store(s3TestOptions());
+  const a = await trainAndSave(s, 2);
+  const b = await trainAndSave(s, 3);
+  assert.match(b.info.name, /^step-00000003-[0-9a-f]{8}$/);
+  assert.is(dec.decode(await s.read('LATEST')), b.info.name + '\n');
+  const keys = (await s.list(b.info.name)).map((e) => e.key.slice(b.info.name.length + 1));
+  assert.equal(keys, ['checkpoint.json', 'model.safetensors', 'model.safetensors.meta.json', 'optimizer.safetensors',
+    'optimizer.safetensors.meta.json', 'trainer_state.json', 'vocab.json']);
+  assert.equal((await s.list('')).map((e) => e.key).filter(isTempKey), []);
+  const { loaded, weights } = await loadFresh(s);
+  assert.is(loaded.step, 3);
+  assert.equal(weights, b.weights, 'weights bit-identical');
+  assert.is((await verify(s)).ok, true);
+  const list = await listCheckpoints(s);
+  assert.equal(list.map((c) => [c.name, c.latest]), [[a.info.name, false], [b.info.name, true]]);
+  await s.remove('');
+});
+C('two writers racing from the same LATEST: exactly one commits, the other fails CONFLICT and leaves nothing behind', async () => {
+  const s = new S3Store(s3TestOptions());
+  await trainAndSave(s, 1);
+  const results = await Promise.allSettled([trainAndSave(s, 2), trainAndSave(new S3Store(s3TestOptions(s.prefix)), 3)]);
+  const won = results.filter((r) => r.status === 'fulfilled');
+  const lost = results.filter((r) => r.status === 'rejected');
+  assert.is(won.length, 1, results.map((r) => r.reason?.message ?? 'ok').join(' | '));
+  assert.is(lost[0].reason.code, 'IO');
+  assert.is(lost[0].reason.detail, 'CONFLICT');
+  assert.match(lost[0].reason.message, /another writer/);
+  const winner = won[0].value.info.name;
+  assert.is(dec.decode(await s.read('LATEST')).trim(), winner);
+  assert.equal((await listCheckpoints(s)).map((c) => c.step), [1, won[0].value.info.step], "the loser's folder was removed");
+  assert.is((await loadFresh(s)).loaded.step, won[0].value.info.step);
+  await s.remove('');
+});
+C('the memory store commits LATEST by the same compare-and-swap', async () => {
+  const m = new MemoryStore();
+  await trainAndSave(m, 1);
+  const results = await Promise.allSettled([trainAndSave(m, 2), trainAndSave(m, 3)]);
+  assert.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+  assert.is(results.find((r) => r.status === 'rejected').reason.detail, 'CONFLICT');
+});
+C('resume falls back past a damaged newest checkpoint, as on fs; retention removes only what LATEST does not name', async () => {
+  const s = new S3Store(s3TestOptions());
+  const a = await trainAndSave(s, 2);
+  const b = await trainAndSave(s, 4);
+  const model = await s.read(`${b.info.name}/model.safetensors`);
+  const bad = model.slice();
+  bad[bad.length - 5] ^= 0xff;
+  await s.write(`${b.info.name}/model.safetensors`, bad);
+  const resumed = (await loadFresh(s, resumeTraining)).loaded;
+  assert.is(resumed.step, 2);
+  assert.equal(resumed.skipped.map((x) => [x.name, x.code]), [[b.info.name, 'INTEGRITY']]);
+  // keepLast: 1 keeps the newest by step and the one LATEST names (here the same), removing the rest.
+  const c = await trainAndSave(s, 5, { retention: { keepLast: 1 } });
+  assert.equal(c.info.removed?.sort(), [a.info.name, b.info.name].sort());
+  assert.equal((await listCheckpoints(s)).map((x) => x.name), [c.info.name]);
+  await s.remove('');
+});
+C.run();
+
+if (!isBrowser) {
+  const Cli = suite('the CLI on s3:// URLs (credentials from AWS_* variables)');
+  const { spawnSync } = await import('node:child_process');
+  Cli('verify and inspect a checkpoint and a model file by s3:// URL', async () => {
+    const o = s3TestOptions();
+    const s = new S3Store(o);
+    const { info } = await trainAndSave(s, 2);
+    const env = {
+      ...process.env, AWS_ENDPOINT_URL: o.endpoint, AWS_REGION: o.region,
+      AWS_ACCESS_KEY_ID: o.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: o.credentials.secretAccessKey,
+    };
+    const cli = (...args) => {
+      const r = globalThis.Deno
+        ? spawnSync(Deno.execPath(), ['run', '-A', '--quiet', 'dist/cli/main.js', ...args], { env, encoding: 'utf8' })
+        : spawnSync(process.execPath, ['dist/cli/main.js', ...args], { env, encoding: 'utf8' });
+      const last = r.stdout.trim().split('\n').pop();
+      return { status: r.status, json: last?.startsWith('{') ? JSON.parse(last) : null, out: r.stdout + r.stderr };
+    };
+    const root = `s3://${o.bucket}/${o.prefix}`;
+    const v = cli('verify', root, '--json');
+    assert.is(v.status, 0, v.out);
+    assert.is(v.json.ok, true);
+    const i = cli('inspect', `${root}/${info.name}/model.safetensors`, '--json');
+    assert.is(i.status, 0, i.out);
+    assert.ok(i.json.tensors.length > 0);
+    const bad = cli('verify', `s3://${o.bucket}/${o.prefix}/nothing-here`, '--json');
+    assert.is(bad.status, 1, bad.out);
+    assert.is(bad.json.code, 'NOT_FOUND');
+    await s.remove('');
+  });
+  Cli.run();
+}

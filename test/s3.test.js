@@ -1,0 +1,235 @@
+// The S3 store beyond the Store contract (test/store.test.js), on the Ceph RGW
+// that test/run.js starts (SAFECKPT_TEST_S3_*): compare-and-swap writes,
+// multipart uploads (parallel, bounded, aborted on failure, leftovers
+// cleaned), retries, timeouts, AbortSignal, credentials and errors, and the
+// formats reading lazily over ranged GETs. Faults are injected by wrapping the
+// real fetch: every request still goes to RGW.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { S3Store, resolveSource, writeSafetensors, readSafetensors, verify, sign, MemoryStore } from '../dist/index.js';
+import { isBrowser, runtime, s3TestOptions, rng, randomBytes } from './_env.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const MiB = 1 << 20;
+
+async function failure(p) {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a failure, but it succeeded');
+}
+
+async function* chunks(bytes, size) {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+/** A fetch that passes every request to RGW, letting `hook(url, init, n)` answer or delay some instead. */
+function faultyFetch(hook) {
+  const log = [];
+  const f = async (url, init) => {
+    const n = log.length;
+    log.push({ url: String(url), method: init?.method ?? 'GET' });
+    const r = await hook(String(url), init ?? {}, n);
+    return r ?? fetch(url, init);
+  };
+  f.log = log;
+  return f;
+}
+
+const CAS = suite('S3 store: compare-and-swap writes (If-None-Match / If-Match)');
+CAS('creates only when absent, replaces only the version it read, refuses a stale one', async () => {
+  const s = new S3Store(s3TestOptions());
+  assert.is(await s.readVersioned('LATEST'), null);
+  const v1 = await s.writeIf('LATEST', enc.encode('a'), { ifVersion: null });
+  const e = await failure(s.writeIf('LATEST', enc.encode('b'), { ifVersion: null }));
+  assert.is(e.code, 'IO');
+  assert.is(e.detail, 'PRECONDITION_FAILED');
+  const read = await s.readVersioned('LATEST');
+  assert.is(read.version, v1);
+  assert.is(dec.decode(read.bytes), 'a');
+  const v2 = await s.writeIf('LATEST', enc.encode('c'), { ifVersion: v1 });
+  assert.is.not(v2, v1);
+  assert.is((await failure(s.writeIf('LATEST', enc.encode('d'), { ifVersion: v1 }))).detail, 'PRECONDITION_FAILED', 'the version read before c was written is stale');
+  assert.is(dec.decode(await s.read('LATEST')), 'c');
+  await s.remove('');
+});
+CAS('of two writers racing from the same version, exactly one wins', async () => {
+  const s = new S3Store(s3TestOptions());
+  const v = await s.writeIf('LATEST', enc.encode('start'), { ifVersion: null });
+  const results = await Promise.allSettled([1, 2, 3, 4].map((i) => s.writeIf('LATEST', enc.encode(`w${i}`), { ifVersion: v })));
+  assert.is(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status)));
+  for (const r of results) if (r.status === 'rejected') assert.is(r.reason.detail, 'PRECONDITION_FAILED');
+  await s.remove('');
+});
+CAS('the memory store has the same semantics', async () => {
+  const s = new MemoryStore();
+  const v1 = await s.writeIf('L', enc.encode('a'), { ifVersion: null });
+  assert.is((await failure(s.writeIf('L', enc.encode('b'), { ifVersion: null }))).detail, 'PRECONDITION_FAILED');
+  const v2 = await s.writeIf('L', enc.encode('a'), { ifVersion: v1 });
+  assert.is((await failure(s.writeIf('L', enc.encode('c'), { ifVersion: v1 }))).detail, 'PRECONDITION_FAILED', 'same bytes, new version');
+  assert.is((await s.readVersioned('L')).version, v2);
+});
+CAS.run();
+
+const Up = suite('S3 store: uploads');
+Up('a small value is one PUT; a large stream is a multipart upload with parts in parallel, never more than partsInFlight', async () => {
+  let running = 0, peak = 0, parts = 0;
+  const f = faultyFetch(async (url, init) => {
+    if (!/[?&]partNumber=/.test(url)) return undefined;
+    parts++;
+    running++;
+    peak = Math.max(peak, running);
+    try { return await fetch(url, init); } finally { running--; }
+  });
+  const s = new S3Store({ ...s3TestOptions(), fetch: f, partSize: 5 * MiB, partsInFlight: 3 });
+  await s.write('small', new Uint8Array(100));
+  assert.equal(f.log.map((r) => r.method), ['PUT']);
+  const data = randomBytes(23 * MiB + 11, rng(5));
+  await s.write('big', chunks(data, MiB + 3));
+  assert.is(parts, 5);
+  assert.ok(peak > 1 && peak <= 3, `peak parts in flight: ${peak}`);
+  assert.equal(await s.read('big', { start: 5 * MiB - 2, end: 5 * MiB + 2 }), data.subarray(5 * MiB - 2, 5 * MiB + 2));
+  const all = await s.read('big');
+  assert.ok(all.length === data.length && all.every((b, i) => b === data[i]));
+  assert.equal(await s.listUploads(), []);
+  await s.remove('');
+});
+Up('a failing source aborts the upload: the old value stays and no multipart upload is left', async () => {
+  const s = new S3Store({ ...s3TestOptions(), partSize: 5 * MiB });
+  await s.write('v', enc.encode('old'));
+  async function* failing() { yield new Uint8Array(12 * MiB); throw new Error('tensor source failed'); }
+  const e = await failure(s.write('v', failing()));
+  assert.match(e.message, /tensor source failed/);
+  assert.is(dec.decode(await s.read('v')), 'old');
+  assert.equal(await s.listUploads(), []);
+  await s.remove('');
+});
+Up('a part that keeps failing aborts the upload', async () => {
+  const f = faultyFetch(async (url) => (/partNumber=2&/.test(url) ? new Response('<Error><Code>InternalError</Code></Error>', { status: 500 }) : undefined));
+  const s = new S3Store({ ...s3TestOptions(), fetch: f, partSize: 5 * MiB, retries: 2 });
+  const e = await failure(s.write('x', chunks(new Uint8Array(16 * MiB), MiB)));
+  assert.is(e.code, 'IO');
+  assert.match(e.message, /InternalError/);
+  assert.ok(f.log.some((r) => r.method === 'DELETE' && /uploadId=/.test(r.url)), 'AbortMultipartUpload was sent');
+  assert.equal(await s.listUploads(), []);
+  assert.is(await s.exists('x'), false);
+});
+Up('abortUploads() cleans what a killed writer left (an upload never completed nor aborted)', async () => {
+  const opts = s3TestOptions();
+  // The "killed" writer: its Complete and Abort requests never reach RGW.
+  const dead = faultyFetch(async (url, init) => (init.method === 'POST' && /uploadId=/.test(url)) || (init.method === 'DELETE' && /uploadId=/.test(url))
+    ? Promise.reject(new TypeError('connection reset')) : undefined);
+  await failure(new S3Store({ ...opts, fetch: dead, partSize: 5 * MiB, retries: 1 }).write('orphan', chunks(new Uint8Array(6 * MiB), MiB)));
+  const s = new S3Store(opts);
+  const left = await s.listUploads();
+  assert.equal(left.map((u) => u.key), ['orphan']);
+  assert.equal(await s.abortUploads({ olderThanMs: 3_600_000 }), [], 'a young upload is kept (it may still be running)');
+  assert.equal((await s.abortUploads()).map((u) => u.key), ['orphan']);
+  assert.equal(await s.listUploads(), []);
+});
+Up.run();
+
+const Net = suite('S3 store: retries, timeouts, AbortSignal');
+Net('retries 5xx and throttling with backoff, then succeeds', async () => {
+  let n = 0;
+  const f = faultyFetch(async () => (n++ < 2 ? new Response('<Error><Code>SlowDown</Code></Error>', { status: n === 1 ? 503 : 429 }) : undefined));
+  const s = new S3Store({ ...s3TestOptions(), fetch: f });
+  await s.write('k', enc.encode('v'));
+  assert.is(s.stats.retries, 2);
+  assert.is(dec.decode(await s.read('k')), 'v');
+  await s.remove('');
+});
+Net('gives up after `retries` attempts with IO naming the last answer', async () => {
+  const f = faultyFetch(async () => new Response('<Error><Code>ServiceUnavailable</Code></Error>', { status: 503 }));
+  const e = await failure(new S3Store({ ...s3TestOptions(), fetch: f, retries: 3 }).read('k'));
+  assert.is(e.code, 'IO');
+  assert.is(f.log.length, 3);
+  assert.match(e.message, /ServiceUnavailable/);
+});
+Net('a request without an answer times out and is retried', async () => {
+  let first = true;
+  const f = faultyFetch(async (url, init) => {
+    if (!first) return undefined;
+    first = false;
+    return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason)));
+  });
+  const s = new S3Store({ ...s3TestOptions(), fetch: f, timeoutMs: 300 });
+  await s.write('k', enc.encode('v'));
+  assert.is(s.stats.retries, 1);
+  await s.remove('');
+});
+Net('an AbortSignal stops an upload at once and aborts it', async () => {
+  const ac = new AbortController();
+  const f = faultyFetch(async (url) => { if (/partNumber=2&/.test(url)) ac.abort(new Error('user cancelled')); return undefined; });
+  const s = new S3Store({ ...s3TestOptions(), fetch: f, partSize: 5 * MiB, signal: ac.signal });
+  const e = await failure(s.write('x', chunks(new Uint8Array(20 * MiB), MiB)));
+  assert.is(e.code, 'IO');
+  assert.is(e.detail, 'ABORTED');
+  const clean = new S3Store(s3TestOptions(s.prefix));
+  assert.equal(await clean.listUploads(), []);
+  assert.is(await clean.exists('x'), false);
+});
+Net.run();
+
+const Cred = suite('S3 store: endpoint, credentials and errors');
+Cred('reads AWS_* variables from an env object (workerd, browsers) or the process environment', async () => {
+  const o = s3TestOptions();
+  const env = { AWS_ENDPOINT_URL: o.endpoint, AWS_REGION: o.region, AWS_ACCESS_KEY_ID: o.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: o.credentials.secretAccessKey };
+  const s = new S3Store({ bucket: o.bucket, prefix: o.prefix, env });
+  assert.is(s.endpoint, o.endpoint);
+  await s.write('a', enc.encode('x'));
+  if (!isBrowser) {
+    const saved = {};
+    for (const [k, v] of Object.entries(env)) { saved[k] = process.env[k]; process.env[k] = v; }
+    try {
+      const { store, key } = resolveSource(`s3://${o.bucket}/${o.prefix}/a`);
+      assert.is(dec.decode(await store.read(key)), 'x');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    }
+  }
+  await s.remove('');
+});
+Cred('a wrong secret is AUTH; no credentials at all is AUTH saying which variables to set; a missing bucket is NOT_FOUND', async () => {
+  const o = s3TestOptions();
+  assert.is((await failure(new S3Store({ ...o, credentials: { ...o.credentials, secretAccessKey: 'wrong' } }).read('x'))).code, 'AUTH');
+  const none = await failure(new S3Store({ bucket: o.bucket, endpoint: o.endpoint, env: {} }).read('x'));
+  assert.is(none.code, 'AUTH');
+  assert.match(none.message, /AWS_ACCESS_KEY_ID/);
+  const e = await failure(new S3Store({ ...o, bucket: 'no-such-bucket-here' }).write('x', new Uint8Array(1)));
+  assert.is(e.code, 'NOT_FOUND');
+  assert.match(e.message, /no-such-bucket-here/);
+});
+Cred.run();
+
+const Fmt = suite('S3 store: safetensors over ranged GETs, verified per tensor');
+Fmt('writes a model with its sidecar in place, reads one tensor with a few small requests, verifies and signs', async () => {
+  const s = new S3Store(s3TestOptions());
+  const big = new Float32Array(2 * MiB).map((_, i) => i % 97);
+  const small = new Float32Array([1, 2, 3, 4]);
+  await writeSafetensors({ store: s, key: 'm/model.safetensors' }, { big: { dtype: 'F32', shape: [big.length], data: big }, small: { dtype: 'F32', shape: [4], data: small } });
+  assert.equal((await s.list('m')).map((e) => e.key), ['m/model.safetensors', 'm/model.safetensors.meta.json'], 'no temporary key, nothing copied');
+  const reader = new S3Store(s3TestOptions(s.prefix));
+  const file = await readSafetensors({ store: reader, key: 'm/model.safetensors' });
+  const t = await file.tensor('small');
+  assert.equal(Array.from(t.toFloat32()), [1, 2, 3, 4]);
+  assert.ok(reader.stats.bytesIn < 64 * 1024, `fetched ${reader.stats.bytesIn} bytes for a 16-byte tensor of an 8 MiB file`);
+  const report = await verify({ store: reader, key: 'm/model.safetensors' });
+  assert.is(report.ok, true);
+  const key = enc.encode('k'.repeat(32));
+  await sign({ store: s, key: 'm/model.safetensors' }, key);
+  assert.is((await verify({ store: reader, key: 'm/model.safetensors' }, { key })).ok, true);
+  // Damage one byte of the big tensor: the small one still loads (verified alone), the big one is INTEGRITY.
+  const bytes = await s.read('m/model.safetensors');
+  const bad = bytes.slice();
+  bad[bad.length >> 1] ^= 1; // inside 'big' (8 MiB of the file's 8 MiB + 16 bytes)
+  await s.write('m/model.safetensors', bad);
+  const again = await readSafetensors({ store: new S3Store(s3TestOptions(s.prefix)), key: 'm/model.safetensors' });
+  assert.equal(Array.from((await again.tensor('small')).toFloat32()), [1, 2, 3, 4]);
+  assert.is((await failure(again.tensor('big'))).code, 'INTEGRITY');
+  await s.remove('');
+});
+Fmt.run();
