@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import {
   S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey, TinyLM,
 } from '../dist/index.js';
-import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS } from './_tiny.js';
+import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS, disposeOptimizer } from './_tiny.js';
 import { isBrowser, s3TestOptions } from './_env.js';
 
 await ready;
@@ -48,6 +48,7 @@ async function loadFresh(root, how = loadCheckpoint) {
     return { loaded, weights: weightBytes(f.model) };
   } finally {
     f.model.dispose();
+    disposeOptimizer(f.opt);
   }
 }
 
@@ -109,6 +110,9 @@ C('resume falls back past a damaged newest checkpoint, as on fs; retention remov
   assert.equal(c.info.removed?.sort(), [a.info.name, b.info.name].sort());
   assert.equal((await listCheckpoints(s)).map((x) => x.name), [c.info.name]);
   await s.remove('');
+});
+C('leaves no tensor behind (the test files share one TensorFlow.js)', () => {
+  assert.is(tf.memory().numTensors, 0);
 });
 C.run();
 

@@ -201,7 +201,8 @@ export class S3Store implements Store {
     if (this.signal?.aborted) {
       return new IoError(`${what} ${where}: aborted`, { path: where, detail: 'ABORTED', cause: e });
     }
-    return new IoError(`${what} ${where} failed: ${(e as Error)?.message ?? String(e)} (endpoint ${this.endpoint} unreachable?)`, { path: where, cause: e });
+    const page = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+    return new IoError(`${what} ${where} failed: ${(e as Error)?.message ?? String(e)} (endpoint ${this.endpoint} unreachable?${page ? ' In a page, also: the bucket\'s CORS rules must allow this origin, and an engine that answers errors without CORS headers hides them, a wrong secret included' : ''})`, { path: where, cause: e });
   }
 
   /** Sends one signed request with retries; resolves with the response of the first non-retryable answer. */
