@@ -2,7 +2,7 @@
 //
 //   ```js                 runs in Node as an ES module, its cwd a fresh folder holding the sample files below;
 //                         `safeckpt` is this build and `@tensorflow/tfjs` the package users install
-//   ```js deno            … and in Deno too
+//   ```js deno bun        … and in Deno and/or Bun too
 //   ```sh                 runs in bash (`set -eo pipefail`) in such a folder, with `safeckpt` on PATH
 //   ```console            a shell session: each `$ command` runs in such a folder and its output (stdout and
 //                         stderr) must be the lines shown under it; `…` in a line matches anything, a line of
@@ -56,7 +56,7 @@ function mode(attrs) {
   const noRun = /^(?:no-run|browser)\s*:\s*(.*)$/.exec(attrs);
   if (noRun) return { noRun: noRun[1].trim() || null };
   if (/^(?:no-run|browser)\b/.test(attrs)) return { noRun: null };
-  return { deno: /\bdeno\b/.test(attrs) };
+  return { deno: /\bdeno\b/.test(attrs), bun: /\bbun\b/.test(attrs) };
 }
 
 const docFiles = ['README.md', ...(await listRepoDir('docs').catch(() => [])).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
@@ -80,7 +80,7 @@ D('the runner: blocks, modes and console output patterns', () => {
   const md = 'x\n```js\na()\n```\n```sh no-run: needs npm\nnpm i\n```\n```console\n$ echo hi\nhi\n```\n';
   assert.equal(codeBlocks(md).map((b) => [b.lang, b.attrs, b.code, b.line]),
     [['js', '', 'a()\n', 2], ['sh', 'no-run: needs npm', 'npm i\n', 5], ['console', '', '$ echo hi\nhi\n', 8]]);
-  assert.equal([mode('no-run: why'), mode('no-run'), mode('deno'), mode('')], [{ noRun: 'why' }, { noRun: null }, { deno: true }, { deno: false }]);
+  assert.equal([mode('no-run: why'), mode('no-run'), mode('deno bun'), mode('')], [{ noRun: 'why' }, { noRun: null }, { deno: true, bun: true }, { deno: false, bun: false }]);
   assert.equal(consoleSteps('$ a\n1\n2\n$ b\n'), [{ command: 'a', expected: '1\n2' }, { command: 'b', expected: '' }]);
   const p = outputPattern('OK  ./m (…, 4 tensors)\n…\nend');
   assert.ok(p.test('OK  ./m (safetensors, 4 tensors)\nline\nline  \nend'));
@@ -123,6 +123,7 @@ if (runtime === 'node') {
   const esbuild = (await import(esbuildName)).default;
   const repo = fileURLToPath(new URL('..', import.meta.url));
   const deno = join(repo, 'node_modules', '.bin', 'deno');
+  const bun = join(repo, 'node_modules', '.bin', 'bun');
   // Block files live inside the package so that `import … from 'safeckpt'` resolves to this build by the
   // package's own name (Node's self-reference through "exports"), as it does for a user who installed it.
   const blockDir = join(repo, 'build', 'doc-blocks');
@@ -195,7 +196,7 @@ if (runtime === 'node') {
       }
       continue;
     }
-    D(`${where(b)} runs (${b.lang}${b.deno ? ', Node and Deno' : ''})`, async () => {
+    D(`${where(b)} runs (${b.lang}${b.deno ? ', Deno' : ''}${b.bun ? ', Bun' : ''})`, async () => {
       const cwd = await tempDir('safeckpt-doc-block-');
       fs.cpSync(samples, cwd, { recursive: true });
       try {
@@ -206,16 +207,17 @@ if (runtime === 'node') {
         const file = join(blockDir, `${name}.mjs`);
         fs.writeFileSync(file, served(b.code));
         run(b, process.execPath, [file], cwd);
-        if (b.deno) {
-          // Deno resolves 'safeckpt' through an import map to the same build.
-          const map = join(blockDir, `${name}.import-map.json`);
-          fs.writeFileSync(map, JSON.stringify({ imports: { safeckpt: `${new URL('../dist/index.js', import.meta.url)}` } }));
-          const denoCwd = await tempDir('safeckpt-doc-block-');
-          fs.cpSync(samples, denoCwd, { recursive: true });
+        // Deno resolves 'safeckpt' through an import map to the same build; Bun, like Node, by the package's name.
+        const map = join(blockDir, `${name}.import-map.json`);
+        fs.writeFileSync(map, JSON.stringify({ imports: { safeckpt: `${new URL('../dist/index.js', import.meta.url)}` } }));
+        for (const [use, cmd, args] of [[b.deno, deno, ['run', '-A', '--quiet', `--import-map=${map}`]], [b.bun, bun, []]]) {
+          if (!use) continue;
+          const again = await tempDir('safeckpt-doc-block-');
+          fs.cpSync(samples, again, { recursive: true });
           try {
-            run(b, deno, ['run', '-A', '--quiet', `--import-map=${map}`, file], denoCwd);
+            run(b, cmd, [...args, file], again);
           } finally {
-            fs.rmSync(denoCwd, { recursive: true, force: true });
+            fs.rmSync(again, { recursive: true, force: true });
           }
         }
       } finally {
