@@ -8,7 +8,8 @@
 import { sha256, createSha256 } from './hash.js';
 import type { ByteRange } from '../store/store.js';
 import { CorruptError } from '../errors.js';
-import { HashPool, coreCount, workersAvailable } from '../parallel/pool.js';
+import { HashPool } from '../parallel/pool.js';
+import { coreCount, workersAvailable } from '../platform/runtime.js';
 
 /** Bytes to hash: in memory, or read on demand (e.g. a file or HTTP range reader). */
 export type RangeSource = Uint8Array | ((start: number, end: number) => Promise<Uint8Array> | Uint8Array);

@@ -6,6 +6,7 @@
 // rename — which is why this does not go through the (async) fs Store and its
 // writeAtomic. One write per interval (of at most `capacity` lines) is the cost.
 import { CheckpointError, IoError, UnsupportedError } from '../errors.js';
+import { syncFs } from '../platform/runtime.js';
 import { tempKeyFor } from '../store/atomic.js';
 import type { FlushReason, LogBatch, LogSink } from './sink.js';
 
@@ -20,21 +21,13 @@ export interface FileSinkOptions {
 
 const URGENT: ReadonlySet<FlushReason> = new Set(['error', 'close', 'exit']);
 
-type Fs = typeof import('node:fs');
-
-/** The file sink (Node, Deno). Loads `node:fs` when called; in a browser use opfsSink(). */
+/** The file sink (Node, Deno, Bun). Loads `node:fs` when called; in a browser use opfsSink(). */
 export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): Promise<LogSink> {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
-  if (!g.Deno && !g.process?.versions?.node) {
-    throw new UnsupportedError('fileSink needs Node or Deno (it writes with node:fs); in a browser use opfsSink(name) or consoleSink()');
-  }
   const mode = opts.fsync ?? 'urgent';
   if (mode !== 'urgent' && mode !== 'always' && mode !== 'never') {
     throw new UnsupportedError(`fileSink: fsync must be 'urgent', 'always' or 'never'; got ${String(mode)}`, { detail: 'INVALID_OPTION' });
   }
-  const fs: Fs = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  const { dirname } = await import('node:path');
+  const { fs, fileURLToPath, dirname } = await syncFs();
   const file = typeof path === 'string' ? path : fileURLToPath(path);
   const dir = dirname(file);
   try {

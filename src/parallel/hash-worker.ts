@@ -9,6 +9,7 @@ import { hashRanges } from '../core/range-hash.js';
 import { CheckpointError } from '../errors.js';
 import { FsStore } from '../store/fs.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { workerPort } from '../platform/runtime.js';
 
 type Post = (m: WorkerReply, transfer?: Transferable[]) => void;
 
@@ -80,23 +81,7 @@ function errorJson(e: unknown): Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const g = globalThis as unknown as {
-    Deno?: unknown;
-    process?: { versions?: { node?: string } };
-    postMessage(m: unknown, t?: Transferable[]): void;
-    onmessage: ((e: MessageEvent) => void) | null;
-  };
-  let post: Post;
-  let listen: (f: (m: WorkerRequest) => void) => void;
-  if (g.Deno === undefined && typeof g.process?.versions?.node === 'string') {
-    const specifier = 'node:worker_threads';
-    const { parentPort } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
-    post = (m, t) => parentPort!.postMessage(m, t as never);
-    listen = (f) => parentPort!.on('message', f);
-  } else {
-    post = (m, t) => g.postMessage(m, t);
-    listen = (f) => (g.onmessage = (e) => f(e.data as WorkerRequest));
-  }
+  const { post, listen } = (await workerPort()) as { post: Post; listen(f: (m: WorkerRequest) => void): void };
   // Requests run one at a time, in order: a stream's updates must be hashed in the order sent.
   let queue = Promise.resolve();
   listen((m) => {

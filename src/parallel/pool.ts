@@ -1,8 +1,8 @@
-// A small pool of hashing workers, the same in Node (worker_threads), Deno and
-// browsers (module Workers). The worker's code is embedded text (see
-// hash-worker.ts), started from a data: URL in Node and a Blob URL elsewhere:
-// `new URL('./w.js', import.meta.url)` would break as soon as a bundler moves
-// the code, and a Blob cannot be a Node worker.
+// A small pool of hashing workers, the same in Node (worker_threads), Deno, Bun
+// and browsers (module Workers). The worker's code is embedded text (see
+// hash-worker.ts), started by platform/runtime.ts from a data: URL in Node and a Blob
+// URL elsewhere: `new URL('./w.js', import.meta.url)` would break as soon as a
+// bundler moves the code, and a Blob cannot be a Node worker.
 //
 // Work is handed out as jobs of whole tensors. From an fs store a worker opens
 // the file by path and reads its ranges itself; otherwise bytes travel as
@@ -17,7 +17,7 @@ import { FsStore } from '../store/fs.js';
 import { OpfsStore } from '../store/opfs.js';
 import type { Store } from '../store/store.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
-import { HASH_WORKER_SOURCE } from './worker-source.js';
+import { coreCount as platformCores, startWorker, workersAvailable, type WorkerEndpoint } from '../platform/runtime.js';
 
 /**
  * When `workers` is not given, the size from which each operation uses the
@@ -75,64 +75,30 @@ export interface HashJob {
   ranges: NamedRange[];
 }
 
-interface Endpoint {
-  post(m: WorkerRequest, transfer?: Transferable[]): void;
-  terminate(): void;
-}
+type Endpoint = WorkerEndpoint;
 
 type Handler = { reply(r: WorkerReply): void; fail(e: Error): void };
 
-const isNode = () => {
-  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
-  return g.Deno === undefined && typeof g.process?.versions?.node === 'string';
-};
-
-function workerText(): string {
-  // The core's bytes are already in this build: the worker reads them from a global instead of a second copy.
-  return `globalThis.__SAFECKPT_CORE_WASM_BASE64=${JSON.stringify(CORE_WASM_BASE64)};\n${HASH_WORKER_SOURCE}`;
+let workerSource: Promise<string> | undefined;
+/**
+ * The worker's code, loaded on the first pool (a bundler that splits code
+ * puts it in its own chunk, so a page that never starts a worker never
+ * downloads it). The core's bytes are already in this build: the worker reads
+ * them from a global instead of a second copy.
+ */
+function workerText(): Promise<string> {
+  workerSource ??= import('./worker-source.js').then(({ HASH_WORKER_SOURCE }) =>
+    `globalThis.__SAFECKPT_CORE_WASM_BASE64=${JSON.stringify(CORE_WASM_BASE64)};\n${HASH_WORKER_SOURCE}`);
+  return workerSource;
 }
 
 async function spawn(onReply: (r: WorkerReply) => void, onFail: (e: Error) => void): Promise<Endpoint> {
-  const text = workerText();
-  if (isNode()) {
-    const specifier = 'node:worker_threads';
-    const { Worker } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
-    const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(text)));
-    w.unref(); // a pool someone forgot to close must not keep the process alive
-    w.on('message', onReply);
-    w.on('error', onFail);
-    w.on('exit', (code) => onFail(new Error(`hashing worker exited (code ${code})`)));
-    return { post: (m, t) => w.postMessage(m, t as never), terminate: () => void w.terminate() };
-  }
-  if (typeof Worker !== 'function' || typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function') {
-    throw new Error('this runtime has no module Workers');
-  }
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
-  const w = new Worker(url, { type: 'module' });
-  w.onmessage = (e) => {
-    if ((e.data as WorkerReply).op === 'ready') URL.revokeObjectURL(url);
-    onReply(e.data as WorkerReply);
-  };
-  w.onerror = (e) => {
-    e.preventDefault?.();
-    onFail(new Error(`hashing worker failed: ${e.message}`));
-  };
-  return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => w.terminate() };
+  return startWorker(await workerText(), (m) => onReply(m as WorkerReply), onFail);
 }
 
-export async function coreCount(): Promise<number> {
-  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  if (typeof n === 'number' && n > 0) return n;
-  if (isNode()) {
-    try {
-      const specifier = 'node:os';
-      const os = (await import(/* @vite-ignore */ specifier)) as typeof import('node:os');
-      return os.availableParallelism?.() ?? os.cpus().length;
-    } catch {
-      // fall through
-    }
-  }
-  return 1;
+/** Processor cores (navigator.hardwareConcurrency, or node:os where there is no navigator). */
+export function coreCount(): Promise<number> {
+  return platformCores();
 }
 
 function toError(json: Record<string, unknown>): CheckpointError {
@@ -481,7 +447,7 @@ export class PoolLease {
     if (this.pool) return this.pool;
     if (asked === 0 || (asked === undefined && bytes < this.autoFrom) || !workersAvailable()) return Promise.resolve(null);
     this.pool = (async () => {
-      const n = asked ?? Math.min(MAX_WORKERS, await coreCount());
+      const n = asked ?? Math.min(MAX_WORKERS, await platformCores());
       // One core: workers would only take turns with this thread.
       if (n < 2 && asked === undefined) return null;
       if (this.closed) return null;
@@ -496,6 +462,3 @@ export class PoolLease {
   }
 }
 
-export function workersAvailable(): boolean {
-  return isNode() || (typeof Worker === 'function' && typeof Blob === 'function');
-}

@@ -1,19 +1,12 @@
-// The filesystem store for Node and Deno, both through node:fs. node:* is
-// imported lazily so that importing safeckpt in a browser never touches it.
-import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
+// The filesystem store for Node, Deno and Bun, all through node:fs, which
+// platform/runtime.ts loads on first use (NO_FS where the runtime has none).
+import { CheckpointError, IoError, NotFoundError } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, dirOf } from './keys.js';
 import { writeAhead } from './write-ahead.js';
+import { fsPromises as nodeFs } from '../platform/runtime.js';
 
 type FsPromises = typeof import('node:fs/promises');
-let fsp: Promise<FsPromises> | undefined;
-const nodeFs = () =>
-  (fsp ??= import('node:fs/promises').catch((e) => {
-    fsp = undefined;
-    throw new UnsupportedError('file paths need Node or Deno (node:fs); in a browser use opfs:, idb:, memory: or http(s): sources', {
-      detail: 'NO_FS', cause: e,
-    });
-  }));
 
 /** Bytes per read() call when a caller asks for a large range: keeps syscalls few without huge temporaries. */
 const READ_SLICE = 64 << 20;
