@@ -157,7 +157,13 @@ Net('a request without an answer times out and is retried', async () => {
     return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason)));
   });
   const s = new S3Store({ ...s3TestOptions(), fetch: f, timeoutMs: 300 });
-  await s.write('k', enc.encode('v'));
+  // A stalled real connection keeps the process alive; this fake one does not, and the timeout's timer is unref'd.
+  const alive = setInterval(() => {}, 50);
+  try {
+    await s.write('k', enc.encode('v'));
+  } finally {
+    clearInterval(alive);
+  }
   assert.is(s.stats.retries, 1);
   await s.remove('');
 });

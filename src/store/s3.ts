@@ -64,7 +64,7 @@ export interface S3StoreOptions {
 export interface S3Stats {
   requests: number;
   retries: number;
-  /** Body bytes received. */
+  /** Object bytes received (GET bodies). */
   bytesIn: number;
   /** Body bytes sent. */
   bytesOut: number;
@@ -230,53 +230,27 @@ export class S3Store implements Store {
         method: req.method, host, path, query: req.query, headers: req.headers,
         payloadHash: req.body && req.body.length > 0 ? UNSIGNED_PAYLOAD : EMPTY_SHA256, region: this.region, credentials: this.credentials,
       });
-      const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(new Error(`no answer in ${this.timeoutMs} ms`)), this.timeoutMs);
-      const onAbort = () => timeout.abort(signal!.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const release = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
+      // The time limit covers the answer and its body; AbortSignal.timeout keeps no process alive, and
+      // AbortSignal.any lets go of the caller's signal once the request is done.
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const both = signal ? (AbortSignal.any ? AbortSignal.any([signal, timeout]) : signal) : timeout;
       try {
         this.stats.requests++;
-        const res = await this.fetchFn(url, { method: req.method, headers, body: req.body, signal: timeout.signal, cache: 'no-store' } as RequestInit);
+        const res = await this.fetchFn(url, { method: req.method, headers, body: req.body, signal: both, cache: 'no-store' } as RequestInit);
         if (req.body) this.stats.bytesOut += req.body.length;
         if (res.status >= 500 || res.status === 429 || (res.status === 400 && (await isRequestTimeout(res)))) {
           lastError = await this.error(res, req.what, where);
-          release();
           continue;
         }
-        // The timer keeps guarding a body still being read: track() releases it when the body is done.
-        if (res.ok || res.status === 404 || req.ok?.includes(res.status)) return this.track(res, release);
-        const err = await this.error(res, req.what, where);
-        release();
-        throw err;
+        if (res.ok || res.status === 404 || req.ok?.includes(res.status)) return res;
+        throw await this.error(res, req.what, where);
       } catch (e) {
-        release();
         if (e instanceof CheckpointError) throw e;
         if (signal?.aborted) throw this.fail(req.what, where, e);
         lastError = e;
       }
     }
     throw this.fail(`${req.what} (${this.retries} attempts)`, where, lastError);
-  }
-
-  /** Clears the request's timer once its body has been consumed (or cancelled). */
-  private track(res: Response, finish: () => void): Response {
-    // 204, 205 and 304 answers cannot carry a body (Chromium hands them an empty stream anyway).
-    if (!res.body || res.status === 204 || res.status === 205 || res.status === 304) { void res.body?.cancel(); finish(); return res; }
-    const reader = res.body.getReader();
-    const stats = this.stats;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(c) {
-        try {
-          const { done: end, value } = await reader.read();
-          if (end) { finish(); c.close(); return; }
-          stats.bytesIn += value.length;
-          c.enqueue(value);
-        } catch (e) { finish(); c.error(e); }
-      },
-      cancel(r) { finish(); return reader.cancel(r); },
-    });
-    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
   }
 
   private async error(res: Response, what: string, where: string): Promise<CheckpointError> {
@@ -299,7 +273,9 @@ export class S3Store implements Store {
 
   private async body(res: Response, key: string): Promise<Uint8Array> {
     try {
-      return new Uint8Array(await res.arrayBuffer());
+      const b = new Uint8Array(await res.arrayBuffer());
+      this.stats.bytesIn += b.length;
+      return b;
     } catch (e) {
       throw new IoError(`download of ${this.describe(key)} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: this.describe(key), cause: e });
     }
@@ -328,6 +304,7 @@ export class S3Store implements Store {
       checkRange(range, await this.size(key), where);
       return new Uint8Array(0);
     }
+    if (range && range.end - range.start > 2 * this.partSize) return this.readParts(key, range);
     const res = await this.send({
       method: 'GET', key: this.objectKey(key), what: 'GET', ok: [416],
       headers: range ? { range: `bytes=${range.start}-${range.end - 1}` } : undefined,
@@ -352,6 +329,51 @@ export class S3Store implements Store {
       }
     }
     return b;
+  }
+
+  /**
+   * A large range as part-sized ranged GETs, up to partsInFlight at once, each streamed straight into its
+   * place in one buffer: several connections fill a link (and keep an engine's threads busy) where one
+   * stream would not, and memory is the result alone.
+   */
+  private async readParts(key: string, range: ByteRange): Promise<Uint8Array> {
+    const where = this.describe(key);
+    const out = new Uint8Array(range.end - range.start);
+    const pieces: number[] = [];
+    for (let at = 0; at < out.length; at += this.partSize) pieces.push(at);
+    await eachLimited(pieces, this.partsInFlight, async (at) => {
+      const end = Math.min(out.length, at + this.partSize);
+      const res = await this.send({
+        method: 'GET', key: this.objectKey(key), what: 'GET', ok: [416],
+        headers: { range: `bytes=${range.start + at}-${range.start + end - 1}` },
+      });
+      if (res.status === 404) throw this.notFound(res, key);
+      if (res.status !== 206) {
+        await res.body?.cancel();
+        checkRange(range, await this.size(key), where);
+        throw new IoError(`GET ${where}: ${res.status} for bytes [${range.start + at}, ${range.start + end})`, { path: where, detail: `HTTP_${res.status}` });
+      }
+      let fill = at;
+      try {
+        const reader = res.body!.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (fill + value.length > end) throw new IoError(`GET ${where}: more bytes than the range asked for`, { path: where, detail: 'BAD_RANGE' });
+          out.set(value, fill);
+          fill += value.length;
+          this.stats.bytesIn += value.length;
+        }
+      } catch (e) {
+        throw e instanceof CheckpointError ? e : new IoError(`download of ${where} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: where, cause: e });
+      }
+      if (fill !== end) {
+        throw new CheckpointError('CORRUPT', `${where}: asked for bytes [${range.start + at}, ${range.start + end}) but got ${fill - at} (the object is shorter: truncated?)`, {
+          detail: 'SHORT_READ', path: where, position: range.start + fill,
+        });
+      }
+    });
+    return out;
   }
 
   /** The value and its version (ETag), or null when absent: the first half of a compare-and-swap. */
