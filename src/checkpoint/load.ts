@@ -11,10 +11,13 @@ import { joinKey, baseOf } from '../store/keys.js';
 import type { MacKey } from '../format/signed-json.js';
 import type { TensorLike, TensorView } from '../format/types.js';
 import type { Dtype } from '../format/dtype.js';
-import type { ModelLike, Optimizer, Tf, VariableModel } from '../tfjs/tf.js';
-import { loadableInto, modelSignature, namedVariables, planModelRestore } from '../tfjs/variables.js';
+import type { ModelLike, Optimizer, TfOps, VariableModel } from '../tfjs/tf.js';
+import { tfOpsFor } from '../tfjs/engine.js';
+import { hasLayers, legacyRenames } from '../tfjs/names.js';
+import { renameOptimizerState, renameTensors, warnLegacy } from './legacy-names.js';
+import { loadableInto, modelSignature, namedVariables, planModelRestore, type NamedVariable } from '../tfjs/variables.js';
 import { optimizerSignature, planOptimizerRestore, type OptimizerState, type RestorePlan } from '../tfjs/optimizer-state.js';
-import { adapterFor } from './adapters/index.js';
+import { adapterOrIdentity } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
 import { MODEL_FILE, OPTIMIZER_FILE } from './layout.js';
 import { architectureDifferences, type Lineage, type ModelMetadata } from './metadata.js';
@@ -27,8 +30,8 @@ export interface LoadOptions {
   model?: ModelLike;
   /** The optimizer to restore into: it must be of the saved class (its config may differ, with a warning). */
   optimizer?: Optimizer | null;
-  /** The caller's tf namespace (defaults to `model.tf` when the model carries it). */
-  tf?: Tf;
+  /** The caller's tf namespace; rarely needed: by default `model.tf`, else the engine the model's variables live in. */
+  tf?: TfOps;
   /** HMAC key: the manifest must be signed with it (AUTH otherwise). */
   key?: MacKey;
   /** Force this adapter instead of the one the checkpoint's architecture_type selects. */
@@ -83,13 +86,13 @@ function specsOf(tensors: Readonly<Record<string, TensorLike>>, file: Safetensor
  * Every tensor of `found` against `expected` (all mismatches in one error, from the core's shape
  * check), phrased for a checkpoint: which part, and that nothing was loaded.
  */
-function checkFits(expected: Record<string, Spec>, found: TensorSpecs, what: string, where: string): void {
+function checkFits(expected: Record<string, Spec>, found: TensorSpecs, what: string, where: string, hint?: string): void {
   try {
     checkShapes(expected, found, { path: where });
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
     throw new CheckpointError(e.code, `${e.message}. The ${what} does not fit the model given; nothing was loaded. ` +
-      'Build the model the checkpoint was saved from (`safeckpt inspect` shows its tensors and architecture).', {
+      (hint ?? 'Build the model the checkpoint was saved from (`safeckpt inspect` shows its tensors and architecture).'), {
       path: where, tensor: e.tensor, data: e.data, detail: e.detail, cause: e,
     });
   }
@@ -97,6 +100,44 @@ function checkFits(expected: Record<string, Spec>, found: TensorSpecs, what: str
 
 function archMismatch(c: CheckpointContents, message: string, data: unknown): CheckpointError {
   return new CheckpointError('ARCH_MISMATCH', message, { path: c.path, data });
+}
+
+/** A model's weights checked against a file's tensors, ready to assign. */
+export interface PreparedWeights {
+  vars: NamedVariable[];
+  tf: TfOps;
+  /** The file's tensors under the model's names (after the adapter and any legacy renaming). */
+  weights: Record<string, TensorLike>;
+  /** Old tfjs names → stable names, when the file predates stable names. */
+  legacy: Map<string, string> | null;
+  /** Makes every tensor (nothing is assigned until the plan's commit()). */
+  plan(): RestorePlan;
+}
+
+/**
+ * Maps `tensors` (a file's, under its names) onto `model` through `adapter`, renames legacy tfjs
+ * names (WARN), and checks every shape and dtype at once (SHAPE_MISMATCH / DTYPE_MISMATCH listing all
+ * mismatches). Throws before anything is made or changed. Shared by checkpoints and loadWeights.
+ */
+export function prepareWeights(model: ModelLike, tensors: Readonly<Record<string, TensorLike>>, file: SafetensorsFile | null, adapter: ArchitectureAdapter,
+  opts: { tf?: TfOps; where: string; log: Logger; what?: string; hint?: string }): PreparedWeights {
+  const vars = namedVariables(model);
+  const tf = tfOpsFor(opts.tf, model, vars.map((v) => v.variable));
+  let weights: Record<string, TensorLike> = adapter.fromFile(tensors, new Set(vars.map((v) => v.name)));
+  const legacy = hasLayers(model) ? legacyRenames(model, Object.keys(weights)) : null;
+  if (legacy) {
+    weights = renameTensors(weights, legacy);
+    warnLegacy(opts.log, opts.where, legacy);
+  }
+  // A float tensor loads into a float32 variable (BF16, F16… are converted exactly): its dtype is then no mismatch.
+  const expected: Record<string, Spec> = {};
+  const byName = new Map(vars.map((v) => [v.name, v.variable]));
+  for (const [n, sp] of Object.entries(modelSignature(model))) {
+    const f = weights[n];
+    expected[n] = f && f.dtype !== sp.dtype && loadableInto(f.dtype, byName.get(n)!.dtype) ? { shape: sp.shape } : sp;
+  }
+  checkFits(expected, specsOf(weights, file), opts.what ?? 'model weights', opts.where, opts.hint);
+  return { vars, tf, weights, legacy, plan: () => planModelRestore(tf, vars, weights, opts.where) };
 }
 
 /**
@@ -111,12 +152,12 @@ export function prepareRestore(c: CheckpointContents, opts: LoadOptions, log: Lo
     return [];
   }
   const vm = model as Partial<VariableModel>;
-  const adapter = opts.adapter ?? adapterFor(m.architecture_type, opts.adapters);
+  const adapter = opts.adapter ?? adapterOrIdentity(m.architecture_type, opts.adapters);
   const needs = `the checkpoint needs architecture_type '${m.architecture_type}'${m.model_id ? ` (model_id '${m.model_id}')` : ''}`;
   const modelType = opts.expect?.architecture_type ?? vm.architecture_type;
   if (modelType !== undefined && modelType !== m.architecture_type && !opts.adapter) {
     throw archMismatch(c, `${c.path}: ${needs}, but the model given is '${modelType}'. Build a '${m.architecture_type}' model${m.model_id ? ` from '${m.model_id}'` : ''} ` +
-      `(${adapterFor(m.architecture_type, opts.adapters).description}), or pass \`adapter\` to load it into this one. Nothing was loaded.`, {
+      `(${adapterOrIdentity(m.architecture_type, opts.adapters).description}), or pass \`adapter\` to load it into this one. Nothing was loaded.`, {
       expected: { architecture_type: m.architecture_type, model_id: m.model_id }, found: { architecture_type: modelType },
     });
   }
@@ -133,29 +174,19 @@ export function prepareRestore(c: CheckpointContents, opts: LoadOptions, log: Lo
       });
     }
   }
-  const tf = opts.tf ?? vm.tf;
-  if (!tf) throw new UnsupportedError('restoring into a model needs TensorFlow.js: pass your `tf` namespace in the `tf` option', { detail: 'NO_TF' });
-
-  const vars = namedVariables(model);
-  const weights = adapter.fromFile(c.model.tensors, new Set(vars.map((v) => v.name)));
-  // A float tensor loads into a float32 variable (BF16, F16… are converted exactly): its dtype is then no mismatch.
-  const expected: Record<string, Spec> = {};
-  for (const [n, sp] of Object.entries(modelSignature(model))) {
-    const f = weights[n];
-    const tfDtype = vars.find((v) => v.name === n)!.variable.dtype;
-    expected[n] = f && f.dtype !== sp.dtype && loadableInto(f.dtype, tfDtype) ? { shape: sp.shape } : sp;
-  }
-  checkFits(expected, specsOf(weights, c.model), 'model weights', joinKey(c.path, MODEL_FILE));
+  const w = prepareWeights(model, c.model.tensors, c.model, adapter, { tf: opts.tf, where: joinKey(c.path, MODEL_FILE), log });
+  const { vars, tf } = w;
+  let state = c.trainer.optimizer;
+  let slots: Readonly<Record<string, TensorLike>> = c.optimizer?.tensors ?? {};
+  if (w.legacy && state) ({ state, slots } = renameOptimizerState(state, slots, w.legacy));
 
   let optPlan: ((plans: RestorePlan[]) => void) | undefined;
-  const state = c.trainer.optimizer;
   if (opts.optimizer) {
     if (!state) {
       throw new CheckpointError('NOT_FOUND', `${c.path} was saved without optimizer state: load it without \`optimizer\` (a fresh optimizer starts from zero slots)`, {
         path: c.path, detail: 'NO_OPTIMIZER_STATE',
       });
     }
-    const slots = c.optimizer?.tensors ?? {};
     checkFits(optimizerSignature(state, vars), specsOf(slots, c.optimizer), 'optimizer state', joinKey(c.path, OPTIMIZER_FILE));
     const given = opts.optimizer as unknown as { getConfig?: () => Record<string, unknown> };
     const live = given.getConfig?.() ?? {};
@@ -165,14 +196,15 @@ export function prepareRestore(c: CheckpointContents, opts: LoadOptions, log: Lo
         path: c.path, differs: Object.fromEntries(changed.map((k) => [k, { saved: state.config[k], given: live[k] }])),
       });
     }
-    optPlan = (plans) => plans.push(planOptimizerRestore(tf, opts.optimizer!, vars, state, slots, joinKey(c.path, OPTIMIZER_FILE)));
+    const saved = state;
+    optPlan = (plans) => plans.push(planOptimizerRestore(tf, opts.optimizer!, vars, saved, slots, joinKey(c.path, OPTIMIZER_FILE)));
   } else if (state) {
     log.info('the checkpoint holds optimizer state, but no optimizer was given: only the model is restored', { path: c.path, optimizer: state.name });
   }
 
   const plans: RestorePlan[] = [];
   try {
-    plans.push(planModelRestore(tf, vars, weights, joinKey(c.path, MODEL_FILE)));
+    plans.push(w.plan());
     optPlan?.(plans);
   } catch (e) {
     for (const p of plans) p.abort();

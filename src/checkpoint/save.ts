@@ -31,14 +31,15 @@ import { writeSafetensors } from '../format/safetensors-write.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import type { MacKey } from '../format/signed-json.js';
 import type { TensorMap } from '../format/types.js';
-import type { ModelLike, Optimizer, VariableModel } from '../tfjs/tf.js';
+import type { ModelLike, Optimizer } from '../tfjs/tf.js';
+import { describeModel } from '../tfjs/describe.js';
 import { namedVariables, snapshotModel } from '../tfjs/variables.js';
 import { snapshotOptimizer } from '../tfjs/optimizer-state.js';
-import { adapterFor } from './adapters/index.js';
+import { adapterOrIdentity } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedName, stepDirName, uniqueStepDirName } from './layout.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
-import { DEFAULT_ARCHITECTURE, firstLink, type Lineage, type ModelMetadata } from './metadata.js';
+import { firstLink, type Lineage, type ModelMetadata } from './metadata.js';
 import { readRegistry, registerModel, writeRegistry, forgetCheckpoints } from './registry.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 import { serializeTrainerState, type TrainerState } from './trainer-state.js';
@@ -104,16 +105,17 @@ export interface CheckpointInfo {
 const enc = new TextEncoder();
 const hex = (b: Uint8Array) => toHex(sha256(b));
 
-function modelMetadata(model: ModelLike, m: Partial<ModelMetadata> | undefined): ModelMetadata {
-  const vm = model as Partial<VariableModel>;
-  const architecture_type = m?.architecture_type ?? vm.architecture_type ?? DEFAULT_ARCHITECTURE;
+/** The metadata given, the rest from the model itself (its class, name and layers: describeModel). */
+export function modelMetadata(model: ModelLike, m: Partial<ModelMetadata> | undefined): ModelMetadata {
+  const d = describeModel(model);
+  const architecture_type = m?.architecture_type ?? d.architecture_type;
   const model_id = m?.model_id ?? null;
   return {
-    model_name: m?.model_name ?? model_id ?? architecture_type,
+    model_name: m?.model_name ?? model_id ?? (architecture_type === d.architecture_type ? d.model_name : architecture_type),
     model_id,
     architecture_type,
     source: m?.source ?? (model_id ? 'huggingface' : 'custom'),
-    architecture: { ...(vm.architecture ?? {}), ...(m?.architecture ?? {}) },
+    architecture: { ...d.architecture, ...(m?.architecture ?? {}) },
   };
 }
 
@@ -138,7 +140,7 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
   if (store.readOnly) throw new UnsupportedError(`cannot save a checkpoint to ${store.describe(rootKey)}: ${store.kind} is read-only`, { detail: 'READ_ONLY', path: store.describe(rootKey) });
   const step = checkStep(state.step);
   const meta = modelMetadata(state.model, state.metadata);
-  const adapter = adapterFor(meta.architecture_type, opts.adapters);
+  const adapter = adapterOrIdentity(meta.architecture_type, opts.adapters);
 
   // 1. Snapshot, synchronously.
   const weights: TensorMap = adapter.toFile(snapshotModel(state.model));

@@ -12,7 +12,7 @@
 // names of the variables, and replayed on restore.
 import { CheckpointError } from '../errors.js';
 import type { TensorMap } from '../format/types.js';
-import type { Optimizer, Tensor, Tf, Variable } from './tf.js';
+import type { Optimizer, Tensor, TfOps, Variable } from './tf.js';
 import type { NamedVariable } from './variables.js';
 import { snapshotTensor, toTfTensor } from './variables.js';
 
@@ -164,7 +164,7 @@ export interface RestorePlan {
  * Checks that `state` fits `opt` (same class, same slot kinds, every slot variable in the model)
  * and prepares every tensor. Nothing about `opt` changes before `commit()`.
  */
-export function planOptimizerRestore(tf: Tf, opt: Optimizer, vars: NamedVariable[], state: OptimizerState, slots: TensorMap, where: string): RestorePlan {
+export function planOptimizerRestore(tf: TfOps, opt: Optimizer, vars: NamedVariable[], state: OptimizerState, slots: TensorMap, where: string): RestorePlan {
   const { name, spec } = optimizerSpec(opt);
   const o = internals(opt);
   if (name !== state.name) {

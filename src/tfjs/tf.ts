@@ -9,19 +9,38 @@ export type Tensor = tfc.Tensor;
 export type Variable = tfc.Variable;
 export type Optimizer = tfc.Optimizer;
 
+/** The few tf functions the bridge needs to make tensors: `tf` itself, or one found from the model's engine. */
+export type TfOps = Pick<Tf, 'tensor' | 'variable' | 'scalar'>;
+
 /** One weight of a tfjs-layers LayersModel (`model.weights[i]`): read() gives its Variable. */
 export interface LayerVariableLike {
   readonly name: string;
+  /** The name before tfjs made it unique in the process (`head/kernel`, never `head/kernel_1`). */
+  readonly originalName?: string;
   readonly shape: number[];
   readonly dtype: string;
   read(): Variable;
   write(t: Tensor): unknown;
 }
 
+/** A tfjs-layers Layer, structurally: a nested model has `layers`. */
+export interface LayerLike {
+  readonly name: string;
+  getClassName(): string;
+  readonly weights: LayerVariableLike[];
+  readonly layers?: LayerLike[];
+}
+
 /** A tfjs-layers LayersModel, structurally (tfjs-layers itself is not a dependency). */
 export interface LayersModelLike {
   readonly weights: LayerVariableLike[];
   readonly trainableWeights?: LayerVariableLike[];
+  /** Present on real LayersModels (Sequential, functional): names then follow the layers, not tfjs's counters. */
+  readonly layers?: LayerLike[];
+  readonly name?: string;
+  getClassName?(): string;
+  /** Set by compile(). */
+  readonly optimizer?: Optimizer;
 }
 
 /** A model that owns named variables and says what it is (the project's TinyLM is one). */

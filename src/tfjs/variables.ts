@@ -1,14 +1,16 @@
 // The model side of the bridge: a model's variables as named tensors, and
 // their restore. Three model shapes are accepted: a tfjs-layers LayersModel
 // (its `weights`), an object with a `variables` record (the project's TinyLM),
-// or a plain record of named tf.Variables. Names are the record keys or the
-// LayerVariable names, in the model's own order; tfjs's global variable names
+// or a plain record of named tf.Variables. Names are the record keys, or for a
+// LayersModel the stable names of names.ts (by layer and role, never tfjs's
+// process-global counters), in the model's own order; tfjs's variable names
 // never reach a file, so a resumed process may register different ones.
 import { CheckpointError } from '../errors.js';
 import type { Dtype } from '../format/dtype.js';
 import type { TensorData, TensorLike, TensorMap } from '../format/types.js';
 import { toFloat32 } from '../format/convert.js';
-import type { LayersModelLike, ModelLike, Tf, Variable, VariableModel } from './tf.js';
+import type { LayersModelLike, ModelLike, TfOps, Variable, VariableModel } from './tf.js';
+import { hasLayers, layerWeightNames } from './names.js';
 
 /** One variable of a model under its stable (file) name. */
 export interface NamedVariable {
@@ -20,7 +22,7 @@ export interface NamedVariable {
 
 const TF_TO_DTYPE: Record<string, Dtype> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
 
-function isLayersModel(m: unknown): m is LayersModelLike {
+export function isLayersModel(m: unknown): m is LayersModelLike {
   return typeof m === 'object' && m !== null && Array.isArray((m as LayersModelLike).weights)
     && (m as LayersModelLike).weights.every((w) => typeof w?.read === 'function');
 }
@@ -38,7 +40,8 @@ function isTfVariable(v: unknown): v is Variable {
 /** The model's variables under their file names, in the model's order. */
 export function namedVariables(model: ModelLike): NamedVariable[] {
   if (isLayersModel(model)) {
-    return model.weights.map((w) => ({ name: w.name, variable: w.read(), write: (t) => void w.write(t) }));
+    const named = hasLayers(model) ? layerWeightNames(model) : model.weights.map((w) => ({ name: w.name, weight: w }));
+    return named.map(({ name, weight: w }) => ({ name, variable: w.read(), write: (t) => void w.write(t) }));
   }
   const rec = isVariableModel(model) ? model.variables : (model as Readonly<Record<string, Variable>>);
   const out: NamedVariable[] = [];
@@ -128,7 +131,7 @@ export function valuesFor(t: TensorLike, tfDtype: string, name: string): Float32
 }
 
 /** A tf tensor of `t`'s values, for assigning to a variable of `tfDtype`. */
-export function toTfTensor(tf: Tf, t: TensorLike, tfDtype: string, name: string): import('./tf.js').Tensor {
+export function toTfTensor(tf: TfOps, t: TensorLike, tfDtype: string, name: string): import('./tf.js').Tensor {
   return tf.tensor(valuesFor(t, tfDtype, name), [...t.shape], tfDtype as 'float32');
 }
 
@@ -137,7 +140,7 @@ export function toTfTensor(tf: Tf, t: TensorLike, tfDtype: string, name: string)
  * of its exact shape (callers report all mismatches at once with checkShapes first; this is the
  * last line of defence). Nothing is assigned before `commit()`.
  */
-export function planModelRestore(tf: Tf, vars: NamedVariable[], tensors: TensorMap, where: string): import('./optimizer-state.js').RestorePlan {
+export function planModelRestore(tf: TfOps, vars: NamedVariable[], tensors: TensorMap, where: string): import('./optimizer-state.js').RestorePlan {
   const made: import('./tf.js').Tensor[] = [];
   try {
     for (const { name, variable } of vars) {

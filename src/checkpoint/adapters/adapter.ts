@@ -21,6 +21,13 @@ export interface ArchitectureAdapter {
   fromFile(file: Readonly<Record<string, TensorLike>>, model: ReadonlySet<string>): TensorMap;
   /** `__metadata__` to write into model.safetensors (e.g. { format: 'pt' } for transformers). */
   fileMetadata?(): Record<string, string>;
+  /** Hugging Face config.json `model_type`s it maps (e.g. ['qwen2']): loadWeights picks it for such a folder. */
+  readonly hf_model_types?: readonly string[];
+  /**
+   * The differences between a Hugging Face config.json and the model given (empty when it fits):
+   * what the shapes cannot show (norm epsilon, rope theta, …). Any difference is ARCH_MISMATCH.
+   */
+  checkConfig?(config: Readonly<Record<string, unknown>>, model: import('../../tfjs/tf.js').ModelLike): string[];
 }
 
 /** A 2-D tensor transposed ([a, b] → [b, a]), element by element whatever the dtype's width. */

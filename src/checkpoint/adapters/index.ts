@@ -20,3 +20,17 @@ export function adapterFor(type: string, extra: readonly ArchitectureAdapter[] =
   }
   return found;
 }
+
+/**
+ * The adapter for `type`, or the identity when none is registered for it: the file then holds the
+ * model's own (stable) names, as for every model safeckpt has no mapping for.
+ */
+export function adapterOrIdentity(type: string, extra: readonly ArchitectureAdapter[] = []): ArchitectureAdapter {
+  const found = extra.find((a) => a.architecture_type === type) ?? BUILTIN_ADAPTERS[type];
+  return found ?? {
+    architecture_type: type,
+    description: `a model with the same layers (its weights are stored under the model's own names)`,
+    toFile: (model) => model,
+    fromFile: (file) => ({ ...file }),
+  };
+}

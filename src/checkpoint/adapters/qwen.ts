@@ -70,7 +70,26 @@ export const qwenAdapter: ArchitectureAdapter = {
     return out;
   },
   fileMetadata: () => ({ format: 'pt' }),
+  hf_model_types: ['qwen2'],
+  checkConfig(config, model) {
+    const arch = (model as { architecture?: Record<string, unknown> }).architecture;
+    if (!arch) return [];
+    const out: string[] = [];
+    for (const [hf, mine] of QWEN_CONFIG_KEYS) {
+      if (!(hf in config) || !(mine in arch)) continue;
+      const want = hf === 'tie_word_embeddings' ? config[hf] === true : config[hf];
+      if (JSON.stringify(want) !== JSON.stringify(arch[mine])) out.push(`${hf} ${JSON.stringify(config[hf])}, model ${mine} ${JSON.stringify(arch[mine])}`);
+    }
+    return out;
+  },
 };
+
+/** Hugging Face Qwen2 config.json keys and the architecture parameters of the model they must equal. */
+const QWEN_CONFIG_KEYS: [string, string][] = [
+  ['vocab_size', 'vocab_size'], ['hidden_size', 'd_model'], ['num_hidden_layers', 'n_layers'], ['num_attention_heads', 'n_heads'],
+  ['num_key_value_heads', 'n_kv_heads'], ['intermediate_size', 'd_ff'], ['rope_theta', 'rope_theta'], ['rms_norm_eps', 'rms_eps'],
+  ['tie_word_embeddings', 'tie_embeddings'],
+];
 
 /** Hugging Face Qwen2 config.json fields → TinyLM config (dropout 0, as Qwen2's attention_dropout). */
 export function qwenToTinyLMConfig(hf: Record<string, unknown>, seed = 0): import('../models/tiny-lm.js').TinyLMConfig {
