@@ -93,14 +93,16 @@ export type { TensorSource, TensorEntry, OpenTensorsOptions, CheckpointFacts } f
 export { diffTensors } from './format/diff.js';
 export type { TensorDiff, ChangedTensor, TensorSummary, DiffSide } from './format/diff.js';
 // training checkpoints: save, load, resume, list; metadata, lineage, registry, adapters
-export { saveCheckpoint } from './checkpoint/save.js';
-export type { TrainingState, SaveOptions, CheckpointInfo } from './checkpoint/save.js';
+export { saveCheckpoint, flushCheckpoints } from './checkpoint/save.js';
+export type { TrainingState, SaveOptions, AsyncSaveOptions, PendingCheckpoint, CheckpointInfo } from './checkpoint/save.js';
 export { loadCheckpoint } from './checkpoint/load.js';
 export type { LoadOptions, LoadedCheckpoint } from './checkpoint/load.js';
 export { resumeTraining } from './checkpoint/resume.js';
 export type { ResumeOptions, ResumedCheckpoint, SkippedCheckpoint } from './checkpoint/resume.js';
 export { listCheckpoints } from './checkpoint/list.js';
 export { saveWeights, loadWeights } from './checkpoint/weights.js';
+export { checkpointCallback } from './checkpoint/fit-callback.js';
+export type { CheckpointCallbackOptions, FitCallback, FitCursor } from './checkpoint/fit-callback.js';
 export type { SaveWeightsOptions, SavedWeights, LoadWeightsOptions, LoadedWeights } from './checkpoint/weights.js';
 export { WEIGHT_NAMING } from './tfjs/names.js';
 export { transpose2d } from './checkpoint/adapters/adapter.js';

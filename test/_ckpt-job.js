@@ -4,7 +4,7 @@
 // the checkpoint store. The tests compare what it reports with an
 // uninterrupted run.
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, disposeOptimizer } from './_tiny.js';
-import { TinyLM, TrainLoop, saveCheckpoint, resumeTraining, loadCheckpoint, sha256, toHex } from '../dist/index.js';
+import { TinyLM, TrainLoop, saveCheckpoint, flushCheckpoints, resumeTraining, loadCheckpoint, sha256, toHex } from '../dist/index.js';
 
 let jobs = 0;
 
@@ -24,10 +24,11 @@ function state(loop, name, lineage, metadata) {
 }
 
 /**
- * spec: { op: 'train' | 'resume' | 'loop-save', root, optimizer, until, saveAt?: number[], saveTo?: {step: root}, key?, newModelName? }
+ * spec: { op: 'train' | 'resume' | 'loop-save', root, optimizer, until, saveAt?: number[], saveTo?: {step: root}, key?, newModelName?, async? }
  *  train:     fresh model, train to `until`, saving into `root` at each step of saveAt, and into saveTo[step].
  *  resume:    resumeTraining(root) into a fresh model, train to `until` (saving at saveAt).
  *  loop-save: fresh model; every step: train, save (until killed or `until`). Reports 'ready' first through onReady.
+ *  async:     saves with { async: true } (training goes on while each is written).
  * Returns { losses: {step: loss}, digest, from, skipped, lineage }.
  */
 export async function runJob(spec, onReady, onStep) {
@@ -56,12 +57,20 @@ export async function runJob(spec, onReady, onStep) {
     loop.lastLoss = loss;
     losses[loop.step] = loss;
     if (spec.op === 'loop-save' || saveAt.has(loop.step)) {
-      await saveCheckpoint(spec.root, state(loop, name, lineage, metadata), { key: spec.key, retention: spec.retention });
+      const opts = { key: spec.key, retention: spec.retention };
+      if (spec.async) {
+        // Resolves once captured: the next steps train while this one is written.
+        const pending = await saveCheckpoint(spec.root, state(loop, name, lineage, metadata), { ...opts, async: true });
+        if (loop.step === 1) await pending.committed;
+      } else {
+        await saveCheckpoint(spec.root, state(loop, name, lineage, metadata), opts);
+      }
       if (spec.op === 'loop-save' && loop.step === 1) onReady?.();
     }
     onStep?.(loop.step);
     if (spec.saveTo?.[loop.step]) await saveCheckpoint(spec.saveTo[loop.step], state(loop, name, lineage, metadata), { key: spec.key });
   }
+  await flushCheckpoints();
   const digest = weightsDigest(model);
   model.dispose();
   disposeOptimizer(opt);

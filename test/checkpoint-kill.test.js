@@ -12,23 +12,26 @@ import { freshRoot, listNames } from './_ckpt-env.js';
 import { runJob } from './_ckpt-job.js';
 import { spawnJob } from './_fresh.js';
 
-const RUNS = 52;
+const RUNS_SYNC = 52;
 const PARALLEL = 4;
 const REF_STEPS = 40;
 const CHECK_STEPS = 3;
 
 const Kill = suite('SIGKILL during save: LATEST is never torn, and resume is still exact');
 
+/** Asynchronous saves (training goes on while each commits) are killed too; fewer runs, same checks. */
+const ASYNC_RUNS = 16;
+
 if (!isBrowser) {
-  Kill(`${RUNS} runs killed at random points: every LATEST loads, resume reproduces the uninterrupted losses`, async () => {
+  for (const [mode, RUNS] of [['sync', RUNS_SYNC], ['async', ASYNC_RUNS]]) Kill(`${RUNS} runs killed at random points (${mode} saves): every LATEST loads, resume reproduces the uninterrupted losses`, async () => {
     const ref = await runJob({ op: 'train', until: REF_STEPS });
-    const next = rng(20261129);
+    const next = rng(mode === 'sync' ? 20261129 : 20261206);
     const outcomes = [];
     const one = async (i) => {
       const root = await freshRoot('kill');
       // Kill a few milliseconds after a random step completes: inside the next step or its save, whatever the load.
       const after = 1 + Math.floor(next() * 8), delay = Math.floor(next() * 40);
-      await spawnJob({ op: 'loop-save', root, until: REF_STEPS - CHECK_STEPS }, null, (step, child) => {
+      await spawnJob({ op: 'loop-save', root, until: REF_STEPS - CHECK_STEPS, async: mode === 'async' }, null, (step, child) => {
         if (step === after) setTimeout(() => child.kill('SIGKILL'), delay);
       });
       const names = await listNames(root);
@@ -54,7 +57,7 @@ if (!isBrowser) {
     assert.is(resumedRuns.length, RUNS, 'every run had committed its first checkpoint before the kill');
     assert.ok(steps.size >= 4, `kills landed after ${steps.size} different steps: ${[...steps].sort((a, b) => a - b)}`);
     assert.ok(outcomes.some((o) => o.leftovers > 0), 'at least one kill interrupted a save (temporary folder left)');
-    console.log(`  kill test: ${RUNS} runs, ${resumedRuns.length} resumed (steps ${Math.min(...steps)}–${Math.max(...steps)}), ${outcomes.filter((o) => o.leftovers).length} interrupted mid-save`);
+    console.log(`  kill test (${mode}): ${RUNS} runs, ${resumedRuns.length} resumed (steps ${Math.min(...steps)}–${Math.max(...steps)}), ${outcomes.filter((o) => o.leftovers).length} interrupted mid-save`);
   });
 }
 

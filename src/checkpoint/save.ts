@@ -33,8 +33,9 @@ import type { MacKey } from '../format/signed-json.js';
 import type { TensorMap } from '../format/types.js';
 import type { ModelLike, Optimizer } from '../tfjs/tf.js';
 import { describeModel } from '../tfjs/describe.js';
-import { namedVariables, snapshotModel } from '../tfjs/variables.js';
-import { snapshotOptimizer } from '../tfjs/optimizer-state.js';
+import { namedVariables, snapshotModel, snapshotTensor } from '../tfjs/variables.js';
+import { snapshotOptimizer, type OptimizerState } from '../tfjs/optimizer-state.js';
+import { DEFAULT_MAX_IN_FLIGHT, deferredCapture, queueFor, queuesToFlush, type TensorTaker } from './async-save.js';
 import { adapterOrIdentity } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedName, stepDirName, uniqueStepDirName } from './layout.js';
@@ -134,8 +135,46 @@ function json(v: unknown, what: string): Uint8Array {
   }
 }
 
-export async function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions = {}): Promise<CheckpointInfo> {
-  const log = loggerFrom(opts);
+/** An asynchronous save once its state is captured: training may continue; `committed` settles when it is durable. */
+export interface PendingCheckpoint {
+  /** Folder name it will commit to, e.g. 'step-00000020'. */
+  name: string;
+  step: number;
+  /** Where it will be, for people. */
+  path: string;
+  /** Resolves when the checkpoint is committed (durable, LATEST moved); rejects with the save's error. */
+  committed: Promise<CheckpointInfo>;
+}
+
+export interface AsyncSaveOptions extends SaveOptions {
+  /** Resolve as soon as the state is captured, to a PendingCheckpoint (default false: resolve when committed). */
+  async: true;
+  /** Captured-but-uncommitted saves of this root allowed at once; the next save waits for room (default 1). */
+  maxInFlight?: number;
+}
+
+/** The state of one save, copied at call time (capture), written later (commit). */
+interface Captured {
+  store: Store;
+  rootKey: string;
+  step: number;
+  meta: ModelMetadata;
+  adapter: ArchitectureAdapter;
+  /** The model's tensors under the model's names (the adapter's layout is applied at commit). */
+  model: TensorMap;
+  opt: { state: OptimizerState; slots: TensorMap } | null;
+  trainerBytes: Uint8Array;
+  vocabBytes: Uint8Array;
+  createdAt: string;
+  lineage: Lineage | undefined;
+  metrics: Record<string, number>;
+}
+
+/**
+ * Copies everything a save needs, synchronously (no await), so training may continue at once:
+ * tensors through `take` (an eager copy of the values, or a backend-side clone read out later).
+ */
+function capture(root: Dest, state: TrainingState, opts: SaveOptions, take: TensorTaker = snapshotTensor): Captured {
   const { store, key: rootKey } = resolveSource(root);
   if (store.readOnly) throw new UnsupportedError(`cannot save a checkpoint to ${store.describe(rootKey)}: ${store.kind} is read-only`, { detail: 'READ_ONLY', path: store.describe(rootKey) });
   const step = checkStep(state.step);
@@ -143,8 +182,8 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
   const adapter = adapterOrIdentity(meta.architecture_type, opts.adapters);
 
   // 1. Snapshot, synchronously.
-  const weights: TensorMap = adapter.toFile(snapshotModel(state.model));
-  const opt = state.optimizer ? snapshotOptimizer(state.optimizer, namedVariables(state.model)) : null;
+  const model = snapshotModel(state.model, take);
+  const opt = state.optimizer ? snapshotOptimizer(state.optimizer, namedVariables(state.model), take) : null;
   const trainer: TrainerState = {
     step, config: state.config ?? {}, rng: state.rng ?? null, data_cursor: state.dataCursor ?? null,
     optimizer: opt?.state ?? null, extra: state.extra ?? null,
@@ -153,6 +192,70 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
   const vocabBytes = json(state.vocab, 'vocab');
   json(state.config, 'config');
   const createdAt = (opts.now?.() ?? new Date()).toISOString();
+  const lineage = state.lineage ? (JSON.parse(JSON.stringify(state.lineage)) as Lineage) : undefined;
+  return { store, rootKey, step, meta, adapter, model, opt, trainerBytes, vocabBytes, createdAt, lineage, metrics: { ...(state.metrics ?? {}) } };
+}
+
+/**
+ * Saves `state` as checkpoint `step` under `root`. The state is copied before the first await, so
+ * training may continue while it is written; saves to one root commit in call order. With
+ * `{ async: true }` it resolves once the state is captured, to a PendingCheckpoint whose
+ * `committed` promise settles when the checkpoint is durable.
+ */
+export function saveCheckpoint(root: Dest, state: TrainingState, opts: AsyncSaveOptions): Promise<PendingCheckpoint>;
+export function saveCheckpoint(root: Dest, state: TrainingState, opts?: SaveOptions & { async?: false }): Promise<CheckpointInfo>;
+export async function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions & { async?: boolean; maxInFlight?: number } = {}): Promise<CheckpointInfo | PendingCheckpoint> {
+  if (opts.async) return saveAsync(root, state, opts as AsyncSaveOptions);
+  const c = capture(root, state, opts);
+  return queueFor(c.store.describe(c.rootKey)).enqueue(() => commit(c, opts));
+}
+
+async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOptions): Promise<PendingCheckpoint> {
+  const log = loggerFrom(opts);
+  const { store, key } = resolveSource(root);
+  const q = queueFor(store.describe(key));
+  await q.room(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+  // From here to enqueue() nothing awaits: the room just found is taken before any other caller wakes.
+  const d = deferredCapture();
+  let c: Captured;
+  try {
+    c = capture(root, state, opts, d.take);
+  } catch (e) {
+    d.dispose();
+    throw e;
+  }
+  const committed = q.enqueue(async () => {
+    try {
+      await d.materialize();
+    } finally {
+      d.dispose();
+    }
+    return commit(c, opts);
+  });
+  // Reported by `committed`, flushCheckpoints() and the log; never an unhandled rejection that kills training.
+  committed.catch((e) => log.error('asynchronous checkpoint save failed', { path: store.describe(joinKey(c.rootKey, stepDirName(c.step))), step: c.step, error: String((e as Error)?.message ?? e) }));
+  return { name: stepDirName(c.step), step: c.step, path: store.describe(joinKey(c.rootKey, stepDirName(c.step))), committed };
+}
+
+/**
+ * Waits until every checkpoint save in flight (of `root`, or of every root) has committed or failed;
+ * rejects with the first failure. Call it before a process exits.
+ */
+export async function flushCheckpoints(root?: Dest): Promise<void> {
+  let id: string | undefined;
+  if (root !== undefined) {
+    const { store, key } = resolveSource(root);
+    id = store.describe(key);
+  }
+  for (const q of queuesToFlush(id)) await q.flush();
+}
+
+/** Steps 2–4 for a captured state: write, commit, registry and retention. */
+async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
+  const log = loggerFrom(opts);
+  const { store, rootKey, step, meta, adapter, opt, trainerBytes, vocabBytes, createdAt } = c;
+  const weights: TensorMap = adapter.toFile(c.model);
+  const state = { lineage: c.lineage, metrics: c.metrics };
 
   const registry = await readRegistry(store, rootKey, log);
   const lineage: Lineage = state.lineage ?? registry.models[meta.model_name]?.lineage ?? { fine_tuned_from: null, chain: [firstLink(meta, createdAt)] };

@@ -11,7 +11,7 @@
 // list given to minimize(), so that order is saved (`slot_order`) as file
 // names of the variables, and replayed on restore.
 import { CheckpointError } from '../errors.js';
-import type { TensorMap } from '../format/types.js';
+import type { TensorData, TensorMap } from '../format/types.js';
 import type { Optimizer, Tensor, TfOps, Variable } from './tf.js';
 import type { NamedVariable } from './variables.js';
 import { snapshotTensor, toTfTensor } from './variables.js';
@@ -105,7 +105,7 @@ function internalsChanged(name: string, field: string): CheckpointError {
  * A snapshot of the optimizer: its scalars (for trainer_state.json) and its slots as a TensorMap
  * named `${variable file name}/${kind}` (for optimizer.safetensors). Values are copies.
  */
-export function snapshotOptimizer(opt: Optimizer, vars: NamedVariable[]): { state: OptimizerState; slots: TensorMap } {
+export function snapshotOptimizer(opt: Optimizer, vars: NamedVariable[], take: (t: Tensor, name: string) => TensorData = snapshotTensor): { state: OptimizerState; slots: TensorMap } {
   const { name, spec } = optimizerSpec(opt);
   const o = internals(opt);
   const byTfName = new Map(vars.map((v) => [v.variable.name, v.name]));
@@ -128,7 +128,7 @@ export function snapshotOptimizer(opt: Optimizer, vars: NamedVariable[]): { stat
         });
       }
       names.push(file);
-      slots[`${file}/${suffix}`] = snapshotTensor(e.variable, `${file}/${suffix}`);
+      slots[`${file}/${suffix}`] = take(e.variable, `${file}/${suffix}`);
     }
     if (order && (order.length !== names.length || order.some((n, i) => n !== names[i]))) {
       throw new CheckpointError('UNSUPPORTED', `optimizer '${name}': its slot arrays disagree on the variable order`, { detail: 'OPTIMIZER_SLOTS' });

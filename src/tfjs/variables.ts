@@ -78,9 +78,9 @@ export function snapshotTensor(v: import('./tf.js').Tensor, name: string): Tenso
 }
 
 /** Every variable of `model` as a TensorMap (copied values, in model order). */
-export function snapshotModel(model: ModelLike): TensorMap {
+export function snapshotModel(model: ModelLike, take: (t: import('./tf.js').Tensor, name: string) => TensorData = snapshotTensor): TensorMap {
   const out: TensorMap = {};
-  for (const { name, variable } of namedVariables(model)) out[name] = snapshotTensor(variable, name);
+  for (const { name, variable } of namedVariables(model)) out[name] = take(variable, name);
   return out;
 }
 

@@ -1,0 +1,113 @@
+// The machinery of asynchronous saves: capture now, write later, commit in
+// call order, with a bound on what waits in memory.
+//
+// Capture (`deferredCapture`) takes a backend-side copy of every tensor —
+// `tensor.clone()`, an Identity kernel: a reference count on the CPU backend,
+// a memcpy inside the WASM heap, a texture copy on WebGL — which costs a small
+// fraction of reading the values out and hashing and writing them. tfjs
+// tensors are immutable (optimizers and fit() `assign` new tensors to
+// variables), so the clone keeps exactly the captured values while training
+// goes on. The values are read out (`await data()`) only when the save's turn
+// comes, and the clones freed.
+//
+// Saves to one root commit one after another in call order (`RootQueue`), the
+// synchronous ones included, so LATEST always moves forward and registry.json
+// has one writer. An asynchronous save first waits until fewer than
+// `maxInFlight` saves of that root are captured-but-not-committed
+// (back-pressure: the caller's `await` is where training pauses), so memory
+// holds at most that many copies of the state.
+import type { TensorData } from '../format/types.js';
+import type { Tensor } from '../tfjs/tf.js';
+import { dtypeOfTf } from '../tfjs/variables.js';
+
+/** How a capture turns a live tensor into one the writer can take (eager copy, or a deferred one). */
+export type TensorTaker = (t: Tensor, name: string) => TensorData;
+
+/** Captured-but-uncommitted asynchronous saves per root, unless the caller says otherwise. */
+export const DEFAULT_MAX_IN_FLIGHT = 1;
+
+/** A capture whose values are read out later: `take` clones, `materialize()` reads and frees. */
+export interface DeferredCapture {
+  take: TensorTaker;
+  /** Reads every clone's values into its TensorData, freeing each clone as it goes. */
+  materialize(): Promise<void>;
+  /** Frees the clones not read yet (after a failure). */
+  dispose(): void;
+}
+
+export function deferredCapture(): DeferredCapture {
+  const clones: [Tensor, TensorData & { data: ArrayBufferView }][] = [];
+  return {
+    take(t, name) {
+      const target = { dtype: dtypeOfTf(t.dtype, name), shape: [...t.shape], data: new Uint8Array(0) as ArrayBufferView };
+      clones.push([t.clone(), target]);
+      return target;
+    },
+    async materialize() {
+      while (clones.length) {
+        const [clone, target] = clones[0];
+        // data() hands back a copy (WASM, WebGL) or the clone's own immutable buffer (CPU): either stays valid after dispose().
+        const v = await clone.data();
+        target.data = target.dtype === 'BOOL' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : (v as Float32Array | Int32Array);
+        clones.shift();
+        clone.dispose();
+      }
+    },
+    dispose() {
+      for (const [clone] of clones.splice(0)) clone.dispose();
+    },
+  };
+}
+
+/** The saves of one checkpoint root in this realm: a chain of commits, and those still in flight. */
+export class RootQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly pending: Promise<unknown>[] = [];
+
+  /** Saves captured and not yet committed (or failed). */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /** Resolves once fewer than `max` saves are in flight. Enqueue synchronously after it resolves. */
+  async room(max: number): Promise<void> {
+    while (this.pending.length >= Math.max(1, max)) await this.pending[0].catch(() => {});
+  }
+
+  /** Runs `job` after every save enqueued before it has settled. */
+  enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(job);
+    this.tail = p.catch(() => {});
+    this.pending.push(p);
+    // Registered before any waiter's handler, so a waiter that wakes sees the count already lowered.
+    void p.then(() => this.done(p), () => this.done(p));
+    return p;
+  }
+
+  /** Settles when every save in flight now has; rejects with the first failure among them. */
+  async flush(): Promise<void> {
+    const results = await Promise.allSettled([...this.pending]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private done(p: Promise<unknown>): void {
+    const i = this.pending.indexOf(p);
+    if (i >= 0) this.pending.splice(i, 1);
+  }
+}
+
+const queues = new Map<string, RootQueue>();
+
+/** The queue of the root `id` names (its store's description of the root key). */
+export function queueFor(id: string): RootQueue {
+  let q = queues.get(id);
+  if (!q) queues.set(id, (q = new RootQueue()));
+  return q;
+}
+
+/** Every queue with saves in flight, or the one of `id`. */
+export function queuesToFlush(id?: string): RootQueue[] {
+  if (id !== undefined) return queues.has(id) ? [queues.get(id)!] : [];
+  return [...queues.values()];
+}

@@ -1,0 +1,142 @@
+// saveCheckpoint(root, state, { async: true }): resolves once the state is captured; `committed`
+// settles when the checkpoint is durable. Training may change the model at once; saves commit in
+// call order; at most maxInFlight wait in memory (back-pressure); a failure rejects `committed`,
+// never the training loop, and leaves the previous LATEST.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { saveCheckpoint, loadCheckpoint, flushCheckpoints, listCheckpoints, MemoryStore } from '../dist/index.js';
+import { tf, ready, denseBnDense, weightBits, data } from './_tfjs.js';
+import { freshRoot, expectError } from './_ckpt-env.js';
+
+await ready;
+
+/** A memory store whose writes wait until open() is called (or fail with `failWith`). */
+function gatedStore() {
+  const inner = new MemoryStore();
+  let open, gate = new Promise((ok) => { open = ok; });
+  const store = Object.create(inner);
+  store.failWith = null;
+  store.writes = 0;
+  store.write = async (key, bytes) => {
+    await gate;
+    if (store.failWith) throw store.failWith;
+    store.writes++;
+    return inner.write(key, bytes);
+  };
+  store.open = () => open();
+  store.close = () => { gate = new Promise((ok) => { open = ok; }); };
+  return store;
+}
+
+const ticks = async (n = 20) => { for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 0)); };
+
+const Async = suite('asynchronous saves');
+
+Async('resolves once captured; the checkpoint holds the state at the call, not what training did next', async () => {
+  const m = denseBnDense({ seed: 1 });
+  const { x, y } = data();
+  await m.fit(x, y, { epochs: 1, batchSize: 3, shuffle: false, verbose: 0 });
+  const atSave = weightBits(m);
+  const root = await freshRoot('async');
+  const pending = await saveCheckpoint(root, { model: m, optimizer: m.optimizer, step: m.optimizer.iterations }, { async: true });
+  assert.is(pending.step, 2);
+  assert.is(pending.name, 'step-00000002');
+  assert.ok(pending.committed instanceof Promise);
+  await m.fit(x, y, { epochs: 1, batchSize: 3, shuffle: false, verbose: 0 }); // training goes on before the commit
+  assert.not.equal(weightBits(m), atSave);
+  const info = await pending.committed;
+  assert.is(info.latest, true);
+  const b = denseBnDense({ seed: 2 });
+  const loaded = await loadCheckpoint(root, { model: b, optimizer: b.optimizer });
+  assert.is(loaded.step, 2);
+  assert.equal(weightBits(b), atSave);
+  assert.is(b.optimizer.iterations, 2);
+  for (const t of [x, y]) t.dispose();
+  m.dispose();
+  b.dispose();
+});
+
+Async('saves commit in call order, a synchronous save after asynchronous ones included', async () => {
+  const store = gatedStore();
+  const m = denseBnDense({ seed: 3 });
+  const order = [];
+  const p = [];
+  for (const step of [5, 3, 9]) {
+    const s = await saveCheckpoint(store, { model: m, step }, { async: true, maxInFlight: 3 });
+    s.committed.then(() => order.push(step));
+    p.push(s);
+  }
+  const sync = saveCheckpoint(store, { model: m, step: 7 }).then(() => order.push(7));
+  await ticks();
+  assert.equal(order, [], 'nothing commits while the store holds the writes');
+  store.open();
+  await Promise.all([...p.map((s) => s.committed), sync]);
+  assert.equal(order, [5, 3, 9, 7]);
+  const latest = (await listCheckpoints(store)).find((c) => c.latest);
+  assert.is(latest.name, 'step-00000007');
+  m.dispose();
+});
+
+Async('back-pressure: with maxInFlight 1 the next save waits until the previous one committed', async () => {
+  const store = gatedStore();
+  const m = denseBnDense({ seed: 4 });
+  const first = await saveCheckpoint(store, { model: m, step: 1 }, { async: true, maxInFlight: 1 });
+  let firstDone = false;
+  first.committed.then(() => { firstDone = true; });
+  let secondCaptured = false;
+  const second = saveCheckpoint(store, { model: m, step: 2 }, { async: true, maxInFlight: 1 }).then((s) => { secondCaptured = true; return s; });
+  await ticks();
+  assert.is(secondCaptured, false, 'the second save is held back while the first is in flight');
+  store.open();
+  const s2 = await second;
+  assert.is(firstDone, true, 'it was let through only after the first committed');
+  await s2.committed;
+  m.dispose();
+});
+
+Async('a failed save rejects `committed` and flushCheckpoints with a typed error; LATEST stays on the previous one', async () => {
+  const store = gatedStore();
+  store.open();
+  const m = denseBnDense({ seed: 5 });
+  await (await saveCheckpoint(store, { model: m, step: 1 }, { async: true })).committed;
+  store.failWith = new Error('disk full');
+  const bad = await saveCheckpoint(store, { model: m, step: 2 }, { async: true });
+  const e = await expectError(bad.committed, 'IO');
+  assert.match(e.message, /disk full/);
+  store.failWith = null;
+  assert.is((await listCheckpoints(store)).find((c) => c.latest).name, 'step-00000001');
+  store.failWith = new Error('gone');
+  const bad2 = await saveCheckpoint(store, { model: m, step: 3 }, { async: true });
+  await expectError(flushCheckpoints(store), 'IO');
+  await expectError(bad2.committed, 'IO');
+  store.failWith = null;
+  m.dispose();
+});
+
+Async('flushCheckpoints waits for every save in flight', async () => {
+  const store = gatedStore();
+  const m = denseBnDense({ seed: 6 });
+  const s = await saveCheckpoint(store, { model: m, step: 4 }, { async: true });
+  let done = false;
+  s.committed.then(() => { done = true; });
+  const flushed = flushCheckpoints();
+  await ticks();
+  assert.is(done, false);
+  store.open();
+  await flushed;
+  assert.is(done, true);
+  m.dispose();
+});
+
+Async('a capture that fails (state not JSON) throws at once and frees what it cloned', async () => {
+  const m = denseBnDense({ seed: 7 });
+  const before = tf.memory().numTensors;
+  await expectError(saveCheckpoint(new MemoryStore(), { model: m, step: 1, vocab: 1n }, { async: true }), 'UNSUPPORTED');
+  assert.is(tf.memory().numTensors, before);
+  const s = await saveCheckpoint(new MemoryStore(), { model: m, step: 1 }, { async: true });
+  await s.committed;
+  assert.is(tf.memory().numTensors, before, 'clones are freed once written');
+  m.dispose();
+});
+
+Async.run();
