@@ -7,7 +7,9 @@
 //    step (sync: the whole write, hash, fsync and commit; async: the capture —
 //    a backend-side clone of every tensor). Target: async ≤ 10% of sync.
 //  - loop: N Adam steps saving every K, without saves, with sync saves and with
-//    async saves (ended by waiting for the last commit): steps per second.
+//    async saves (ended by waiting for the last commit): steps per second. The
+//    loop yields to the event loop after each step, as fit() does between
+//    batches: a background save progresses only when the loop yields.
 // Each measurement runs in a fresh process; ops interleaved round by round;
 // the checkpoint goes into a fresh, synced target (bench/_disk.js).
 import { spawnSync } from 'node:child_process';
@@ -37,22 +39,30 @@ async function setup() {
   const vars = {};
   for (let i = 0; i < VARS; i++) {
     const name = `layer.${String(i).padStart(2, '0')}.weight`;
-    vars[name] = tf.variable(tf.randomUniform(SHAPE, -1, 1, 'float32', i + 1), true, name);
+    const init = tf.randomUniform(SHAPE, -1, 1, 'float32', i + 1);
+    vars[name] = tf.variable(init, true, name);
+    init.dispose();
   }
   const optimizer = tf.train.adam(0.001);
   return { tf, vars, optimizer };
 }
 
-/** One Adam step on a loss that touches every variable. */
-function step(tf, vars, optimizer) {
-  tf.tidy(() => { optimizer.minimize(() => tf.addN(Object.values(vars).map((v) => tf.mean(tf.square(v))))); });
+/**
+ * One Adam step on a loss that touches every variable, then a turn of the event loop, as fit() yields between
+ * batches (and a loop that awaits its loss does): a save in flight writes during those turns.
+ */
+async function step(tf, vars, optimizer) {
+  const loss = optimizer.minimize(() => tf.addN(Object.values(vars).map((v) => tf.mean(tf.square(v)))), true);
+  await loss.data();
+  loss.dispose();
+  await new Promise((r) => setTimeout(r, 0));
 }
 
 async function child(op, dir) {
   const lib = await import('../dist/index.js');
   await lib.ready();
   const { tf, vars, optimizer } = await setup();
-  step(tf, vars, optimizer); // Adam's slots exist
+  await step(tf, vars, optimizer); // Adam's slots exist
   const root = join(dir, 'ckpt');
   const state = () => ({ model: vars, optimizer, step: optimizer.iterations });
   const out = {};
@@ -71,7 +81,7 @@ async function child(op, dir) {
     const blocked = [];
     const t0 = performance.now();
     for (let s = 1; s <= STEPS; s++) {
-      step(tf, vars, optimizer);
+      await step(tf, vars, optimizer);
       if (mode !== 'none' && s % EVERY === 0) {
         const b0 = performance.now();
         if (mode === 'sync') await lib.saveCheckpoint(root, state());

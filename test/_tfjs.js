@@ -45,3 +45,15 @@ export function data() {
 export function weightBits(m) {
   return m.weights.map((w) => Array.from(new Uint32Array(Float32Array.from(w.read().dataSync()).buffer)));
 }
+
+/** model.dispose() and its optimizer (a LayersModel does not dispose an optimizer object it was given). */
+export function disposeModel(m) {
+  const opt = m.optimizer;
+  m.dispose();
+  opt?.dispose();
+}
+
+/** Asserts at the end of a test file that it left no tensor behind (the engine is shared with other files). */
+export function tensorCount() {
+  return tf.memory().numTensors;
+}

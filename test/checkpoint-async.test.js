@@ -6,9 +6,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { saveCheckpoint, loadCheckpoint, flushCheckpoints, listCheckpoints, MemoryStore } from '../dist/index.js';
 import { tf, ready, denseBnDense, weightBits, data } from './_tfjs.js';
+import { disposeModel, tensorCount } from './_tfjs.js';
 import { freshRoot, expectError } from './_ckpt-env.js';
 
 await ready;
+const TENSORS_AT_START = tensorCount();
 
 /** A memory store whose writes wait until open() is called (or fail with `failWith`). */
 function gatedStore() {
@@ -52,8 +54,8 @@ Async('resolves once captured; the checkpoint holds the state at the call, not w
   assert.equal(weightBits(b), atSave);
   assert.is(b.optimizer.iterations, 2);
   for (const t of [x, y]) t.dispose();
-  m.dispose();
-  b.dispose();
+  disposeModel(m);
+  disposeModel(b);
 });
 
 Async('saves commit in call order, a synchronous save after asynchronous ones included', async () => {
@@ -74,7 +76,7 @@ Async('saves commit in call order, a synchronous save after asynchronous ones in
   assert.equal(order, [5, 3, 9, 7]);
   const latest = (await listCheckpoints(store)).find((c) => c.latest);
   assert.is(latest.name, 'step-00000007');
-  m.dispose();
+  disposeModel(m);
 });
 
 Async('back-pressure: with maxInFlight 1 the next save waits until the previous one committed', async () => {
@@ -91,7 +93,7 @@ Async('back-pressure: with maxInFlight 1 the next save waits until the previous 
   const s2 = await second;
   assert.is(firstDone, true, 'it was let through only after the first committed');
   await s2.committed;
-  m.dispose();
+  disposeModel(m);
 });
 
 Async('a failed save rejects `committed` and flushCheckpoints with a typed error; LATEST stays on the previous one', async () => {
@@ -110,7 +112,7 @@ Async('a failed save rejects `committed` and flushCheckpoints with a typed error
   await expectError(flushCheckpoints(store), 'IO');
   await expectError(bad2.committed, 'IO');
   store.failWith = null;
-  m.dispose();
+  disposeModel(m);
 });
 
 Async('flushCheckpoints waits for every save in flight', async () => {
@@ -125,7 +127,7 @@ Async('flushCheckpoints waits for every save in flight', async () => {
   store.open();
   await flushed;
   assert.is(done, true);
-  m.dispose();
+  disposeModel(m);
 });
 
 Async('a capture that fails (state not JSON) throws at once and frees what it cloned', async () => {
@@ -136,7 +138,11 @@ Async('a capture that fails (state not JSON) throws at once and frees what it cl
   const s = await saveCheckpoint(new MemoryStore(), { model: m, step: 1 }, { async: true });
   await s.committed;
   assert.is(tf.memory().numTensors, before, 'clones are freed once written');
-  m.dispose();
+  disposeModel(m);
+});
+
+Async('leaves no tensor behind (the tfjs engine is shared with every test file)', () => {
+  assert.is(tensorCount(), TENSORS_AT_START);
 });
 
 Async.run();

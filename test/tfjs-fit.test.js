@@ -5,9 +5,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkpointCallback, resumeTraining, listCheckpoints, loadCheckpoint } from '../dist/index.js';
 import { tf, ready, denseBnDense, weightBits, data } from './_tfjs.js';
+import { disposeModel, tensorCount } from './_tfjs.js';
 import { freshRoot, expectError } from './_ckpt-env.js';
 
 await ready;
+const TENSORS_AT_START = tensorCount();
 
 const EPOCHS = 6, K = 2, BATCH = 2; // 6 samples: 3 batches per epoch
 
@@ -23,7 +25,7 @@ Fit('a fit interrupted after epoch k and resumed with initialEpoch k ends bit-id
   const root = await freshRoot('fit');
   const first = denseBnDense({ seed: 1 });
   await first.fit(x, y, { epochs: K, batchSize: BATCH, shuffle: false, verbose: 0, callbacks: [checkpointCallback(root, { model: first })] });
-  first.dispose(); // "the process died"
+  disposeModel(first); // "the process died"
 
   const again = denseBnDense({ seed: 9 }); // built second: other tfjs names, other initial weights
   const r = await resumeTraining(root, { model: again, optimizer: again.optimizer });
@@ -36,7 +38,7 @@ Fit('a fit interrupted after epoch k and resumed with initialEpoch k ends bit-id
   const names = (await listCheckpoints(root)).map((c) => c.name);
   assert.equal(names, [3, 6, 9, 12, 15, 18].map((s) => `step-${String(s).padStart(8, '0')}`));
   for (const t of [x, y]) t.dispose();
-  for (const m of [full, again]) m.dispose();
+  for (const m of [full, again]) disposeModel(m);
 });
 
 Fit('tfjs resumes inexactly without the optimizer state (why it is saved)', async () => {
@@ -51,7 +53,7 @@ Fit('tfjs resumes inexactly without the optimizer state (why it is saved)', asyn
   const rest = await again.fit(x, y, { epochs: 4, initialEpoch: r.dataCursor.epoch, batchSize: BATCH, shuffle: false, verbose: 0 });
   assert.not.equal(bitsOf(rest.history.loss), bitsOf(ref.history.loss.slice(2)));
   for (const t of [x, y]) t.dispose();
-  for (const m of [full, first, again]) m.dispose();
+  for (const m of [full, first, again]) disposeModel(m);
 });
 
 Fit('everyBatches saves mid-epoch with the batch in dataCursor; keepLast keeps the newest', async () => {
@@ -67,8 +69,8 @@ Fit('everyBatches saves mid-epoch with the batch in dataCursor; keepLast keeps t
   const r4 = await loadCheckpoint(`${root}/step-00000004`, { model: b });
   assert.equal(r4.dataCursor, { epoch: 1, batch: 1 });
   for (const t of [x, y]) t.dispose();
-  m.dispose();
-  b.dispose();
+  disposeModel(m);
+  disposeModel(b);
 });
 
 Fit('keepBest keeps the best epoch by a metric besides the newest; metrics come from fit logs', async () => {
@@ -84,7 +86,7 @@ Fit('keepBest keeps the best epoch by a metric besides the newest; metrics come 
   assert.equal(list.map((c) => c.step), want);
   assert.is(list.at(-1).metrics.val_loss, vals[3]);
   for (const t of [x, y]) t.dispose();
-  m.dispose();
+  disposeModel(m);
 });
 
 Fit('fitDataset: saves per epoch and resumes with initialEpoch bit-identically (synchronous saves too)', async () => {
@@ -101,7 +103,7 @@ Fit('fitDataset: saves per epoch and resumes with initialEpoch bit-identically (
   assert.equal(bitsOf(rest.history.loss), bitsOf(ref.history.loss.slice(1)));
   assert.equal(weightBits(again), weightBits(full));
   for (const t of [x, y]) t.dispose();
-  for (const m of [full, first, again]) m.dispose();
+  for (const m of [full, first, again]) disposeModel(m);
 });
 
 Fit('without a model it says to pass one (tfjs gives callback configs no model)', async () => {
@@ -110,12 +112,16 @@ Fit('without a model it says to pass one (tfjs gives callback configs no model)'
   const e = await expectError(m.fit(x, y, { epochs: 1, verbose: 0, callbacks: [checkpointCallback(await freshRoot('fit'))] }), 'UNSUPPORTED');
   assert.match(e.message, /pass it as the `model` option/);
   for (const t of [x, y]) t.dispose();
-  m.dispose();
+  disposeModel(m);
 });
 
 Fit('bad options are refused with a typed error', async () => {
   await expectError((async () => checkpointCallback('x', { everyEpochs: 0 }))(), 'UNSUPPORTED');
   await expectError((async () => checkpointCallback('x', { everyBatches: 1.5 }))(), 'UNSUPPORTED');
+});
+
+Fit('leaves no tensor behind (the tfjs engine is shared with every test file)', () => {
+  assert.is(tensorCount(), TENSORS_AT_START);
 });
 
 Fit.run();

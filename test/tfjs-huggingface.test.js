@@ -6,10 +6,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadWeights, writeSafetensors, transpose2d, joinKey, TinyLM, qwenToTinyLMConfig } from '../dist/index.js';
 import { tf, ready } from './_tfjs.js';
+import { disposeModel, tensorCount } from './_tfjs.js';
 import { rng } from './_env.js';
 import { freshRoot, storeOf, expectError } from './_ckpt-env.js';
 
 await ready;
+const TENSORS_AT_START = tensorCount();
 
 const QWEN = {
   architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2,
@@ -149,8 +151,10 @@ Hf('a user adapter maps a PyTorch MLP folder onto a tfjs Sequential and computes
   const x = [0.3, -1.2, 2];
   const h = [0, 1, 2, 3].map((o) => x.reduce((a, v, i) => a + v * W1.data[o * 3 + i], b1.data[o]));
   const want = [0, 1].map((o) => h.reduce((a, v, i) => a + v * W2.data[o * 4 + i], b2.data[o]));
-  const y = model.predict(tf.tensor2d([x]));
+  const input = tf.tensor2d([x]);
+  const y = model.predict(input);
   const got = y.dataSync();
+  input.dispose();
   want.forEach((w, o) => assert.ok(Math.abs(got[o] - w) < 1e-5, `output ${o}: ${got[o]} vs ${w}`));
   y.dispose();
   const wrong = tf.sequential({ layers: [tf.layers.dense({ units: 5, inputShape: [3] }), tf.layers.dense({ units: 2 })] });
@@ -166,6 +170,10 @@ Hf('a folder whose model_type has no adapter says to pass one', async () => {
   const e = await expectError(loadWeights(root, model), 'SHAPE_MISMATCH');
   assert.match(e.message, /model_type 'mystery' has no adapter: pass `adapter`/);
   model.dispose();
+});
+
+Hf('leaves no tensor behind (the tfjs engine is shared with every test file)', () => {
+  assert.is(tensorCount(), TENSORS_AT_START);
 });
 
 Hf.run();

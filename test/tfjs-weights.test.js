@@ -5,10 +5,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { saveWeights, loadWeights, saveCheckpoint, loadCheckpoint, readSafetensors, writeSafetensors, WEIGHT_NAMING, joinKey } from '../dist/index.js';
 import { tf, ready, denseBnDense, setDeterministic, weightBits, fill } from './_tfjs.js';
-import { readRepoJson, readRepoFile, isBrowser } from './_env.js';
+import { disposeModel, tensorCount } from './_tfjs.js';
+import { readRepoJson, readRepoFile, isBrowser, runtime } from './_env.js';
 import { freshRoot, storeOf, recordingLogger, expectError } from './_ckpt-env.js';
 
 await ready;
+const TENSORS_AT_START = tensorCount();
 
 const STABLE = ['dense/kernel', 'dense/bias', 'batch_normalization/gamma', 'batch_normalization/beta', 'dense_1/kernel', 'dense_1/bias',
   'batch_normalization/moving_mean', 'batch_normalization/moving_variance'];
@@ -34,8 +36,8 @@ Names('a Dense–BatchNorm–Dense model is named by layer class and rank, whate
   assert.is(metadata.weight_naming, WEIGHT_NAMING);
   assert.is(metadata.architecture_type, 'sequential');
   assert.is(metadata.model_name, 'sequential(dense,batch_normalization,dense)');
-  a.dispose();
-  b.dispose();
+  disposeModel(a);
+  disposeModel(b);
 });
 
 Names('explicit layer names are kept; class keys skip them; nested models are paths; wrapped layers keep their roles', async () => {
@@ -55,7 +57,7 @@ Names('explicit layer names are kept; class keys skip them; nested models are pa
     'time_distributed/bias', 'time_distributed/kernel',
   ]);
   assert.is(r.metadata.architecture_type, 'functional');
-  m.dispose();
+  disposeModel(m);
 });
 
 const Load = suite('loadWeights');
@@ -74,18 +76,18 @@ Load('loads into the same architecture built second in the process, bit for bit,
   const [pa, pb] = [a.predict(x), b.predict(x)];
   assert.equal(Array.from(pb.dataSync()), Array.from(pa.dataSync()));
   for (const t of [x, pa, pb]) t.dispose();
-  a.dispose();
-  b.dispose();
+  disposeModel(a);
+  disposeModel(b);
 });
 
 Load('a record of tf.Variables and a LayersModel with user names load the same way; a signed file needs its key', async () => {
   const key = new TextEncoder().encode('k');
-  const rec = { w: tf.variable(tf.tensor2d(fill([2, 3]), [2, 3]), true, 'rec-w'), b: tf.variable(tf.tensor1d(fill([3], 1)), true, 'rec-b') };
+  const rec = tf.tidy(() => ({ w: tf.variable(tf.tensor2d(fill([2, 3]), [2, 3]), true, 'rec-w'), b: tf.variable(tf.tensor1d(fill([3], 1)), true, 'rec-b') }));
   const root = await freshRoot('weights');
   const path = joinKey(root, 'rec.safetensors');
   const saved = await saveWeights(path, rec, { key });
   assert.is(saved.metadata.architecture_type, 'variables');
-  const rec2 = { w: tf.variable(tf.zeros([2, 3]), true, 'rec2-w'), b: tf.variable(tf.zeros([3]), true, 'rec2-b') };
+  const rec2 = tf.tidy(() => ({ w: tf.variable(tf.zeros([2, 3]), true, 'rec2-w'), b: tf.variable(tf.zeros([3]), true, 'rec2-b') }));
   await expectError(loadWeights(path, rec2, { key: new TextEncoder().encode('wrong') }), 'AUTH');
   assert.equal(Array.from(rec2.w.dataSync()), [0, 0, 0, 0, 0, 0], 'nothing assigned after AUTH');
   await loadWeights(path, rec2, { key });
@@ -104,8 +106,8 @@ Load('all or nothing: one wrong shape lists every mismatch and assigns no weight
   assert.match(e.message, /batch_normalization\/moving_variance/);
   assert.match(e.message, /nothing was loaded/);
   assert.equal(weightBits(b), before);
-  a.dispose();
-  b.dispose();
+  disposeModel(a);
+  disposeModel(b);
 });
 
 Load('a dtype that cannot go into the variable is DTYPE_MISMATCH before any weight is assigned', async () => {
@@ -122,13 +124,13 @@ Load('a dtype that cannot go into the variable is DTYPE_MISMATCH before any weig
   const e = await expectError(loadWeights(path, b), 'DTYPE_MISMATCH');
   assert.match(e.message, /dense_1\/bias/);
   assert.equal(weightBits(b), before);
-  b.dispose();
+  disposeModel(b);
 });
 
 Load('BF16 and F16 files load exactly into float32 weights', async () => {
   const root = await freshRoot('weights');
   const path = joinKey(root, 'half.safetensors');
-  const rec = { w: tf.variable(tf.zeros([2, 2]), true, 'half-w') };
+  const rec = tf.tidy(() => ({ w: tf.variable(tf.zeros([2, 2]), true, 'half-w') }));
   // 1.5, -2, 0.09375, 65504 as BF16 and as F16 bit patterns
   await writeSafetensors(path, { w: { dtype: 'BF16', shape: [2, 2], data: new Uint16Array([0x3fc0, 0xc000, 0x3dc0, 0x477f]) } });
   await loadWeights(path, rec);
@@ -173,8 +175,8 @@ Legacy('weights and a checkpoint of an earlier safeckpt load by layer class and 
   assert.is(m2.optimizer.accBeta1.dataSync()[0], loaded.optimizer.counters.accBeta1);
   assert.is(m2.optimizer.accumulatedFirstMoment.length, 6);
   assert.ok(log2.records.some((x) => x.level === 'WARN' && /process-global names/.test(x.msg)));
-  m.dispose();
-  m2.dispose();
+  disposeModel(m);
+  disposeModel(m2);
 });
 
 /** The legacy fixture as a path (Node, Deno) or copied into OPFS (Chromium). */
@@ -209,7 +211,7 @@ Ckpt('saveCheckpoint stores stable names and true metadata; loadCheckpoint resto
   const r = await loadWeights(root, c);
   assert.is(r.kind, 'checkpoint');
   assert.equal(weightBits(c), weightBits(a));
-  for (const m of [a, b, c]) m.dispose();
+  for (const m of [a, b, c]) disposeModel(m);
 });
 
 Ckpt('an explicitly named model keeps its name as model_name', async () => {
@@ -218,10 +220,59 @@ Ckpt('an explicitly named model keeps its name as model_name', async () => {
   const info = await saveCheckpoint(root, { model: m, step: 1 });
   assert.is(info.model.model_name, 'tiny-regressor');
   assert.is(info.model.architecture_type, 'sequential');
-  m.dispose();
+  disposeModel(m);
 });
+
+const Fresh = suite('another process, TensorFlow.js as users install it');
+
+/** Runs test/_tfjs-user.js with `spec` in a fresh process of this runtime (Node, Deno). */
+async function userProcess(spec) {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('./_tfjs-user.js', import.meta.url));
+  const [cmd, args] = runtime === 'deno' ? [Deno.execPath(), ['run', '-A', '--quiet', script]] : [process.execPath, [script]];
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, [...args, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) fail(new Error(`_tfjs-user.js exited with ${code}:\n${out}`));
+      else ok(JSON.parse(line.slice(7)));
+    });
+  });
+}
+
+if (!isBrowser) {
+  Fresh('weights saved here load in a fresh process on the default backend, bit for bit', async () => {
+    const a = denseBnDense({ seed: 11 });
+    const root = await freshRoot('weights');
+    await saveWeights(joinKey(root, 'w.safetensors'), a);
+    const r = await userProcess({ op: 'load', path: joinKey(root, 'w.safetensors') });
+    assert.is(r.backend, 'cpu');
+    assert.equal(r.names, STABLE);
+    const { sha256, toHex } = await import('../dist/index.js');
+    const here = toHex(sha256(new Uint8Array(a.weights.flatMap((w) => Array.from(new Uint8Array(w.read().dataSync().slice().buffer))))));
+    assert.is(r.digest, here);
+    disposeModel(a);
+  });
+
+  Fresh('an asynchronous save on the cpu backend (tensors captured by clone) holds the state at the call', async () => {
+    const r = await userProcess({ op: 'async', root: await freshRoot('async-cpu') });
+    assert.is(r.backend, 'cpu');
+    assert.is(r.changed, true, 'training changed the model before the commit');
+    assert.is(r.sameAsCall, true, 'the checkpoint holds the weights at the call');
+  });
+}
 
 Names.run();
 Load.run();
 Legacy.run();
 Ckpt.run();
+Fresh('leaves no tensor behind (the tfjs engine is shared with every test file)', () => {
+  assert.is(tensorCount(), TENSORS_AT_START);
+});
+
+Fresh.run();

@@ -1,15 +1,18 @@
 // The machinery of asynchronous saves: capture now, write later, commit in
 // call order, with a bound on what waits in memory.
 //
-// Capture (`deferredCapture`) takes a backend-side copy of every tensor —
-// `tensor.clone()`, an Identity kernel: a reference count on the CPU backend,
-// a memcpy inside the WASM heap, a texture copy on WebGL — which costs a small
-// fraction of reading the values out and hashing and writing them. tfjs
-// tensors are immutable (optimizers and fit() `assign` new tensors to
-// variables), so the clone keeps exactly the captured values while training
-// goes on. The values are read out (`await data()`) only when the save's turn
-// comes, and the clones freed.
-//
+// Capture (`deferredCapture`) copies every tensor in the cheapest way the
+// backend offers, and reads the values out only when the save's turn comes:
+//  - cpu, webgl, webgpu: `tensor.clone()`, an Identity kernel — a reference
+//    count on the cpu backend, a texture copy on the GPU (no stall for a
+//    synchronous read-back). tfjs tensors are immutable (optimizers and fit()
+//    `assign` new tensors to variables), so the clone keeps exactly the
+//    captured values while training goes on; `await data()` later.
+//  - wasm: `dataSync()`, which copies the values out of the WASM heap
+//    (HEAPU8.slice) into JS memory. A clone would copy inside the heap, and
+//    tfjs's WASM heap stops at 2 GiB: a 256 MiB model with Adam's slots and a
+//    step's temporaries already fills most of it.
+
 // Saves to one root commit one after another in call order (`RootQueue`), the
 // synchronous ones included, so LATEST always moves forward and registry.json
 // has one writer. An asynchronous save first waits until fewer than
@@ -35,18 +38,32 @@ export interface DeferredCapture {
   dispose(): void;
 }
 
+/** The backend tensors live on now ('cpu', 'wasm', 'webgl', …), from the realm's one tfjs engine. */
+function backendName(): string | undefined {
+  return (globalThis as { _tfengine?: { backendName?: string } })._tfengine?.backendName;
+}
+
+/** Backends whose dataSync() returns a fresh copy of the values (not the tensor's own storage). */
+const COPYING_READ = new Set(['wasm']);
+
 export function deferredCapture(): DeferredCapture {
   const clones: [Tensor, TensorData & { data: ArrayBufferView }][] = [];
+  const readNow = COPYING_READ.has(backendName() ?? '');
   return {
     take(t, name) {
-      const target = { dtype: dtypeOfTf(t.dtype, name), shape: [...t.shape], data: new Uint8Array(0) as ArrayBufferView };
+      const dtype = dtypeOfTf(t.dtype, name);
+      if (readNow) {
+        const v = t.dataSync();
+        return { dtype, shape: [...t.shape], data: dtype === 'BOOL' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : (v as Float32Array | Int32Array) };
+      }
+      const target = { dtype, shape: [...t.shape], data: new Uint8Array(0) as ArrayBufferView };
       clones.push([t.clone(), target]);
       return target;
     },
     async materialize() {
       while (clones.length) {
         const [clone, target] = clones[0];
-        // data() hands back a copy (WASM, WebGL) or the clone's own immutable buffer (CPU): either stays valid after dispose().
+        // data() hands back a copy (WebGL) or the clone's own immutable buffer (cpu): either stays valid after dispose().
         const v = await clone.data();
         target.data = target.dtype === 'BOOL' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : (v as Float32Array | Int32Array);
         clones.shift();
