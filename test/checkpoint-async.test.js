@@ -96,6 +96,29 @@ Async('back-pressure: with maxInFlight 1 the next save waits until the previous 
   disposeModel(m);
 });
 
+Async('saves in flight never share capture memory: each checkpoint holds its own state (pooled buffers reused only after a write)', async () => {
+  const store = gatedStore();
+  const m = denseBnDense({ seed: 8 });
+  const { x, y } = data();
+  const states = [];
+  const pending = [];
+  for (let i = 0; i < 4; i++) {
+    await m.fit(x, y, { epochs: 1, batchSize: 3, shuffle: false, verbose: 0 });
+    states.push(weightBits(m));
+    pending.push(await saveCheckpoint(store, { model: m, optimizer: m.optimizer, step: i + 1 }, { async: true, maxInFlight: 2 }));
+    if (i === 1) store.open(); // two captures held before anything is written; later ones reuse what was released
+  }
+  await Promise.all(pending.map((p) => p.committed));
+  for (let i = 0; i < 4; i++) {
+    const b = denseBnDense({ seed: 20 + i });
+    await loadCheckpoint({ store, key: `step-0000000${i + 1}` }, { model: b });
+    assert.equal(weightBits(b), states[i], `checkpoint ${i + 1}`);
+    disposeModel(b);
+  }
+  for (const t of [x, y]) t.dispose();
+  disposeModel(m);
+});
+
 Async('a failed save rejects `committed` and flushCheckpoints with a typed error; LATEST stays on the previous one', async () => {
   const store = gatedStore();
   store.open();

@@ -34,27 +34,82 @@ export interface DeferredCapture {
   take: TensorTaker;
   /** Reads every clone's values into its TensorData, freeing each clone as it goes. */
   materialize(): Promise<void>;
-  /** Frees the clones not read yet (after a failure). */
+  /** Frees the clones not read yet (after a failure), and hands pooled buffers back once the save is written. */
   dispose(): void;
 }
 
-/** The backend tensors live on now ('cpu', 'wasm', 'webgl', …), from the realm's one tfjs engine. */
-function backendName(): string | undefined {
-  return (globalThis as { _tfengine?: { backendName?: string } })._tfengine?.backendName;
+interface EngineLike {
+  backendName?: string;
+  backend?: { typedArrayFromHeap?(t: Tensor): ArrayBufferView };
 }
 
-/** Backends whose dataSync() returns a fresh copy of the values (not the tensor's own storage). */
-const COPYING_READ = new Set(['wasm']);
+/** The realm's one tfjs engine (tfjs-core keeps it on the global object). */
+function engine(): EngineLike | undefined {
+  return (globalThis as { _tfengine?: EngineLike })._tfengine;
+}
+
+/**
+ * Buffers of earlier WASM captures, kept for the next: fresh memory costs about four times the copy
+ * into it (page faults; measured here: 256 MiB in 0.9 s vs 0.23 s), and a loop that saves every N
+ * steps captures the same sizes each time. It keeps at most the bytes of the largest capture seen.
+ */
+const pool = { free: new Map<number, ArrayBuffer[]>(), bytes: 0, cap: 0 };
+
+function pooled(byteLength: number): ArrayBuffer {
+  const list = pool.free.get(byteLength);
+  const b = list?.pop();
+  if (b) {
+    pool.bytes -= byteLength;
+    return b;
+  }
+  return new ArrayBuffer(byteLength);
+}
+
+function release(buffers: ArrayBuffer[], captured: number): void {
+  pool.cap = Math.max(pool.cap, captured);
+  for (const b of buffers) {
+    if (pool.bytes + b.byteLength > pool.cap) continue;
+    const list = pool.free.get(b.byteLength) ?? [];
+    list.push(b);
+    pool.free.set(b.byteLength, list);
+    pool.bytes += b.byteLength;
+  }
+}
+
+/** The values of `t` copied out of the WASM heap into a pooled buffer (dataSync() when the heap is out of reach). */
+function copyOutOfHeap(t: Tensor, e: EngineLike | undefined, into: ArrayBuffer[]): Float32Array | Int32Array | Uint8Array {
+  let view: ArrayBufferView | undefined;
+  try {
+    view = e?.backend?.typedArrayFromHeap?.(t);
+  } catch {
+    view = undefined;
+  }
+  if (!view || t.dtype === 'bool') {
+    const v = t.dataSync();
+    return t.dtype === 'bool' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : (v as Float32Array | Int32Array);
+  }
+  const buf = pooled(view.byteLength);
+  into.push(buf);
+  new Uint8Array(buf).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+  return t.dtype === 'int32' ? new Int32Array(buf) : new Float32Array(buf);
+}
+
+/** Backends whose values live in a heap a clone would double (tfjs's WASM heap stops at 2 GiB). */
+const COPY_OUT = new Set(['wasm']);
 
 export function deferredCapture(): DeferredCapture {
   const clones: [Tensor, TensorData & { data: ArrayBufferView }][] = [];
-  const readNow = COPYING_READ.has(backendName() ?? '');
+  const e = engine();
+  const readNow = COPY_OUT.has(e?.backendName ?? '');
+  const buffers: ArrayBuffer[] = [];
+  let captured = 0;
   return {
     take(t, name) {
       const dtype = dtypeOfTf(t.dtype, name);
       if (readNow) {
-        const v = t.dataSync();
-        return { dtype, shape: [...t.shape], data: dtype === 'BOOL' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : (v as Float32Array | Int32Array) };
+        const data = copyOutOfHeap(t, e, buffers);
+        captured += data.byteLength;
+        return { dtype, shape: [...t.shape], data };
       }
       const target = { dtype, shape: [...t.shape], data: new Uint8Array(0) as ArrayBufferView };
       clones.push([t.clone(), target]);
@@ -72,6 +127,7 @@ export function deferredCapture(): DeferredCapture {
     },
     dispose() {
       for (const [clone] of clones.splice(0)) clone.dispose();
+      release(buffers.splice(0), captured);
     },
   };
 }

@@ -227,10 +227,11 @@ async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOption
   const committed = q.enqueue(async () => {
     try {
       await d.materialize();
+      return await commit(c, opts);
     } finally {
+      // After the write: pooled capture buffers may be reused by the next capture only once written.
       d.dispose();
     }
-    return commit(c, opts);
   });
   // Reported by `committed`, flushCheckpoints() and the log; never an unhandled rejection that kills training.
   committed.catch((e) => log.error('asynchronous checkpoint save failed', { path: store.describe(joinKey(c.rootKey, stepDirName(c.step))), step: c.step, error: String((e as Error)?.message ?? e) }));
