@@ -158,6 +158,8 @@ interface Captured {
   store: Store;
   rootKey: string;
   step: number;
+  /** The folder it commits to (chosen at capture, so an asynchronous save can say it at once). */
+  name: string;
   meta: ModelMetadata;
   adapter: ArchitectureAdapter;
   /** The model's tensors under the model's names (the adapter's layout is applied at commit). */
@@ -193,7 +195,8 @@ function capture(root: Dest, state: TrainingState, opts: SaveOptions, take: Tens
   json(state.config, 'config');
   const createdAt = (opts.now?.() ?? new Date()).toISOString();
   const lineage = state.lineage ? (JSON.parse(JSON.stringify(state.lineage)) as Lineage) : undefined;
-  return { store, rootKey, step, meta, adapter, model, opt, trainerBytes, vocabBytes, createdAt, lineage, metrics: { ...(state.metrics ?? {}) } };
+  const name = isObjectStore(store) ? uniqueStepDirName(step) : stepDirName(step);
+  return { store, rootKey, step, name, meta, adapter, model, opt, trainerBytes, vocabBytes, createdAt, lineage, metrics: { ...(state.metrics ?? {}) } };
 }
 
 /**
@@ -234,8 +237,8 @@ async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOption
     }
   });
   // Reported by `committed`, flushCheckpoints() and the log; never an unhandled rejection that kills training.
-  committed.catch((e) => log.error('asynchronous checkpoint save failed', { path: store.describe(joinKey(c.rootKey, stepDirName(c.step))), step: c.step, error: String((e as Error)?.message ?? e) }));
-  return { name: stepDirName(c.step), step: c.step, path: store.describe(joinKey(c.rootKey, stepDirName(c.step))), committed };
+  committed.catch((e) => log.error('asynchronous checkpoint save failed', { path: store.describe(joinKey(c.rootKey, c.name)), step: c.step, error: String((e as Error)?.message ?? e) }));
+  return { name: c.name, step: c.step, path: store.describe(joinKey(c.rootKey, c.name)), committed };
 }
 
 /**
@@ -251,6 +254,11 @@ export async function flushCheckpoints(root?: Dest): Promise<void> {
   for (const q of queuesToFlush(id)) await q.flush();
 }
 
+/** Object stores (S3) commit a folder of the save's own by a conditional write of LATEST, without a rename. */
+function isObjectStore(store: Store): boolean {
+  return store.atomicWrites === true && typeof store.writeIf === 'function';
+}
+
 /** Steps 2–4 for a captured state: write, commit, registry and retention. */
 async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   const log = loggerFrom(opts);
@@ -262,8 +270,8 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   const lineage: Lineage = state.lineage ?? registry.models[meta.model_name]?.lineage ?? { fine_tuned_from: null, chain: [firstLink(meta, createdAt)] };
 
   // 2. Write into a temporary folder (object stores: the checkpoint's own folder).
-  const objectStore = store.atomicWrites === true && typeof store.writeIf === 'function';
-  const name = objectStore ? uniqueStepDirName(step) : stepDirName(step);
+  const objectStore = isObjectStore(store);
+  const name = c.name;
   const finalKey = joinKey(rootKey, name);
   const tmp = objectStore ? finalKey : tempKeyFor(finalKey);
   const latestKey = joinKey(rootKey, LATEST);
