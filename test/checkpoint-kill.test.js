@@ -20,7 +20,7 @@ const CHECK_STEPS = 3;
 const Kill = suite('SIGKILL during save: LATEST is never torn, and resume is still exact');
 
 /** Asynchronous saves (training goes on while each commits) are killed too; fewer runs, same checks. */
-const ASYNC_RUNS = 16;
+const ASYNC_RUNS = 8;
 
 if (!isBrowser) {
   for (const [mode, RUNS] of [['sync', RUNS_SYNC], ['async', ASYNC_RUNS]]) Kill(`${RUNS} runs killed at random points (${mode} saves): every LATEST loads, resume reproduces the uninterrupted losses`, async () => {
