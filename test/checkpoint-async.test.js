@@ -69,13 +69,15 @@ Async('saves commit in call order, a synchronous save after asynchronous ones in
     p.push(s);
   }
   const sync = saveCheckpoint(store, { model: m, step: 7 }).then(() => order.push(7));
+  const after = await saveCheckpoint(store, { model: m, step: 6 }, { async: true, maxInFlight: 5 });
+  after.committed.then(() => order.push(6));
   await ticks();
   assert.equal(order, [], 'nothing commits while the store holds the writes');
   store.open();
-  await Promise.all([...p.map((s) => s.committed), sync]);
-  assert.equal(order, [5, 3, 9, 7]);
+  await Promise.all([...p.map((s) => s.committed), sync, after.committed]);
+  assert.equal(order, [5, 3, 9, 7, 6]);
   const latest = (await listCheckpoints(store)).find((c) => c.latest);
-  assert.is(latest.name, 'step-00000007');
+  assert.is(latest.name, 'step-00000006');
   disposeModel(m);
 });
 

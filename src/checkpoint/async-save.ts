@@ -13,9 +13,9 @@
 //    tfjs's WASM heap stops at 2 GiB: a 256 MiB model with Adam's slots and a
 //    step's temporaries already fills most of it.
 
-// Saves to one root commit one after another in call order (`RootQueue`), the
-// synchronous ones included, so LATEST always moves forward and registry.json
-// has one writer. An asynchronous save first waits until fewer than
+// Asynchronous saves to one root commit one after another in call order
+// (`RootQueue`), after any synchronous save called before them, so LATEST only
+// moves forward; a synchronous save waits for asynchronous ones in flight. An asynchronous save first waits until fewer than
 // `maxInFlight` saves of that root are captured-but-not-committed
 // (back-pressure: the caller's `await` is where training pauses), so memory
 // holds at most that many copies of the state.
@@ -132,26 +132,32 @@ export function deferredCapture(): DeferredCapture {
   };
 }
 
-/** The saves of one checkpoint root in this realm: a chain of commits, and those still in flight. */
+/**
+ * The saves of one checkpoint root in this realm. An asynchronous save commits after every save called
+ * before it (call order; LATEST only moves forward); a synchronous save waits only for asynchronous
+ * saves in flight — two synchronous saves called together still race as two writers would, and the
+ * store's commit (rename, or S3's conditional PUT of LATEST) decides.
+ */
 export class RootQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  private readonly pending: Promise<unknown>[] = [];
+  private readonly all: Promise<unknown>[] = [];
+  private readonly async: Promise<unknown>[] = [];
 
-  /** Saves captured and not yet committed (or failed). */
+  /** Asynchronous saves captured and not yet committed (or failed). */
   get inFlight(): number {
-    return this.pending.length;
+    return this.async.length;
   }
 
-  /** Resolves once fewer than `max` saves are in flight. Enqueue synchronously after it resolves. */
+  /** Resolves once fewer than `max` asynchronous saves are in flight. Enqueue synchronously after it resolves. */
   async room(max: number): Promise<void> {
-    while (this.pending.length >= Math.max(1, max)) await this.pending[0].catch(() => {});
+    while (this.async.length >= Math.max(1, max)) await this.async[0].catch(() => {});
   }
 
-  /** Runs `job` after every save enqueued before it has settled. */
-  enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(job);
-    this.tail = p.catch(() => {});
-    this.pending.push(p);
+  /** Runs `job` after the saves it must follow have settled (see the class comment). */
+  enqueue<T>(job: () => Promise<T>, kind: 'async' | 'sync' = 'async'): Promise<T> {
+    const before = [...(kind === 'async' ? this.all : this.async)];
+    const p = (before.length ? Promise.allSettled(before).then(job) : job());
+    this.all.push(p);
+    if (kind === 'async') this.async.push(p);
     // Registered before any waiter's handler, so a waiter that wakes sees the count already lowered.
     void p.then(() => this.done(p), () => this.done(p));
     return p;
@@ -159,14 +165,16 @@ export class RootQueue {
 
   /** Settles when every save in flight now has; rejects with the first failure among them. */
   async flush(): Promise<void> {
-    const results = await Promise.allSettled([...this.pending]);
+    const results = await Promise.allSettled([...this.all]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
   private done(p: Promise<unknown>): void {
-    const i = this.pending.indexOf(p);
-    if (i >= 0) this.pending.splice(i, 1);
+    for (const list of [this.all, this.async]) {
+      const i = list.indexOf(p);
+      if (i >= 0) list.splice(i, 1);
+    }
   }
 }
 

@@ -201,7 +201,7 @@ function capture(root: Dest, state: TrainingState, opts: SaveOptions, take: Tens
 
 /**
  * Saves `state` as checkpoint `step` under `root`. The state is copied before the first await, so
- * training may continue while it is written; saves to one root commit in call order. With
+ * training may continue while it is written; asynchronous saves to a root commit in call order. With
  * `{ async: true }` it resolves once the state is captured, to a PendingCheckpoint whose
  * `committed` promise settles when the checkpoint is durable.
  */
@@ -210,7 +210,7 @@ export function saveCheckpoint(root: Dest, state: TrainingState, opts?: SaveOpti
 export async function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions & { async?: boolean; maxInFlight?: number } = {}): Promise<CheckpointInfo | PendingCheckpoint> {
   if (opts.async) return saveAsync(root, state, opts as AsyncSaveOptions);
   const c = capture(root, state, opts);
-  return queueFor(c.store.describe(c.rootKey)).enqueue(() => commit(c, opts));
+  return queueFor(c.store.describe(c.rootKey)).enqueue(() => commit(c, opts), 'sync');
 }
 
 async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOptions): Promise<PendingCheckpoint> {
