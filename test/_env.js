@@ -1,14 +1,15 @@
 // What a test needs to know about where it runs: the runtime, test servers,
 // fixtures and scratch files. The only runtime-specific code tests share.
 
-/** @type {'node' | 'deno' | 'chromium'} */
-export const runtime = globalThis.Deno ? 'deno' : typeof process !== 'undefined' && process.versions?.node ? 'node' : 'chromium';
+/** @type {'node' | 'deno' | 'bun' | 'chromium'} */
+export const runtime = globalThis.Deno ? 'deno' : globalThis.Bun ? 'bun'
+  : typeof process !== 'undefined' && process.versions?.node ? 'node' : 'chromium';
 export const isBrowser = runtime === 'chromium';
 
 /** A setting passed in by test/run.js (environment in Node/Deno, a page global in the browser). */
 export function testEnv(name) {
   if (runtime === 'deno') return Deno.env.get(name);
-  if (runtime === 'node') return process.env[name];
+  if (runtime === 'node' || runtime === 'bun') return process.env[name];
   return globalThis.SAFECKPT_TEST_ENV?.[name];
 }
 

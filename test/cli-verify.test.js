@@ -6,7 +6,7 @@ import { writeSafetensors } from '../dist/index.js';
 import { runtime, tempDir, readRepoFile, testEnv } from './_env.js';
 
 const C = suite('CLI verify / sign');
-if (runtime === 'node') {
+if (runtime === 'node' || runtime === 'bun') {
   const { spawnSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const fs = await import('node:fs/promises');

@@ -37,7 +37,7 @@ if (!isBrowser) {
   V(`${runtime}: a signed file that fits its table is VALID (exit 0), every check named in the report`, () => {
     const r = run([file, '--expect', table, '--key-env', 'CI_KEY'], KEY);
     assert.is(r.status, 0, r.out + r.err);
-    assert.is(r.out, `${file} (safetensors) — checked with ${runtime} ${runtime === 'deno' ? Deno.version.deno : process.versions.node}
+    assert.is(r.out, `${file} (safetensors) — checked with ${runtime} ${runtime === 'deno' ? Deno.version.deno : runtime === 'bun' ? Bun.version : process.versions.node}
   header     ok    3 tensors (F32 × 2, BF16 × 1), metadata: model_name
   integrity  ok    every byte matches the sidecar (${r.out.match(/sidecar \((\d+) bytes\)/)[1]} bytes)
   hmac       ok    verified (key_id ci)
@@ -134,13 +134,16 @@ VALID
   });
 
   if (runtime === 'node') {
-    V('node and deno give the same report for the same inputs', () => {
-      const deno = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
+    V('node, deno and bun give the same report for the same inputs', () => {
+      const bin = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
       const args = [file, '--expect', table, '--key-env', 'CI_KEY', '--json'];
+      const report = (exe, pre) => JSON.parse(spawnSync(exe, [...pre, script, ...args], { encoding: 'utf8', env: { ...process.env, ...KEY } }).stdout.trim().split('\n').pop());
       const a = run(args, KEY).json;
-      const b = JSON.parse(spawnSync(deno, ['run', '--allow-read', '--allow-env', '--allow-net', script, ...args], { encoding: 'utf8', env: { ...process.env, ...KEY } }).stdout.trim().split('\n').pop());
-      assert.ok(a.runtime.startsWith('node ') && b.runtime.startsWith('deno '));
+      const b = report(bin('deno'), ['run', '--allow-read', '--allow-env', '--allow-net']);
+      const c = report(bin('bun'), ['run']);
+      assert.equal([a.runtime.split(' ')[0], b.runtime.split(' ')[0], c.runtime.split(' ')[0]], ['node', 'deno', 'bun']);
       assert.equal({ ...a, runtime: '' }, { ...b, runtime: '' });
+      assert.equal({ ...a, runtime: '' }, { ...c, runtime: '' });
     });
   }
 }

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { runtime } from './_env.js';
 
 const D = suite('demo (npm start)');
-if (runtime === 'node') {
+if (runtime === 'node' || runtime === 'bun') {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));

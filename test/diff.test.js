@@ -111,7 +111,7 @@ L('two training checkpoints: their model weights, every one moved by training, n
 });
 
 const C = suite('safeckpt diff (CLI)');
-if (runtime === 'node') {
+if (runtime === 'node' || runtime === 'bun') {
   const { spawnSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const fs = await import('node:fs/promises');

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// `npm test`: runs the SAME test files in Node, Deno and headless Chromium and
+// `npm test`: runs the SAME test files in Node, Deno, Bun and headless Chromium and
 // prints one line per runtime and a total. Any runtime that fails, crashes,
 // cannot start or runs no test makes the whole run fail.
 //
 // It also starts what the tests need on 127.0.0.1: nginx serving test files
 // (real Range support), a server that ignores Range, the page server for
 // Chromium, and — when a selected test file uses it — Ceph RGW as the S3
-// engine (scripts/rgw.js), stopped again at the end. Usage: node test/run.js [--only node,deno,chromium] [file filter…]
+// engine (scripts/rgw.js), stopped again at the end. Usage: node test/run.js [--only node,deno,bun,chromium] [file filter…]
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync, readdirSync, statSync, existsSync, chmodSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { startRgw } from '../scripts/rgw.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const onlyIdx = args.indexOf('--only');
-const only = onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : ['node', 'deno', 'chromium'];
+const only = onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : ['node', 'deno', 'bun', 'chromium'];
 const filters = args.filter((a, i) => !a.startsWith('--') && (onlyIdx < 0 || i !== onlyIdx + 1));
 const TAG = 'SAFECKPT_RESULT';
 const PER_RUNTIME_TIMEOUT_MS = 15 * 60 * 1000;
@@ -297,9 +297,11 @@ const env = {
 };
 
 const deno = join(root, 'node_modules', '.bin', 'deno');
+const bun = join(root, 'node_modules', '.bin', 'bun');
 const runners = {
   node: () => runProcess('node', process.execPath, ['test/_node-entry.js', ...filters], env),
   deno: () => runProcess('deno', deno, ['run', '-A', '--quiet', 'test/_node-entry.js', ...filters], { ...env, NO_COLOR: '1' }),
+  bun: () => runProcess('bun', bun, ['run', 'test/_node-entry.js', ...filters], { ...env, NO_COLOR: '1' }),
   chromium: () => runChromium(env),
 };
 

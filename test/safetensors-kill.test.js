@@ -9,7 +9,7 @@ import { runtime, tempDir, rng } from './_env.js';
 const K = suite('atomic write under SIGKILL');
 const RUNS = 50, BATCH = 25, KEY = 'kill-test-key';
 
-if (runtime === 'node') {
+if (runtime === 'node' || runtime === 'bun') {
   K(`${RUNS} writers killed at random points leave only absent or verifying files`, async () => {
     const { spawn } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');

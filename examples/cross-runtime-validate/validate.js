@@ -18,7 +18,7 @@
 // Exit: 0 valid, 1 invalid (each failure with its code and message), 2 usage.
 import { openTensors, verify, checkShapes, CheckpointError } from '../../dist/index.js'; // in an application: from 'safeckpt'
 
-const runtime = globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.versions.node}`;
+const runtime = globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : globalThis.Bun ? `bun ${globalThis.Bun.version}` : `node ${process.versions.node}`;
 const USAGE = 'usage: validate.js <file|folder|url> [--expect shapes.json|model.safetensors] [--key-env VAR] [--strict] [--allow-missing] [--allow-unexpected] [--json]';
 
 function parse(argv) {
