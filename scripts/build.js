@@ -3,7 +3,7 @@
 // in src/core/wasm-bytes.ts → TypeScript → dist/. With --if-needed it does
 // nothing when dist/ is newer than every input.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, statSync, readdirSync, mkdirSync, existsSync, chmodSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, statSync, readdirSync, mkdirSync, existsSync, chmodSync, rmSync, copyFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildTf } from './build-tf.js';
@@ -61,6 +61,8 @@ const workerBundle = await esbuild.build({
     name: 'core-bytes-from-host',
     setup(b) {
       b.onResolve({ filter: /wasm-bytes\.js$/ }, () => ({ path: 'wasm-bytes', namespace: 'host' }));
+      // package.json maps #core-wasm into dist/, which does not exist yet: the worker takes the embedded side.
+      b.onResolve({ filter: /^#core-wasm$/ }, () => ({ path: join(root, 'src', 'core', 'wasm-module.ts') }));
       b.onLoad({ filter: /.*/, namespace: 'host' }, () => ({ contents: 'export const CORE_WASM_BASE64 = globalThis.__SAFECKPT_CORE_WASM_BASE64;', loader: 'js' }));
     },
   }],
@@ -73,6 +75,8 @@ writeFileSync(
 // From empty: a file whose source was removed or renamed must not linger in dist/ (and ship).
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(['typescript', 'bin', 'tsc'], ['-p', 'tsconfig.json']);
+// The core as a file too, for runtimes that only take WebAssembly as a module import (workerd: src/core/wasm-module-workerd.ts).
+copyFileSync(join(root, 'build', 'core.wasm'), join(root, 'dist', 'core', 'core.wasm'));
 // TensorFlow.js core + gradients + wasm backend for the tests, benchmarks and `safeckpt demo` (not part of dist/).
 await buildTf({ ifNeeded: true });
 const cli = join(root, 'dist', 'cli', 'main.js');

@@ -1,12 +1,19 @@
 // What a test needs to know about where it runs: the runtime, test servers,
 // fixtures and scratch files. The only runtime-specific code tests share.
 
-/** @type {'node' | 'deno' | 'bun' | 'chromium'} */
-export const runtime = globalThis.Deno ? 'deno' : globalThis.Bun ? 'bun'
+/** @type {'node' | 'deno' | 'bun' | 'chromium' | 'workerd'} */
+export const runtime = globalThis.navigator?.userAgent === 'Cloudflare-Workers' ? 'workerd'
+  : globalThis.Deno ? 'deno' : globalThis.Bun ? 'bun'
   : typeof process !== 'undefined' && process.versions?.node ? 'node' : 'chromium';
 export const isBrowser = runtime === 'chromium';
+/** Node, Deno and Bun: a filesystem, node: modules and child processes. */
+export const hasFs = runtime === 'node' || runtime === 'deno' || runtime === 'bun';
+/** Chromium and workerd reach the repository, the served folder and nginx's log through test/run.js's page server. */
+const viaPage = !hasFs;
+/** The page server's origin: the page's own in Chromium, passed in for workerd. */
+const page = () => (runtime === 'workerd' ? testEnv('SAFECKPT_TEST_PAGE') : '');
 
-/** A setting passed in by test/run.js (environment in Node/Deno, a page global in the browser). */
+/** A setting passed in by test/run.js (environment in Node/Deno/Bun, a global in the browser and workerd). */
 export function testEnv(name) {
   if (runtime === 'deno') return Deno.env.get(name);
   if (runtime === 'node' || runtime === 'bun') return process.env[name];
@@ -15,8 +22,8 @@ export function testEnv(name) {
 
 /** Bytes of a file under the repository root, e.g. 'test/fixtures/reference/safetensors/valid/x.safetensors'. */
 export async function readRepoFile(rel) {
-  if (isBrowser) {
-    const r = await fetch('/' + rel);
+  if (viaPage) {
+    const r = await fetch(page() + '/' + rel);
     if (!r.ok) throw new Error(`fixture ${rel}: HTTP ${r.status}`);
     return new Uint8Array(await r.arrayBuffer());
   }
@@ -34,8 +41,8 @@ export async function readRepoJson(rel) {
 
 /** Names of files in a repository folder (browser: from the served index made by test/run.js). */
 export async function listRepoDir(rel) {
-  if (isBrowser) {
-    const r = await fetch('/__list?dir=' + encodeURIComponent(rel));
+  if (viaPage) {
+    const r = await fetch(page() + '/__list?dir=' + encodeURIComponent(rel));
     if (!r.ok) throw new Error(`list ${rel}: HTTP ${r.status}`);
     return r.json();
   }
@@ -51,9 +58,9 @@ export async function tempDir(prefix = 'safeckpt-test-') {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
-/** SHA-256 from the platform (node:crypto in Node/Deno, WebCrypto in the browser), as hex. */
+/** SHA-256 from the platform (node:crypto in Node/Deno/Bun, WebCrypto in the browser and workerd), as hex. */
 export async function platformSha256Hex(bytes) {
-  if (!isBrowser) {
+  if (hasFs) {
     const { createHash } = await import('node:crypto');
     return createHash('sha256').update(bytes).digest('hex');
   }
@@ -61,7 +68,7 @@ export async function platformSha256Hex(bytes) {
 }
 
 export async function platformHmacHex(key, bytes) {
-  if (!isBrowser) {
+  if (hasFs) {
     const { createHmac } = await import('node:crypto');
     return createHmac('sha256', key).update(bytes).digest('hex');
   }
@@ -98,8 +105,8 @@ export function randomBytes(n, next) {
  * it is at `${testEnv('SAFECKPT_TEST_HTTP')}/${rel}` (browser: through the page server).
  */
 export async function serveFile(rel, bytes) {
-  if (isBrowser) {
-    const r = await fetch('/__served/' + rel.split('/').map(encodeURIComponent).join('/'), { method: 'PUT', body: bytes });
+  if (viaPage) {
+    const r = await fetch(page() + '/__served/' + rel.split('/').map(encodeURIComponent).join('/'), { method: 'PUT', body: bytes });
     if (!r.ok) throw new Error(`serveFile ${rel}: HTTP ${r.status}`);
     return;
   }
@@ -112,8 +119,8 @@ export async function serveFile(rel, bytes) {
 
 /** nginx's access log so far (the browser reads it through the page server). */
 export async function nginxLog() {
-  if (isBrowser) {
-    const r = await fetch('/__nginx-log');
+  if (viaPage) {
+    const r = await fetch(page() + '/__nginx-log');
     if (!r.ok) throw new Error(`nginx log: HTTP ${r.status}`);
     return r.text();
   }

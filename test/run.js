@@ -20,7 +20,7 @@ import { startRgw } from '../scripts/rgw.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const onlyIdx = args.indexOf('--only');
-const only = onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : ['node', 'deno', 'bun', 'chromium'];
+const only = onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : ['node', 'deno', 'bun', 'chromium', 'workerd'];
 const filters = args.filter((a, i) => !a.startsWith('--') && (onlyIdx < 0 || i !== onlyIdx + 1));
 const TAG = 'SAFECKPT_RESULT';
 const PER_RUNTIME_TIMEOUT_MS = 15 * 60 * 1000;
@@ -281,6 +281,104 @@ async function runChromium(env) {
   }
 }
 
+/**
+ * The test files that apply in Cloudflare Workers: what exists there (the core, hashes, memory and HTTP
+ * stores, read / write / verify / sign, the logger's console and memory sinks). No filesystem, OPFS, IDB,
+ * child processes or worker threads exist in workerd, and TensorFlow.js's wasm backend cannot compile there.
+ */
+const WORKERD_FILES = ['core-loading', 'header', 'hash', 'safetensors-read', 'safetensors-write', 'verify', 'store', 'log'];
+
+/**
+ * Runs the workerd subset inside workerd itself: the test files bundled as a Worker module with the
+ * conditions wrangler sets (workerd, worker, browser) and dist/core/core.wasm as a `wasm` module (the
+ * way Workers load WebAssembly), served by node_modules/.bin/workerd on 127.0.0.1; one request runs them.
+ * The Worker reaches only loopback (fixtures through the page server, nginx for HTTP stores).
+ */
+async function runWorkerd(env) {
+  const bin = join(root, 'node_modules', '.bin', 'workerd');
+  const files = readdirSync(join(root, 'test')).filter((f) => WORKERD_FILES.includes(f.replace(/\.test\.js$/, '')))
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+  if (files.length === 0) return { out: 'workerd: no test file of the workerd subset matches the filter', result: { passed: 0, failed: 0 }, skipped: true };
+  const dir = join(work, 'workerd');
+  mkdirSync(dir, { recursive: true });
+  const entry = join(root, 'test', '.workerd-entry.generated.js');
+  writeFileSync(entry, `import { runAll } from './_harness.js';
+const modules = [${files.map((f) => `[${JSON.stringify(f)}, () => import('./${f}')]`).join(',\n  ')}];
+export default {
+  async fetch(request, env) {
+    globalThis.SAFECKPT_TEST_ENV = JSON.parse(env.SAFECKPT_TEST_ENV);
+    const lines = [];
+    try {
+      await runAll(modules, (l) => lines.push(l));
+    } catch (e) {
+      lines.push('workerd: the run threw: ' + (e && e.stack || e));
+    }
+    return new Response(lines.join('\\n') + '\\n');
+  },
+};
+`);
+  try {
+    await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022',
+      conditions: ['workerd', 'worker', 'browser'], mainFields: ['browser', 'module', 'main'], outfile: join(dir, 'tests.js'),
+      // Node-only branches of the tests (gated by runtime) stay imports that are never run here.
+      external: ['node:*'], logLevel: 'warning',
+      plugins: [{ name: 'wasm-modules', setup(b) {
+        // As wrangler does: a .wasm import stays an import, of a module the config provides.
+        b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './' + a.path.split('/').pop(), external: true }));
+      } }] });
+  } catch (e) {
+    return { out: `workerd: the tests did not bundle: ${e.message}`, result: null };
+  } finally {
+    rmSync(entry, { force: true });
+  }
+  spawnSync('cp', [join(root, 'dist', 'core', 'core.wasm'), join(dir, 'core.wasm')]);
+  // Fixtures, the served folder and nginx's log reach the Worker through the page server, as in Chromium.
+  env = { ...env, SAFECKPT_TEST_PAGE: await startPageServer(null, env) };
+  writeFileSync(join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "tests", worker = .tests),
+    (name = "loopback", network = (allow = ["local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "tests")],
+);
+const tests :Workerd.Worker = (
+  modules = [
+    (name = "tests.js", esModule = embed "tests.js"),
+    (name = "core.wasm", wasm = embed "core.wasm"),
+  ],
+  compatibilityDate = "2025-09-01",
+  bindings = [(name = "SAFECKPT_TEST_ENV", text = ${JSON.stringify(JSON.stringify(env))})],
+  globalOutbound = "loopback",
+);
+`);
+  const child = spawn(bin, ['serve', join(dir, 'config.capnp'), '--control-fd', '3'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  cleanups.push(() => { try { child.kill('SIGKILL'); } catch {} });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  try {
+    const port = await new Promise((ok, fail) => {
+      let control = '';
+      child.stdio[3].on('data', (d) => {
+        control += d;
+        for (const line of control.split('\n')) {
+          try { const m = JSON.parse(line); if (m.event === 'listen' && m.socket === 'http') ok(m.port); } catch {}
+        }
+      });
+      child.on('error', fail);
+      child.on('exit', (code) => fail(new Error(`workerd exited (code ${code}) before listening`)));
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(PER_RUNTIME_TIMEOUT_MS) });
+    const out = await res.text();
+    return { out: out + log, result: parseResult(out) };
+  } catch (e) {
+    return { out: `${log}\nworkerd: ${e.message}\n`, result: null };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 // ---------------------------------------------------------------- main
 const served = join(work, 'served');
 mkdirSync(served, { recursive: true });
@@ -303,12 +401,17 @@ const runners = {
   deno: () => runProcess('deno', deno, ['run', '-A', '--quiet', 'test/_node-entry.js', ...filters], { ...env, NO_COLOR: '1' }),
   bun: () => runProcess('bun', bun, ['run', 'test/_node-entry.js', ...filters], { ...env, NO_COLOR: '1' }),
   chromium: () => runChromium(env),
+  workerd: () => runWorkerd(env),
 };
 
 let totalPassed = 0, totalFailed = 0, bad = false;
 const lines = [];
 for (const name of only) {
   const r = await runners[name]();
+  if (r.skipped) {
+    console.log(`${name}: 0 passed, 0 failed (${r.out})`);
+    continue;
+  }
   const res = r.result;
   const failedOut = r.out.split('\n').filter((l) => !l.startsWith(TAG)).join('\n');
   if (!res || res.failed > 0 || res.passed === 0 || (r.code !== undefined && r.code !== 0)) {

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { verify, sign, writeSafetensors, MemoryStore, parseSidecar } from '../dist/index.js';
-import { readRepoFile, isBrowser, tempDir, rng, randomBytes } from './_env.js';
+import { readRepoFile, hasFs, tempDir, rng, randomBytes } from './_env.js';
 
 const enc = new TextEncoder();
 const KEY = 'k3y-for-tests';
@@ -134,7 +134,7 @@ H('sign() signs every shard and the index', async () => {
   assert.is(s.sidecars.length, 3);
   assert.is((await verify(store, { key: KEY })).hmac, 'verified');
 });
-if (!isBrowser) {
+if (hasFs) {
   H('the same through the fs store, by folder path', async () => {
     const dir = await tempDir();
     await writeSafetensors(`${dir}/model.safetensors`, model(7), { maxShardSize: 64, key: KEY });

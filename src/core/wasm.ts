@@ -1,7 +1,9 @@
-// Loads the embedded core once per realm. The bytes are base64 in a generated
-// module (src/core/wasm-bytes.ts, made by scripts/build.js), so the same import
-// works in Node, Deno, browsers and bundles without fetch or file access.
-import { CORE_WASM_BASE64 } from './wasm-bytes.js';
+// Instantiates the core once per realm. Where its module comes from depends on
+// the runtime (package.json `#core-wasm`): compiled from bytes embedded in the
+// build (wasm-module.ts: Node, Deno, Bun, browsers and their bundles, without
+// fetch or file access), or imported as a module where the runtime forbids
+// compiling bytes (wasm-module-workerd.ts: Cloudflare Workers).
+import { coreModule, CORE_DELIVERY } from '#core-wasm';
 import { CheckpointError, UnsupportedError } from '../errors.js';
 
 export interface CoreExports {
@@ -20,20 +22,38 @@ export interface CoreExports {
 let module: WebAssembly.Module | undefined;
 let instance: CoreExports | undefined;
 
-function decodeBase64(b64: string): Uint8Array {
-  if (typeof atob === 'function') {
-    const bin = atob(b64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
+/** How this build got the core: 'embedded' (compiled here from bytes) or 'module' (imported, workerd). */
+export const coreDelivery: 'embedded' | 'module' = CORE_DELIVERY;
+
+/**
+ * The core's module from `load`, or an UNSUPPORTED CheckpointError that says
+ * why there is none: no WebAssembly at all (e.g. `node --jitless`, locked-down
+ * browsers), or a runtime that forbids compiling bytes and was given the
+ * embedded build instead of the `workerd` one.
+ */
+export function loadCoreModule(load: () => WebAssembly.Module = coreModule): WebAssembly.Module {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.Instance !== 'function') {
+    throw new UnsupportedError('this runtime has no WebAssembly, which the safeckpt core (header validation, SHA-256, shape checks) needs: '
+      + 'run it where WebAssembly is enabled (not under node --jitless or a browser mode that disables it)', { detail: 'NO_WASM' });
   }
-  throw new UnsupportedError('this runtime has neither atob nor WebAssembly support needed by the safeckpt core');
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    const message = String((e as Error)?.message ?? e);
+    if (/code generation disallowed|disallowed by embedder/i.test(message)) {
+      throw new UnsupportedError(`this runtime forbids compiling WebAssembly from bytes (${message}), as Cloudflare Workers does: `
+        + "import 'safeckpt' through a bundler with the workerd condition (wrangler does), which loads the core from the file "
+        + 'dist/core/core.wasm as a module; in a workerd config, add that file as a `wasm` module', { detail: 'WASM_CODEGEN', cause: e });
+    }
+    throw new UnsupportedError(`the safeckpt core could not be compiled: ${message}`, { detail: 'NO_WASM', cause: e });
+  }
 }
 
 /** The live core instance (created on first use, synchronously: the module is small). */
 export function core(): CoreExports {
   if (instance) return instance;
-  if (!module) module = new WebAssembly.Module(decodeBase64(CORE_WASM_BASE64) as BufferSource);
+  module ??= loadCoreModule();
   instance = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
   return instance;
 }

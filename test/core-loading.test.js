@@ -1,0 +1,82 @@
+// How the WASM core reaches each runtime: compiled from the bytes embedded in
+// the build where compiling at run time is allowed (Node, Deno, Bun, browsers),
+// imported as a module where it is not (Cloudflare Workers: workerd refuses
+// `new WebAssembly.Module(bytes)`), and a typed error where there is no
+// WebAssembly at all.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseHeader, sha256, toHex, hashEngineInfo, ready, verify, writeSafetensors, MemoryStore, CheckpointError } from '../dist/index.js';
+import { coreDelivery, loadCoreModule } from '../dist/core/wasm.js';
+import { coreModule as embeddedCoreModule } from '../dist/core/wasm-module.js';
+import { runtime, hasFs } from './_env.js';
+
+const L = suite(`core loading (${runtime})`);
+const header = (json) => {
+  const body = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + body.length + 8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(body.length), true);
+  out.set(body, 8);
+  return out;
+};
+
+L(`the core is ${runtime === 'workerd' ? 'imported as a module (dist/core/core.wasm)' : 'compiled from the embedded bytes'} and runs`, () => {
+  assert.is(coreDelivery, runtime === 'workerd' ? 'module' : 'embedded');
+  const h = parseHeader(header('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'));
+  assert.equal(h.get('w').shape, [2]);
+  assert.is(toHex(sha256(new TextEncoder().encode('abc'))), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+});
+
+if (runtime === 'workerd') {
+  L('workerd refuses to compile the embedded bytes: an UNSUPPORTED error that says to use the workerd condition', () => {
+    try {
+      loadCoreModule(embeddedCoreModule);
+      assert.unreachable('workerd compiled WebAssembly from bytes');
+    } catch (e) {
+      assert.instance(e, CheckpointError);
+      assert.equal([e.code, e.detail], ['UNSUPPORTED', 'WASM_CODEGEN']);
+      assert.match(e.message, /workerd condition/);
+      assert.match(e.message, /core\.wasm/);
+    }
+  });
+
+  L('hashes run on the core, not a fallback (hash-wasm cannot compile here), and nothing starts a worker', async () => {
+    const info = await ready();
+    assert.is(info.engine, 'core');
+    assert.is(hashEngineInfo().engine, 'core');
+    assert.is(typeof Worker, 'undefined');
+    const store = new MemoryStore();
+    await writeSafetensors({ store, key: 'm.safetensors' }, { w: { dtype: 'F32', shape: [4], data: new Float32Array([1, 2, 3, 4]) } });
+    // Workers asked for where none exist: the same report, hashed on this thread.
+    const report = await verify({ store, key: 'm.safetensors' }, { workers: 2 });
+    assert.is(report.ok, true);
+  });
+}
+
+if (runtime === 'node') {
+  L('without WebAssembly (node --jitless) every core call is an UNSUPPORTED CheckpointError that says so', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const index = new URL('../dist/index.js', import.meta.url).href;
+    const script = `const m = await import(${JSON.stringify(index)});
+try { m.parseHeader(new Uint8Array([2,0,0,0,0,0,0,0,123,125])); console.log('parsed'); }
+catch (e) { console.log(JSON.stringify({ error: e instanceof m.CheckpointError, code: e.code, detail: e.detail, message: e.message })); }`;
+    const r = spawnSync(process.execPath, ['--jitless', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.is(typeof WebAssembly, 'object', 'this process has WebAssembly (only the child runs without)');
+    const out = JSON.parse(r.stdout.trim().split('\n').pop());
+    assert.equal([out.error, out.code, out.detail], [true, 'UNSUPPORTED', 'NO_WASM'], r.stdout + r.stderr);
+    assert.match(out.message, /no WebAssembly/);
+  });
+}
+
+if (hasFs || runtime === 'chromium') {
+  L('loadCoreModule turns a compile failure into an UNSUPPORTED CheckpointError (never a bare WebAssembly error)', () => {
+    try {
+      loadCoreModule(() => new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])));
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, CheckpointError);
+      assert.equal([e.code, e.detail], ['UNSUPPORTED', 'NO_WASM']);
+    }
+  });
+}
+
+L.run();
