@@ -1,13 +1,15 @@
-// Where checkpoint tests write: a temporary folder in Node/Deno, a fresh OPFS
-// folder in Chromium (the stores every runtime really uses), and helpers to
-// tamper with files in either.
+// Where checkpoint tests write: a temporary folder in Node/Deno/Bun, a fresh
+// OPFS folder in Chromium, a `memory:` folder in workerd (the stores each
+// runtime really uses), and helpers to tamper with files in any of them.
 import { resolveSource, joinKey } from '../dist/index.js';
-import { isBrowser, tempDir } from './_env.js';
+import { isBrowser, runtime, tempDir } from './_env.js';
 
 let n = 0;
-/** A fresh, empty checkpoint root: a path (Node, Deno) or an `opfs:` name (Chromium). */
+/** A fresh, empty checkpoint root: a path (Node, Deno, Bun), an `opfs:` name (Chromium) or a `memory:` one (workerd). */
 export async function freshRoot(tag = 'ckpt') {
-  if (isBrowser) return `opfs:safeckpt-test/${tag}-${Date.now().toString(36)}-${n++}-${Math.random().toString(36).slice(2, 8)}`;
+  const unique = `${tag}-${Date.now().toString(36)}-${n++}-${Math.random().toString(36).slice(2, 8)}`;
+  if (isBrowser) return `opfs:safeckpt-test/${unique}`;
+  if (runtime === 'workerd') return `memory:safeckpt-test/${unique}`;
   return tempDir(`safeckpt-${tag}-`);
 }
 

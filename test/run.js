@@ -283,10 +283,11 @@ async function runChromium(env) {
 
 /**
  * The test files that apply in Cloudflare Workers: what exists there (the core, hashes, memory and HTTP
- * stores, read / write / verify / sign, the logger's console and memory sinks). No filesystem, OPFS, IDB,
- * child processes or worker threads exist in workerd, and TensorFlow.js's wasm backend cannot compile there.
+ * stores, read / write / verify / sign, checkpoints to a memory store, the logger's console and memory sinks).
+ * No filesystem, OPFS, IDB, child processes or worker threads exist in workerd; TensorFlow.js runs on its CPU
+ * backend there (its WASM backend cannot compile).
  */
-const WORKERD_FILES = ['core-loading', 'header', 'hash', 'safetensors-read', 'safetensors-write', 'verify', 'store', 'log'];
+const WORKERD_FILES = ['core-loading', 'header', 'hash', 'safetensors-read', 'safetensors-write', 'verify', 'store', 'log', 'checkpoint'];
 
 /**
  * Runs the workerd subset inside workerd itself: the test files bundled as a Worker module with the
@@ -318,13 +319,15 @@ export default {
 };
 `);
   try {
-    await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022',
+    await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
       conditions: ['workerd', 'worker', 'browser'], mainFields: ['browser', 'module', 'main'], outfile: join(dir, 'tests.js'),
       // Node-only branches of the tests (gated by runtime) stay imports that are never run here.
       external: ['node:*'], logLevel: 'warning',
       plugins: [{ name: 'wasm-modules', setup(b) {
         // As wrangler does: a .wasm import stays an import, of a module the config provides.
         b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './' + a.path.split('/').pop(), external: true }));
+        // TensorFlow.js's WASM backend cannot compile in Workers: the tests' tf is the CPU backend there.
+        b.onResolve({ filter: /\/build\/tf\.js$/ }, () => ({ path: join(root, 'test', '_tf-workerd.js') }));
       } }] });
   } catch (e) {
     return { out: `workerd: the tests did not bundle: ${e.message}`, result: null };
