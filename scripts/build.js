@@ -61,8 +61,6 @@ const workerBundle = await esbuild.build({
     name: 'core-bytes-from-host',
     setup(b) {
       b.onResolve({ filter: /wasm-bytes\.js$/ }, () => ({ path: 'wasm-bytes', namespace: 'host' }));
-      // package.json maps #core-wasm into dist/, which does not exist yet: the worker takes the embedded side.
-      b.onResolve({ filter: /^#core-wasm$/ }, () => ({ path: join(root, 'src', 'core', 'wasm-module.ts') }));
       b.onLoad({ filter: /.*/, namespace: 'host' }, () => ({ contents: 'export const CORE_WASM_BASE64 = globalThis.__SAFECKPT_CORE_WASM_BASE64;', loader: 'js' }));
     },
   }],
@@ -75,7 +73,7 @@ writeFileSync(
 // From empty: a file whose source was removed or renamed must not linger in dist/ (and ship).
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(['typescript', 'bin', 'tsc'], ['-p', 'tsconfig.json']);
-// The core as a file too, for runtimes that only take WebAssembly as a module import (workerd: src/core/wasm-module-workerd.ts).
+// The core as a file too, for runtimes that only take WebAssembly as a module import (workerd: src/index.workerd.ts).
 copyFileSync(join(root, 'build', 'core.wasm'), join(root, 'dist', 'core', 'core.wasm'));
 // TensorFlow.js core + gradients + wasm backend for the tests, benchmarks and `safeckpt demo` (not part of dist/).
 await buildTf({ ifNeeded: true });

@@ -6,8 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseHeader, sha256, toHex, hashEngineInfo, ready, verify, writeSafetensors, MemoryStore, CheckpointError } from '../dist/index.js';
-import { coreDelivery, loadCoreModule } from '../dist/core/wasm.js';
-import { coreModule as embeddedCoreModule } from '../dist/core/wasm-module.js';
+import { coreDelivery, loadCoreModule, embeddedCoreModule, provideCoreModule } from '../dist/core/wasm.js';
 import { runtime, hasFs } from './_env.js';
 
 const L = suite(`core loading (${runtime})`);
@@ -19,8 +18,8 @@ const header = (json) => {
   return out;
 };
 
-L(`the core is ${runtime === 'workerd' ? 'imported as a module (dist/core/core.wasm)' : 'compiled from the embedded bytes'} and runs`, () => {
-  assert.is(coreDelivery, runtime === 'workerd' ? 'module' : 'embedded');
+L(`the core is ${runtime === 'workerd' ? 'imported as a module (dist/core/core.wasm, by the workerd entry)' : 'compiled from the embedded bytes'} and runs`, () => {
+  assert.is(coreDelivery(), runtime === 'workerd' ? 'module' : 'embedded');
   const h = parseHeader(header('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'));
   assert.equal(h.get('w').shape, [2]);
   assert.is(toHex(sha256(new TextEncoder().encode('abc'))), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
@@ -37,6 +36,16 @@ if (runtime === 'workerd') {
       assert.match(e.message, /workerd condition/);
       assert.match(e.message, /core\.wasm/);
     }
+  });
+
+  L('provideCoreModule takes only a compiled WebAssembly.Module', () => {
+    for (const bad of [new Uint8Array([0, 97, 115, 109]), 'core.wasm', undefined]) {
+      try { provideCoreModule(bad); assert.unreachable(String(bad)); } catch (e) {
+        assert.instance(e, CheckpointError);
+        assert.is(e.code, 'UNSUPPORTED');
+      }
+    }
+    assert.is(coreDelivery(), 'module');
   });
 
   L('hashes run on the core, not a fallback (hash-wasm cannot compile here), and nothing starts a worker', async () => {

@@ -291,8 +291,9 @@ const WORKERD_FILES = ['core-loading', 'header', 'hash', 'safetensors-read', 'sa
 
 /**
  * Runs the workerd subset inside workerd itself: the test files bundled as a Worker module with the
- * conditions wrangler sets (workerd, worker, browser) and dist/core/core.wasm as a `wasm` module (the
- * way Workers load WebAssembly), served by node_modules/.bin/workerd on 127.0.0.1; one request runs them.
+ * conditions wrangler sets (workerd, worker, browser), the package's workerd entry (dist/index.workerd.js)
+ * and dist/core/core.wasm as a `wasm` module (the way Workers load WebAssembly), served by
+ * node_modules/.bin/workerd on 127.0.0.1; one request runs them.
  * The Worker reaches only loopback (fixtures through the page server, nginx for HTTP stores).
  */
 async function runWorkerd(env) {
@@ -326,6 +327,10 @@ export default {
       plugins: [{ name: 'wasm-modules', setup(b) {
         // As wrangler does: a .wasm import stays an import, of a module the config provides.
         b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './' + a.path.split('/').pop(), external: true }));
+        // The tests import ../dist/index.js by path, where no export condition applies: give them what the
+        // package name resolves to under `workerd` (test/worker-example.test.js goes through the name itself).
+        b.onResolve({ filter: /\/dist\/index\.js$/ }, (a) => (a.importer.startsWith(join(root, 'test'))
+          ? { path: join(root, 'dist', 'index.workerd.js') } : undefined));
         // TensorFlow.js's WASM backend cannot compile in Workers: the tests' tf is the CPU backend there.
         b.onResolve({ filter: /\/build\/tf\.js$/ }, () => ({ path: join(root, 'test', '_tf-workerd.js') }));
       } }] });

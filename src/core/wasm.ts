@@ -1,9 +1,9 @@
-// Instantiates the core once per realm. Where its module comes from depends on
-// the runtime (package.json `#core-wasm`): compiled from bytes embedded in the
-// build (wasm-module.ts: Node, Deno, Bun, browsers and their bundles, without
-// fetch or file access), or imported as a module where the runtime forbids
-// compiling bytes (wasm-module-workerd.ts: Cloudflare Workers).
-import { coreModule, CORE_DELIVERY } from '#core-wasm';
+// Instantiates the core once per realm. Its module is compiled from the bytes
+// embedded in the build (core/wasm-bytes.ts: Node, Deno, Bun, browsers and
+// their bundles, without fetch or file access), unless the entry for a runtime
+// that forbids compiling bytes provided one (index.workerd.ts: Cloudflare
+// Workers, where it is imported from dist/core/core.wasm as a module).
+import { CORE_WASM_BASE64 } from './wasm-bytes.js';
 import { CheckpointError, UnsupportedError } from '../errors.js';
 
 export interface CoreExports {
@@ -21,9 +21,33 @@ export interface CoreExports {
 
 let module: WebAssembly.Module | undefined;
 let instance: CoreExports | undefined;
+let provided: WebAssembly.Module | undefined;
 
-/** How this build got the core: 'embedded' (compiled here from bytes) or 'module' (imported, workerd). */
-export const coreDelivery: 'embedded' | 'module' = CORE_DELIVERY;
+/** Makes `m` (the core, compiled by the runtime from dist/core/core.wasm) the module every core call uses. */
+export function provideCoreModule(m: WebAssembly.Module): void {
+  if (typeof WebAssembly === 'undefined' || !(m instanceof WebAssembly.Module)) {
+    throw new UnsupportedError(`the safeckpt core must be given as a WebAssembly.Module (an import of dist/core/core.wasm), got ${Object.prototype.toString.call(m)}`, { detail: 'NO_WASM' });
+  }
+  provided = m;
+}
+
+/** Where the core comes from here: 'embedded' (compiled from the build's bytes) or 'module' (provided, workerd). */
+export function coreDelivery(): 'embedded' | 'module' {
+  return provided ? 'module' : 'embedded';
+}
+
+function decodeBase64(b64: string): Uint8Array {
+  if (typeof atob !== 'function') throw new UnsupportedError('this runtime has no atob() to decode the safeckpt core', { detail: 'NO_WASM' });
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The core compiled from the bytes embedded in the build. */
+export function embeddedCoreModule(): WebAssembly.Module {
+  return new WebAssembly.Module(decodeBase64(CORE_WASM_BASE64) as BufferSource);
+}
 
 /**
  * The core's module from `load`, or an UNSUPPORTED CheckpointError that says
@@ -31,7 +55,7 @@ export const coreDelivery: 'embedded' | 'module' = CORE_DELIVERY;
  * browsers), or a runtime that forbids compiling bytes and was given the
  * embedded build instead of the `workerd` one.
  */
-export function loadCoreModule(load: () => WebAssembly.Module = coreModule): WebAssembly.Module {
+export function loadCoreModule(load: () => WebAssembly.Module = embeddedCoreModule): WebAssembly.Module {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.Instance !== 'function') {
     throw new UnsupportedError('this runtime has no WebAssembly, which the safeckpt core (header validation, SHA-256, shape checks) needs: '
       + 'run it where WebAssembly is enabled (not under node --jitless or a browser mode that disables it)', { detail: 'NO_WASM' });
@@ -43,8 +67,8 @@ export function loadCoreModule(load: () => WebAssembly.Module = coreModule): Web
     const message = String((e as Error)?.message ?? e);
     if (/code generation disallowed|disallowed by embedder/i.test(message)) {
       throw new UnsupportedError(`this runtime forbids compiling WebAssembly from bytes (${message}), as Cloudflare Workers does: `
-        + "import 'safeckpt' through a bundler with the workerd condition (wrangler does), which loads the core from the file "
-        + 'dist/core/core.wasm as a module; in a workerd config, add that file as a `wasm` module', { detail: 'WASM_CODEGEN', cause: e });
+        + "import 'safeckpt' through a bundler with the workerd condition (wrangler does): its entry dist/index.workerd.js imports "
+        + 'the core from dist/core/core.wasm as a module (in a workerd config, that file is a `wasm` module)', { detail: 'WASM_CODEGEN', cause: e });
     }
     throw new UnsupportedError(`the safeckpt core could not be compiled: ${message}`, { detail: 'NO_WASM', cause: e });
   }
@@ -53,7 +77,7 @@ export function loadCoreModule(load: () => WebAssembly.Module = coreModule): Web
 /** The live core instance (created on first use, synchronously: the module is small). */
 export function core(): CoreExports {
   if (instance) return instance;
-  module ??= loadCoreModule();
+  module ??= provided ?? loadCoreModule();
   instance = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
   return instance;
 }
