@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// `npm test`: runs the SAME test files in Node, Deno, Bun and headless Chromium and
-// prints one line per runtime and a total. Any runtime that fails, crashes,
-// cannot start or runs no test makes the whole run fail.
+// `npm test`: runs the SAME test files in Node, Deno, Bun and headless Chromium,
+// and the ones that apply there in workerd (Cloudflare Workers), and prints one
+// line per runtime and a total. Any runtime that fails, crashes, cannot start or
+// runs no test makes the whole run fail.
 //
 // It also starts what the tests need on 127.0.0.1: nginx serving test files
 // (real Range support), a server that ignores Range, the page server for
-// Chromium, and — when a selected test file uses it — Ceph RGW as the S3
-// engine (scripts/rgw.js), stopped again at the end. Usage: node test/run.js [--only node,deno,bun,chromium] [file filter…]
+// Chromium and workerd, and — when a selected test file uses it — Ceph RGW as
+// the S3 engine (scripts/rgw.js), stopped again at the end.
+// Usage: node test/run.js [--only node,deno,bun,chromium,workerd] [file filter…]
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync, readdirSync, statSync, existsSync, chmodSync } from 'node:fs';
 import { join, dirname, resolve, extname } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -377,8 +379,18 @@ const tests :Workerd.Worker = (
       child.on('error', fail);
       child.on('exit', (code) => fail(new Error(`workerd exited (code ${code}) before listening`)));
     });
-    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(PER_RUNTIME_TIMEOUT_MS) });
-    const out = await res.text();
+    // node:http, not fetch: the one response comes when every test has run, and fetch gives up on headers after 300 s.
+    const out = await new Promise((ok, fail) => {
+      const req = httpGet(`http://127.0.0.1:${port}/`, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => ok(text));
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+      req.setTimeout(PER_RUNTIME_TIMEOUT_MS, () => req.destroy(new Error(`timed out after ${PER_RUNTIME_TIMEOUT_MS} ms`)));
+    });
     return { out: out + log, result: parseResult(out) };
   } catch (e) {
     return { out: `${log}\nworkerd: ${e.message}\n`, result: null };
