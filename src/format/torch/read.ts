@@ -128,6 +128,14 @@ async function readZip(source: ByteSource, name: string, opts: ReadTorchOptions)
     storages.set(p.key, s);
     return s;
   });
+  // The cap is checked against the directory's size before anything is read or inflated.
+  const pklEntry = zip.entries.get(`${prefix}/data.pkl`)!;
+  const pickleCap = opts.limits?.pickleBytes ?? DEFAULT_LIMITS.pickleBytes;
+  if (pklEntry.size > pickleCap) {
+    throw new CorruptError(`${pklName}: pickle of ${pklEntry.size} bytes exceeds the limit of ${pickleCap} (a guard against pickle bombs; raise limits.pickleBytes for a real checkpoint this large)`, {
+      path: name, detail: 'PICKLE_LIMIT',
+    });
+  }
   const pkl = await zip.read(`${prefix}/data.pkl`, { verifyCrc: opts.verifyCrc });
   const { value, protocol } = unpickle(pkl, resolver, { name: pklName, limits: opts.limits });
   await loadZipStorages(zip, prefix, storages, byteorder, name, opts);
@@ -295,26 +303,57 @@ function finish(value: PyAny, name: string, opts: ReadTorchOptions, meta: Omit<T
 
 /**
  * Visits every tensor in a plain value by its dotted path, list indices and
- * dict keys alike. A tensor reachable by two paths is visited twice; cycles
- * are cut; the walk is bounded by the object limit.
+ * dict keys alike. A tensor held by two containers (tied weights) is visited
+ * under both paths; a container reachable by two paths (a shared sub-graph) is
+ * walked once, at the first — so a pickle of lists made of the same list twice,
+ * forty times over, costs forty steps, not 2^40. Cycles are cut. Containers
+ * walked count against the object limit and tensor paths against the tensor
+ * limit, so the walk is bounded whatever the file.
  */
 export function walkTensors(value: unknown, visit: (path: string, t: TorchTensor) => void, limits?: Partial<PickleLimits>): void {
   const max = limits?.objects ?? DEFAULT_LIMITS.objects;
-  const open = new Set<object>();
+  const maxTensors = limits?.tensors ?? DEFAULT_LIMITS.tensors;
+  const walked = new Set<object>();
   let count = 0;
-  const go = (v: unknown, path: string) => {
+  let tensors = 0;
+  // An explicit stack of child iterators: recursion's order without its depth, and no list of
+  // children built up front (5M references to one tensor fail at the limit, not after 5M paths).
+  const frames: (() => [unknown, string] | undefined)[] = [];
+  const step = (v: unknown, path: string) => {
     if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return;
-    if (v instanceof TorchTensor) { visit(path, v); return; }
-    if (open.has(v)) return;
+    if (v instanceof TorchTensor) {
+      if (++tensors > maxTensors) {
+        throw new CorruptError(`more than ${maxTensors} tensor paths (a guard against shared-reference bombs; raise limits.tensors if a real checkpoint has this many)`, { detail: 'TENSOR_LIMIT' });
+      }
+      visit(path, v);
+      return;
+    }
+    if (walked.has(v)) return;
     if (++count > max) throw new CorruptError(`more than ${max} values to walk (a guard against shared-reference bombs)`, { detail: 'OBJECT_LIMIT' });
-    open.add(v);
+    walked.add(v);
     const sub = (k: string) => (path ? `${path}.${k}` : k);
-    if (Array.isArray(v)) v.forEach((x, i) => go(x, sub(String(i))));
-    else if (v instanceof Map) { let i = 0; for (const [k, x] of v) go(x, sub(typeof k === 'object' ? `[${i++}]` : String(k))); }
-    else for (const k of Object.keys(v)) go((v as Record<string, unknown>)[k], sub(k));
-    open.delete(v);
+    if (Array.isArray(v)) {
+      let i = 0;
+      frames.push(() => (i < v.length ? [v[i], sub(String(i++))] : undefined));
+    } else if (v instanceof Map) {
+      const it = v.entries();
+      let i = 0;
+      frames.push(() => {
+        const r = it.next();
+        return r.done ? undefined : [r.value[1], sub(typeof r.value[0] === 'object' ? `[${i++}]` : String(r.value[0]))];
+      });
+    } else {
+      const keys = Object.keys(v);
+      let i = 0;
+      frames.push(() => (i < keys.length ? [(v as Record<string, unknown>)[keys[i]], sub(keys[i++])] : undefined));
+    }
   };
-  go(value, '');
+  step(value, '');
+  while (frames.length) {
+    const child = frames[frames.length - 1]();
+    if (child === undefined) frames.pop();
+    else step(child[0], child[1]);
+  }
 }
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');

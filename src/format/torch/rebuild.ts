@@ -327,8 +327,11 @@ export function parseStoragePid(pid: PyAny, name: string, at: number, legacy: bo
   let v: StoragePid['view'] = null;
   if (legacy && view !== null && view !== undefined) {
     const f = view instanceof PyTuple ? view.items : null;
-    if (!f || f.length !== 3 || typeof f[0] !== 'string' || typeof f[1] !== 'number' || typeof f[2] !== 'number' ||
-      f[1] < 0 || f[2] < 0 || f[1] + f[2] > numel) throw bad('view metadata is not (key, offset, size) inside the storage');
+    // Integers only: a NaN or fractional offset would give a 0-byte or misaligned bytes().
+    const isIndex = (x: PyAny): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+    if (!f || f.length !== 3 || typeof f[0] !== 'string' || !isIndex(f[1]) || !isIndex(f[2]) || f[1] + f[2] > numel) {
+      throw bad(`view metadata ${f ? `(${f.map((x) => (typeof x === 'string' ? `'${x.slice(0, 40)}'` : typeof x === 'number' ? String(x) : typeName(x))).join(', ')})` : `a ${typeName(view)}`} is not (key, offset, size) with integer offset and size inside the storage of ${numel} elements`);
+    }
     v = { key: f[0], offset: f[1], size: f[2] };
   }
   return { type, key, location, numel, view: v };

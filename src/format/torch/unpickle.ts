@@ -26,6 +26,8 @@ export interface PickleLimits {
   objects: number;
   /** Containers nested in containers. */
   nesting: number;
+  /** Tensor paths in the value (a tensor held by two containers counts twice). */
+  tensors: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<PickleLimits> = {
@@ -43,6 +45,8 @@ export const DEFAULT_LIMITS: Readonly<PickleLimits> = {
   objects: 50_000_000,
   // Deeper structures overflow the JS call stack of every consumer; real checkpoints nest < 20.
   nesting: 1000,
+  // 10× the tensors of the largest real checkpoints; 5M references to one tensor are a bomb, not a model.
+  tensors: 1_000_000,
 };
 
 // ------------------------------------------------------------------ values
@@ -139,6 +143,7 @@ export function unpickle(bytes: Uint8Array, resolver: Resolver, opts: UnpickleOp
   const name = opts.name;
   const start = opts.start ?? 0;
   const refused: Refusal[] = [];
+  resetKeys();
   try {
     return run(bytes, start, resolver, lim, name, refused);
   } catch (e) {
@@ -146,6 +151,8 @@ export function unpickle(bytes: Uint8Array, resolver: Resolver, opts: UnpickleOp
     // the error must say which globals made it so.
     if (refused.length > 0 && !(e instanceof CheckpointError && e.detail === 'REFUSED_GLOBAL')) throw refusalError(refused, name, e);
     throw e;
+  } finally {
+    resetKeys();
   }
 }
 
@@ -552,15 +559,25 @@ function stringEscape(s: string): Uint8Array | null {
 
 const identities = new WeakMap<object, number>();
 let nextIdentity = 0;
+/**
+ * A tuple's key is the interned id of its items' keys: short whatever the
+ * tuple holds, so a tuple made of the same tuple twice, forty times over (2^40
+ * leaves in 40 memo references), costs 40 small strings, not a 2^40 string.
+ */
+let tupleKeys = new WeakMap<PyTuple, string>();
+/** Per run of the machine (unpickle is synchronous): reset at its start and end, so nothing outlives a file. */
+const internedTuples = new Map<string, string>();
+function resetKeys(): void {
+  tupleKeys = new WeakMap();
+  internedTuples.clear();
+}
 
-/** Python's dict-key equality for the key types a pickle can make (1 == 1.0 == True). */
-function keyId(k: PyAny, at: number): string {
+function scalarKeyId(k: PyAny, at: number): string {
   if (typeof k === 'string') return 's' + k;
   if (typeof k === 'number') return 'n' + (Object.is(k, -0) ? 0 : k);
   if (typeof k === 'boolean') return k ? 'n1' : 'n0';
   if (typeof k === 'bigint') return 'n' + k.toString();
   if (k === null) return 'N';
-  if (k instanceof PyTuple) return 't(' + k.items.map((x) => keyId(x, at)).join(',') + ')';
   if (k instanceof Uint8Array) return 'b' + latin1.decode(k);
   if (k instanceof PyList || k instanceof PyDict || (k instanceof PySet && !k.frozen)) {
     throw new CorruptError(`unhashable ${typeName(k)} used as a dict key (opcode at byte ${at})`, { position: at, detail: 'PICKLE' });
@@ -568,6 +585,29 @@ function keyId(k: PyAny, at: number): string {
   let id = identities.get(k as object);
   if (id === undefined) identities.set(k as object, (id = nextIdentity++));
   return 'o' + id;
+}
+
+/**
+ * Python's dict-key equality for the key types a pickle can make (1 == 1.0 == True). Tuples are keyed
+ * without recursion (an explicit stack: a 200,000-deep tuple is as safe as a flat one), each once.
+ */
+function keyId(k: PyAny, at: number): string {
+  if (!(k instanceof PyTuple)) return scalarKeyId(k, at);
+  const known = tupleKeys.get(k);
+  if (known !== undefined) return known;
+  const todo: PyTuple[] = [k];
+  while (todo.length) {
+    const t = todo[todo.length - 1];
+    if (tupleKeys.has(t)) { todo.pop(); continue; }
+    const pending = t.items.filter((x): x is PyTuple => x instanceof PyTuple && !tupleKeys.has(x));
+    if (pending.length) { for (const x of pending) todo.push(x); continue; }
+    todo.pop();
+    const text = '(' + t.items.map((x) => (x instanceof PyTuple ? tupleKeys.get(x)! : scalarKeyId(x, at))).join(',') + ')';
+    let id = internedTuples.get(text);
+    if (id === undefined) internedTuples.set(text, (id = 't' + internedTuples.size));
+    tupleKeys.set(t, id);
+  }
+  return tupleKeys.get(k)!;
 }
 
 export function typeName(v: PyAny): string {
@@ -621,7 +661,10 @@ export function toPlain(root: PyAny, opts: PlainOptions): unknown {
     if (v instanceof PyList || v instanceof PyTuple || v instanceof PySet) {
       const out: unknown[] = [];
       done.set(v, out);
-      v.items.forEach((x, i) => { out.push(visit(x, sub(String(i)), depth + 1)); });
+      // Leaves and values already converted need no path: a list of 5M references to one tensor builds no 5M paths.
+      v.items.forEach((x, i) => {
+        out.push(x === null || typeof x !== 'object' || x instanceof Uint8Array ? x : done.has(x) ? done.get(x) : visit(x, sub(String(i)), depth + 1));
+      });
       return out;
     }
     if (v instanceof PyDict) {
