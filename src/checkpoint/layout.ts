@@ -19,10 +19,13 @@ export const TRAINER_STATE = 'trainer_state.json';
 export const VOCAB = 'vocab.json';
 export const LATEST = 'LATEST';
 export const REGISTRY = 'registry.json';
+/** Longest folder name a file system keeps (255 bytes): LATEST never holds more. */
+export const MAX_NAME_LENGTH = 255;
 
 /** Eight digits sort lexically up to step 99,999,999; larger steps still parse (the digits just grow). */
 const STEP_DIGITS = 8;
-const STEP_DIR = /^step-(\d{8,})(?:-[0-9a-f]{8})?$/;
+/** At most 16 digits: every safe-integer step, and a bound on what the pattern ever scans. */
+const STEP_DIR = /^step-(\d{8,16})(?:-[0-9a-f]{8})?$/;
 /** A checkpoint folder set aside while a re-save of the same step replaces it. */
 const REPLACED = /\.replaced-[0-9a-z]+$/;
 
@@ -37,8 +40,10 @@ export function uniqueStepDirName(step: number): string {
 
 /** The step a committed checkpoint folder name stands for, or null when it is not one. */
 export function stepOfDir(name: string): number | null {
+  if (name.length > MAX_NAME_LENGTH) return null;
   const m = STEP_DIR.exec(baseOf(name));
-  return m ? Number(m[1]) : null;
+  const step = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(step) ? step : null;
 }
 
 /** Leftovers of an interrupted save or replace: never read, removed by the next save or resume. */

@@ -1,18 +1,26 @@
 // listCheckpoints: the committed checkpoints of a root, oldest first, from
 // their manifests (cheap: no tensor is read or hashed; `verify` does that).
 // Leftovers of interrupted saves are not checkpoints and are not listed.
-import { NotFoundError } from '../errors.js';
+import { CorruptError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { baseOf, joinKey } from '../store/keys.js';
-import { LATEST, MANIFEST, isLeftover, stepOfDir } from './layout.js';
+import { LATEST, MANIFEST, MAX_NAME_LENGTH, isLeftover, stepOfDir } from './layout.js';
 import { parseManifest } from './manifest.js';
 import type { CheckpointInfo } from './save.js';
 
 /** The folder name LATEST holds, or null when there is no LATEST (or it is empty). */
 export async function readLatest(store: Store, rootKey: string): Promise<string | null> {
+  const key = joinKey(rootKey, LATEST);
   try {
-    const name = new TextDecoder().decode(await store.read(joinKey(rootKey, LATEST))).trim();
+    // LATEST holds one folder name: a file far longer is damaged or hostile, and is neither read whole nor quoted.
+    const size = await store.size(key);
+    if (size > MAX_NAME_LENGTH + 2) {
+      throw new CorruptError(`${store.describe(key)} is ${size} bytes; it should hold one checkpoint folder name (step-NNNNNNNN). Delete it: resume then falls back to the newest checkpoint that verifies`, {
+        path: store.describe(key), detail: 'BAD_LATEST',
+      });
+    }
+    const name = new TextDecoder().decode(await store.read(key)).trim();
     return name === '' ? null : name;
   } catch (e) {
     if (e instanceof NotFoundError) return null;
@@ -32,7 +40,11 @@ export async function checkpointDirs(store: Store, rootKey: string): Promise<{ n
 }
 
 export async function listAt(store: Store, rootKey: string): Promise<CheckpointInfo[]> {
-  const latest = await readLatest(store, rootKey);
+  // A damaged LATEST does not hide the checkpoints: they are listed, none marked latest.
+  const latest = await readLatest(store, rootKey).catch((e) => {
+    if (e instanceof CorruptError) return null;
+    throw e;
+  });
   const out: CheckpointInfo[] = [];
   for (const { name, step } of await checkpointDirs(store, rootKey)) {
     const key = joinKey(rootKey, name);

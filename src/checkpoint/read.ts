@@ -9,7 +9,7 @@ import { sha256, toHex } from '../core/hash.js';
 import type { Store } from '../store/store.js';
 import { MemoryStore } from '../store/memory.js';
 import { joinKey } from '../store/keys.js';
-import { checkJsonMac, type MacKey } from '../format/signed-json.js';
+import { checkJsonMac, parseJson, type MacKey } from '../format/signed-json.js';
 import { readSafetensors, type SafetensorsFile } from '../format/safetensors-read.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepOfDir } from './layout.js';
@@ -118,11 +118,7 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
   const trainer = parseTrainerState(bytes[TRAINER_STATE], store.describe(joinKey(key, TRAINER_STATE)), m.step);
   let vocab: unknown = null;
   if (bytes[VOCAB]) {
-    try {
-      vocab = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes[VOCAB]));
-    } catch (e) {
-      throw new CheckpointError('CORRUPT', `${store.describe(joinKey(key, VOCAB))} is not valid JSON: ${(e as Error).message}`, { path: store.describe(joinKey(key, VOCAB)), detail: 'BAD_JSON', cause: e });
-    }
+    vocab = parseJson(bytes[VOCAB], store.describe(joinKey(key, VOCAB)));
   }
   return { store, key, path, manifest: m, version: parsed.version, trainer, vocab, model, optimizer };
 }

@@ -4,6 +4,7 @@
 // workers (over a file they read themselves, or over bytes handed to them) and
 // the writer all hash tensors through this one function.
 import { createSha256, toHex, type Hasher } from './hash.js';
+import { nameRecord } from '../name-record.js';
 
 /** A named range [start, end) of a byte source (absolute positions). */
 export interface NamedRange {
@@ -37,7 +38,7 @@ export async function hashRanges(
   read: (start: number, end: number) => Uint8Array | Promise<Uint8Array>,
   opts: RangeHashOptions,
 ): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+  const out = nameRecord<string>();
   const order = ranges.filter((r) => {
     if (r.end > r.start) return true;
     out[r.name] = EMPTY_SHA256;

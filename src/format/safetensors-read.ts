@@ -21,6 +21,7 @@ import { checkJsonMac, type MacKey } from './signed-json.js';
 import { INDEX_SUFFIX, isIndexKey, parseIndex, shardKeysOf, type ShardIndex } from './sharded.js';
 import { DEFAULT_MODEL_KEY } from './safetensors-write.js';
 import { AUTO_WORKERS_FROM, JOB_BYTES, PoolLease, freshReads, HashPool, type ParallelOptions } from '../parallel/pool.js';
+import { nameRecord, own } from '../name-record.js';
 
 /** Bytes per read when loading many tensors: few requests, no single multi-GB buffer. */
 export const READ_SEGMENT = 256 << 20;
@@ -133,7 +134,7 @@ export function checkSidecarAgainst(store: Store, key: string, sc: Sidecar | nul
 
 /** Throws INTEGRITY naming the tensor unless `bytes` hash to what the sidecar records for it. */
 export function checkTensor(path: string, sc: Sidecar, name: string, digest: string): void {
-  const want = sc.tensors[name]?.sha256;
+  const want = own(sc.tensors, name)?.sha256;
   if (want === undefined) {
     throw new IntegrityError(`${path}: tensor '${name}' is not in the sidecar (the header and the sidecar disagree)`, { path, tensor: name, detail: 'TENSOR_NOT_IN_SIDECAR' });
   }
@@ -177,7 +178,7 @@ class SingleFile implements SafetensorsFile {
   readonly path: string;
   readonly names: readonly string[];
   readonly files: readonly SafetensorsFile[] = [this];
-  private readonly loaded: Record<string, TensorView> = {};
+  private readonly loaded = nameRecord<TensorView>();
   private readonly pending = new Map<string, Promise<TensorView>>();
 
   constructor(
@@ -231,7 +232,7 @@ class SingleFile implements SafetensorsFile {
         this.pending.set(i.name, one);
       }
     }
-    const out: Record<string, TensorView> = {};
+    const out = nameRecord<TensorView>();
     try {
       for (const i of infos) out[i.name] = this.loaded[i.name] ?? (await this.pending.get(i.name)!);
     } finally {
@@ -278,7 +279,7 @@ class ShardedFile implements SafetensorsFile {
   get metadata() { return this.files[0]?.metadata ?? null; }
   get sidecar() { return this.files[0]?.sidecar ?? null; }
   get tensors(): Readonly<Record<string, TensorView>> {
-    return Object.assign({}, ...this.files.map((f) => f.tensors));
+    return Object.assign(nameRecord<TensorView>(), ...this.files.map((f) => f.tensors));
   }
 
   private fileOf(name: string): SafetensorsFile {
@@ -298,7 +299,7 @@ class ShardedFile implements SafetensorsFile {
       by.set(f, [...(by.get(f) ?? []), n]);
     }
     const parts = await Promise.all([...by].map(([f, ns]) => f.load(ns)));
-    return Object.assign({}, ...parts);
+    return Object.assign(nameRecord<TensorView>(), ...parts);
   }
 }
 
@@ -362,8 +363,9 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
   for (const [i, k] of shardKeysOf(indexKey, index).entries()) {
     const file = k.slice(k.lastIndexOf('/') + 1);
     for (const n of files[i].names) {
-      if (index.weight_map[n] !== file) {
-        throw new CheckpointError('CORRUPT', `${path}: shard ${file} holds tensor '${n}', which the weight_map ${index.weight_map[n] ? `puts in ${index.weight_map[n]}` : 'does not list'}`, {
+      const mapped = own(index.weight_map, n);
+      if (mapped !== file) {
+        throw new CheckpointError('CORRUPT', `${path}: shard ${file} holds tensor '${n}', which the weight_map ${mapped ? `puts in ${mapped}` : 'does not list'}`, {
           path, tensor: n, detail: 'INDEX_MISMATCH',
         });
       }

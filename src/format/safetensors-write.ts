@@ -21,6 +21,7 @@ import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from
 import { byCodePoint, type MacKey } from './signed-json.js';
 import { AUTO_WORKERS_FROM, PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
 import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
+import { nameRecord } from '../name-record.js';
 
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
@@ -172,7 +173,7 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
   const remote = pool?.stream();
   const file = async (c: Uint8Array) => (remote ? remote.update(c) : void local!.update(c));
   const headerSha256 = toHex(createSha256().update(lay.head).digest());
-  const tensors: Record<string, SidecarTensor> = {};
+  const tensors = nameRecord<SidecarTensor>();
   async function* chunks(): AsyncGenerator<Uint8Array> {
     await file(lay.head);
     yield lay.head;
@@ -241,7 +242,7 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
     }
     await store.sync(key);
     log.info('wrote safetensors', { path: store.describe(key), size: w.size, tensors: entries.length, sha256: w.sha256, signed: opts.key !== undefined });
-    const digests: Record<string, string> = {};
+    const digests = nameRecord<string>();
     for (const t of lay.order) digests[t.name] = w.tensors[t.name].sha256;
     return {
       path: store.describe(key), size: w.size, sha256: w.sha256, tensors: digests,
@@ -292,9 +293,9 @@ export async function writeShardedAt(store: Store, key: string, entries: WriteEn
   let done = 0;
   const progress = (n: number) => opts.onProgress?.((done += n), total);
   const shards: WriteResult[] = [];
-  const weightMap: Record<string, string> = {};
-  const tensors: Record<string, string> = {};
-  const shardFacts: Record<string, { size: number; sha256: string }> = {};
+  const weightMap = nameRecord<string>();
+  const tensors = nameRecord<string>();
+  const shardFacts = nameRecord<{ size: number; sha256: string }>();
   for (let i = 0; i < groups.length; i++) {
     const r = await writeSafetensorsAt(store, keys[i], groups[i], { ...opts, maxShardSize: undefined }, progress, lease);
     shards.push(r);

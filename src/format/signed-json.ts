@@ -5,7 +5,7 @@
 // ensure_ascii=False) for these documents, so anyone can recompute a MAC.
 // The MAC is HMAC-SHA256 over the canonical form of the document without its
 // `hmac` member (`key_id`, when present, is covered).
-import { AuthError, CorruptError } from '../errors.js';
+import { AuthError, CheckpointError, CorruptError, UnsupportedError } from '../errors.js';
 import { createHmacSha256, constantTimeEqual, toBytes, toHex, type Bytes } from '../core/hash.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -28,19 +28,35 @@ export function byCodePoint(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** The canonical text of a JSON value. Non-integer numbers are refused: their text is not canonical across languages. */
+/**
+ * The canonical text of a JSON value. Numbers must be safe integers: a float (`0.001`, `1.5`) or an
+ * integer past 2^53 (`2^60`, which JSON.parse has already rounded) has no one text form across languages,
+ * so it is refused as UNSUPPORTED (detail NON_CANONICAL_NUMBER) naming where it is. safeckpt never signs
+ * such a number (metadata.ts stores non-integers as decimal strings), so a verifier meeting one reports AUTH.
+ */
 export function canonicalJson(value: unknown): string {
+  return canonical(value, '');
+}
+
+/** A member path for a message: bounded, since a hostile document chooses its keys. */
+const shown = (at: string) => (at === '' ? '<root>' : at.length > 120 ? at.slice(0, 120) + '…' : at);
+
+function canonical(value: unknown, at: string): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new TypeError(`canonicalJson: ${value} is not a safe integer (only integers have one canonical form)`);
+    if (!Number.isSafeInteger(value)) {
+      throw new UnsupportedError(`the number ${value} at ${shown(at)} has no canonical form (only integers up to 2^53 do; store other numbers as strings)`, {
+        detail: 'NON_CANONICAL_NUMBER', data: { at: shown(at) },
+      });
+    }
     return String(value);
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((x, i) => canonical(x, `${at}[${i}]`)).join(',')}]`;
   if (typeof value === 'object') {
     const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort(byCodePoint);
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k], at ? `${at}.${k}` : k)}`).join(',')}}`;
   }
-  throw new TypeError(`canonicalJson: cannot serialise a ${typeof value}`);
+  throw new UnsupportedError(`a ${typeof value} at ${shown(at)} cannot be serialised as JSON`, { detail: 'NON_CANONICAL_VALUE', data: { at: shown(at) } });
 }
 
 function macOf(doc: Record<string, unknown>, key: MacKey): Uint8Array {
@@ -72,23 +88,47 @@ export function checkJsonMac(doc: Record<string, unknown>, key: MacKey, path: st
   }
   const want = typeof doc.hmac === 'string' ? fromHex(doc.hmac) : null;
   if (!want) throw new AuthError(`${path}: hmac is not 64 lowercase hex digits`, { path, detail: 'HMAC_MALFORMED' });
-  if (!constantTimeEqual(macOf(doc, key), want)) {
+  let mac: Uint8Array;
+  try {
+    mac = macOf(doc, key);
+  } catch (e) {
+    if (!(e instanceof CheckpointError) || !e.detail?.startsWith('NON_CANONICAL')) throw e;
+    // safeckpt never signs such a document: whatever the MAC says, this is not what was signed.
+    throw new AuthError(`${path} cannot be authenticated: ${e.message}. safeckpt never signs such a value, so the file was altered after signing (or signed by another tool)`, {
+      path, detail: 'NON_CANONICAL', cause: e,
+    });
+  }
+  if (!constantTimeEqual(mac, want)) {
     throw new AuthError(`${path}: HMAC does not match${keyId}: the key is wrong or the file was altered after signing`, {
       path, detail: 'HMAC_MISMATCH',
     });
   }
 }
 
-/** Parses a JSON document that must be an object, as CORRUPT naming the file otherwise. */
-export function parseJsonObject(bytes: Uint8Array, path: string): Record<string, unknown> {
-  let v: unknown;
+/**
+ * Parses a JSON document as CORRUPT naming the file when it is not one. The message never quotes the
+ * file (JSON.parse's own messages do: a symlink to a secret would be echoed), only where it broke.
+ */
+export function parseJson(bytes: Uint8Array, path: string): unknown {
+  let text: string;
   try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new CorruptError(`${path} is not valid UTF-8 JSON: ${(e as Error).message}`, { path, detail: 'BAD_JSON', cause: e });
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CorruptError(`${path} is not valid UTF-8 (${bytes.length} bytes), so not a JSON document`, { path, detail: 'BAD_JSON' });
   }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const pos = /position (\d+)/.exec(String((e as Error)?.message))?.[1];
+    throw new CorruptError(`${path} is not valid JSON${pos === undefined ? '' : ` (syntax error at character ${pos})`}; ${text.length} characters`, { path, detail: 'BAD_JSON' });
+  }
+}
+
+/** Parses a JSON document that must be an object, as CORRUPT naming the file otherwise (see parseJson). */
+export function parseJsonObject(bytes: Uint8Array, path: string): Record<string, unknown> {
+  const v = parseJson(bytes, path);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new CorruptError(`${path} must hold a JSON object`, { path, detail: 'BAD_JSON' });
+    throw new CorruptError(`${path} must hold a JSON object, not ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}`, { path, detail: 'BAD_JSON' });
   }
   return v as Record<string, unknown>;
 }

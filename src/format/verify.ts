@@ -2,8 +2,9 @@
 // streams: the file is read in bounded slices and each tensor's bytes are
 // hashed against the sidecar, so memory stays flat whatever the model size.
 // The header hash plus the per-tensor hashes cover every byte of the file (the
-// header check guarantees the tensors tile the data region), so the whole-file
-// SHA-256 need not be recomputed: one hashing pass, parallel by tensor.
+// header check guarantees the tensors tile the data region); the whole-file
+// SHA-256 the sidecar records is computed in the same pass and compared too, so
+// a stale recorded value is never reported as matching (or signed).
 import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
@@ -20,6 +21,7 @@ import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type Sideca
 import { checkJsonMac, type MacKey } from './signed-json.js';
 import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar } from './sharded.js';
 import { checkSidecarAgainst, checkTensor, planReads, locateModel, openSharded, readHeaderAt, readSidecarAt, sidecarMissing } from './safetensors-read.js';
+import { nameRecord, own } from '../name-record.js';
 
 /** Bytes read per slice while streaming a file through the hashers. */
 export const VERIFY_SLICE = 16 << 20;
@@ -88,6 +90,19 @@ export async function scanTensors(store: Store, key: string, header: Header, siz
   return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
 }
 
+/**
+ * The sidecar's whole-file SHA-256 against the one computed in the same pass as the tensors'. The header
+ * and tensor hashes already cover every byte, so a mismatch here means the recorded value itself is stale
+ * or edited — reported, never vouched for (verify) or signed (sign).
+ */
+function checkFileHash(store: Store, key: string, sc: Sidecar, actual: string): void {
+  if (actual === sc.sha256) return;
+  const path = store.describe(key);
+  throw new IntegrityError(`${path} has SHA-256 ${actual}, but its sidecar records ${sc.sha256}: the header and every tensor match, so the sidecar's whole-file hash is stale or was edited. Re-create the sidecar from a trusted copy (\`safeckpt sign\` after deleting it)`, {
+    path, detail: 'FILE_HASH_MISMATCH',
+  });
+}
+
 async function verifyFile(store: Store, key: string, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease): Promise<{ report: VerifyReport; sidecar: Sidecar | null }> {
   const path = store.describe(key);
   const { header, size, head } = await readHeaderAt(store, key);
@@ -95,10 +110,11 @@ async function verifyFile(store: Store, key: string, opts: VerifyOptions, progre
   checkSidecarAgainst(store, key, sc, size, head, opts);
   const warnings: string[] = [];
   if (sc) {
-    const { tensors } = await scanTensors(store, key, header, size, { onBytes: progress, pool: await lease.get(size - header.dataStart) });
+    const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress, pool: await lease.get(size - header.dataStart) });
     for (const name of header.names()) checkTensor(path, sc, name, tensors[name]);
     const extra = Object.keys(sc.tensors).filter((n) => !header.get(n));
     if (extra.length) throw new IntegrityError(`${path}: the sidecar lists tensors the file lacks: ${extra.slice(0, 5).join(', ')}`, { path, tensor: extra[0], detail: 'TENSOR_MISSING' });
+    checkFileHash(store, key, sc, sha256!);
   } else {
     progress(size);
     warnings.push(`no sidecar (${store.describe(sidecarKeyFor(key))}): only the structure was checked (header, offsets, tensor sizes), not the data`);
@@ -144,7 +160,7 @@ async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions
   for (const k of shardKeysOf(indexKey, index)) {
     const { report, sidecar } = await verifyFile(store, k, opts, progress, lease);
     if (isc) {
-      const want = isc.shards[baseOf(k)];
+      const want = own(isc.shards, baseOf(k));
       if (!want) throw new IntegrityError(`${path}: the index sidecar does not list shard ${baseOf(k)}`, { path: report.path, detail: 'SHARD_NOT_IN_SIDECAR' });
       if (want.size !== report.size || (sidecar && sidecar.sha256 !== want.sha256)) {
         throw new IntegrityError(`${report.path} is not the shard the index was signed with (recorded SHA-256 ${want.sha256}, size ${want.size}): a shard was replaced`, {
@@ -223,8 +239,9 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
   if (existing) {
     // Signing vouches for the file as it is: a sidecar that no longer matches it is refused, not blessed.
     checkSidecarAgainst(store, key, existing, size, head, {});
-    const scan = await scanTensors(store, key, header, size, { onBytes: progress, pool: await lease.get(size - header.dataStart) });
+    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress, pool: await lease.get(size - header.dataStart) });
     for (const n of header.names()) checkTensor(store.describe(key), existing, n, scan.tensors[n]);
+    checkFileHash(store, key, existing, scan.sha256!);
     sha256 = existing.sha256;
     tensors = scan.tensors;
   } else {
@@ -232,7 +249,7 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
     sha256 = scan.sha256!;
     tensors = scan.tensors;
   }
-  const entries: Record<string, SidecarTensor> = {};
+  const entries = nameRecord<SidecarTensor>();
   for (const t of header.tensors()) entries[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [t.begin, t.end], sha256: tensors[t.name] };
   const sc = makeSidecar({
     file: baseOf(key), size, sha256, header_sha256: toHex(createSha256().update(head).digest()), tensors: entries,
@@ -266,7 +283,7 @@ export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Pr
     const indexBytes = await store.read(where.key);
     const index = parseIndex(indexBytes, store.describe(where.key));
     await openSharded(store, where.key, { verify: false, load: 'none' });
-    const shards: Record<string, { size: number; sha256: string }> = {};
+    const shards = nameRecord<{ size: number; sha256: string }>();
     const sidecars: string[] = [];
     for (const sk of shardKeysOf(where.key, index)) {
       const sc = await signFile(store, sk, key, opts, progress, lease);

@@ -18,6 +18,7 @@ import { OpfsStore } from '../store/opfs.js';
 import type { Store } from '../store/store.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { coreCount as platformCores, startWorker, workersAvailable, type WorkerEndpoint } from '../platform/runtime.js';
+import { nameRecord } from '../name-record.js';
 
 /**
  * When `workers` is not given, the size from which each operation uses the
@@ -365,7 +366,7 @@ export class HashPool {
    * time. Fails with the first error; returns name → hex SHA-256.
    */
   async hashJobs(source: JobSource, jobs: HashJob[], onBytes?: (n: number) => void, piece = JOB_BYTES): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
+    const out = nameRecord<string>();
     let failed: unknown;
     const running: Promise<void>[] = [];
     const track = (p: Promise<Record<string, string>>) => {

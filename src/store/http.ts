@@ -7,6 +7,10 @@
 import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange } from './keys.js';
+import { redactUrl } from './redact.js';
+
+/** A fetch error's message may quote the URL it was given: show the redacted one instead. */
+const redactMessage = (msg: string, href: string, shown: string) => msg.split(href).join(shown);
 
 export interface HttpStoreOptions {
   /** Extra request headers (e.g. an Authorization token). */
@@ -49,12 +53,19 @@ export class HttpStore implements Store {
     this.search = !opts.search || opts.search === '?' ? '' : opts.search.startsWith('?') ? opts.search : '?' + opts.search;
   }
 
+  /** The URL of `key` for people and logs: the query string's values redacted (see redact.ts). */
   describe(key: string): string {
+    return redactUrl(this.href(key));
+  }
+
+  /** The URL of `key` as requested, query string (an access token) included. Never put it in a message. */
+  private href(key: string): string {
     return this.base + key.split('/').map(encodeURIComponent).join('/') + this.search;
   }
 
   private async request(key: string, method: 'GET' | 'HEAD', range?: ByteRange): Promise<Response> {
-    const url = this.describe(checkKey(key, `http store at ${this.base}`));
+    const url = this.describe(checkKey(key, `http store at ${redactUrl(this.base)}`));
+    const href = this.href(key);
     const headers: Record<string, string> = { ...this.headers };
     // Inclusive end in HTTP (RFC 9110 §14.1.2): the off-by-one @huggingface/hub once had (hub#4602).
     if (range) headers.Range = `bytes=${range.start}-${range.end - 1}`;
@@ -63,9 +74,9 @@ export class HttpStore implements Store {
       this.stats.requests++;
       // 'no-cache': a browser revalidates every read. Without it, a file fetched a while after it last
       // changed is heuristically fresh, and a changed file (or a range of it) comes from the cache, stale.
-      res = await this.fetchFn(url, { method, headers, cache: 'no-cache' });
+      res = await this.fetchFn(href, { method, headers, cache: 'no-cache' });
     } catch (e) {
-      throw new IoError(`could not fetch ${url}: ${(e as Error)?.message ?? String(e)} (network down or server unreachable?)`, { path: url, cause: e });
+      throw new IoError(`could not fetch ${url}: ${redactMessage((e as Error)?.message ?? String(e), href, url)} (network down or server unreachable?)`, { path: url, cause: e });
     }
     if (res.status === 404 || res.status === 410) {
       await res.body?.cancel();

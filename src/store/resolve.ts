@@ -10,6 +10,7 @@ import { MemoryStore, sharedMemoryStore } from './memory.js';
 import { OpfsStore } from './opfs.js';
 import { IdbStore } from './idb.js';
 import { S3Store, parseS3Url } from './s3.js';
+import { redactUrl } from './redact.js';
 
 /** A store and a key inside it. */
 export interface StoreRef {
@@ -49,7 +50,7 @@ export function resolveSource(src: Source): StoreRef {
   }
   const s = src instanceof URL ? src.href : src;
   if (typeof s !== 'string' || s === '') {
-    throw new UnsupportedError(`cannot open ${String(src)}: expected a path, a URL (file:, http(s):, s3:, opfs:, idb:, memory:), a Uint8Array or a Store`, {
+    throw new UnsupportedError(`cannot open ${s === '' ? 'an empty path' : `a ${src === null ? 'null' : typeof src}`}: expected a path, a URL (file:, http(s):, s3:, opfs:, idb:, memory:), a Uint8Array or a Store`, {
       detail: 'BAD_SOURCE',
     });
   }
@@ -57,14 +58,14 @@ export function resolveSource(src: Source): StoreRef {
   switch (scheme) {
     case 'http':
     case 'https': {
-      const u = new URL(s);
+      const u = parseUrl(s);
       const path = u.pathname;
       const i = path.lastIndexOf('/');
       // The query string (an access token, say) stays with the store: every key's URL carries it.
-      return { store: new HttpStore(u.origin + path.slice(0, i + 1), { search: u.search }), key: decodeURIComponent(path.slice(i + 1)) };
+      return { store: new HttpStore(u.origin + path.slice(0, i + 1), { search: u.search }), key: decodePath(path.slice(i + 1), s) };
     }
     case 'file': {
-      const [dir, name] = splitPath(decodeURIComponent(new URL(s).pathname));
+      const [dir, name] = splitPath(decodePath(parseUrl(s).pathname, s));
       return { store: new FsStore(dir), key: name };
     }
     case 's3': {
@@ -81,13 +82,33 @@ export function resolveSource(src: Source): StoreRef {
     default: {
       // A one-letter "scheme" is a Windows drive (C:\…); anything else unknown is refused rather than guessed.
       if (scheme && scheme.length > 1) {
-        throw new UnsupportedError(`cannot open '${s}': unknown scheme '${scheme}:' (use a path, file:, http(s):, s3:, opfs:, idb: or memory:)`, {
-          detail: 'UNKNOWN_SCHEME', path: s,
+        throw new UnsupportedError(`cannot open '${redactUrl(s)}': unknown scheme '${scheme}:' (use a path, file:, http(s):, s3:, opfs:, idb: or memory:)`, {
+          detail: 'UNKNOWN_SCHEME', path: redactUrl(s),
         });
       }
       const [dir, name] = splitPath(s);
       return { store: new FsStore(dir), key: name };
     }
+  }
+}
+
+/** new URL(), refusing what it cannot parse (`http://[::1`) as a typed error that shows no secret. */
+function parseUrl(s: string): URL {
+  try {
+    return new URL(s);
+  } catch {
+    const shown = redactUrl(s.length > 300 ? s.slice(0, 300) + '…' : s);
+    throw new UnsupportedError(`cannot open '${shown}': it is not a valid URL (check the brackets of an IPv6 host, the port and the escaping)`, {
+      detail: 'BAD_URL', path: shown,
+    });
+  }
+}
+
+function decodePath(p: string, s: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new UnsupportedError(`cannot open '${redactUrl(s)}': its path has a malformed %-escape`, { detail: 'BAD_URL', path: redactUrl(s) });
   }
 }
 
