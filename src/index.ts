@@ -14,7 +14,7 @@ export { hashRangesParallel } from './core/parallel-hash.js';
 export type { RangeSource, ParallelHashOptions } from './core/parallel-hash.js';
 export { silentLogger, loggerFrom } from './log/logger.js';
 export type { Logger, Level, Fields, WithLogger } from './log/logger.js';
-export { CircularLog, MAX_LOG_CAPACITY } from './log/circular-log.js';
+export { CircularLog, MAX_LOG_CAPACITY, LOG_CLOSE_TIMEOUT_MS } from './log/circular-log.js';
 export type { CircularLogOptions, CircularLogStats, LogTimer } from './log/circular-log.js';
 export type { LogSink, LogBatch, FlushReason } from './log/sink.js';
 export type { LogRecord } from './log/record.js';
@@ -35,10 +35,13 @@ export { S3Store, parseS3Url, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT } from 
 export type { S3StoreOptions, S3Stats, S3Credentials } from './store/s3.js';
 export { signRequest } from './store/sigv4.js';
 export type { HttpStoreOptions, HttpStats } from './store/http.js';
+export { MAX_DECODED_BYTES } from './store/http.js';
+export { HTTP_TIMEOUT_MS } from './store/http-deadline.js';
+export { redactUrl } from './store/redact.js';
 export { OpfsStore } from './store/opfs.js';
 export { IdbStore, IDB_CHUNK } from './store/idb.js';
 export { resolveSource } from './store/resolve.js';
-export type { Source, Dest, StoreRef } from './store/resolve.js';
+export type { Source, Dest, StoreRef, ResolveOptions } from './store/resolve.js';
 export { writeAtomic, isTempKey } from './store/atomic.js';
 export { dirOf, baseOf, joinKey } from './store/keys.js';
 // safetensors: write, convert, sidecar, sharded layout, canonical JSON + HMAC

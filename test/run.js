@@ -110,6 +110,51 @@ async function startNoRangeServer(dir) {
   return listen(server);
 }
 
+/**
+ * Servers that misbehave on purpose, for the HTTP bounds (test/http-hostile.test.js):
+ *   /never/…      answers nothing (CORS preflights excepted), holding the connection
+ *   /slow/…       sends headers, then one byte per second
+ *   /gzip/…       a gzip bomb: 16 MiB of zeros as `Content-Encoding: gzip`, whatever was asked
+ *   /encoding/…   answers with the Accept-Encoding it was sent, as JSON
+ */
+async function startHostileServer() {
+  const { gzipSync } = await import('node:zlib');
+  const bomb = gzipSync(Buffer.alloc(16 << 20));
+  const sockets = new Set();
+  const timers = new Set();
+  const server = createServer((req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Headers', 'Range');
+    res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Content-Encoding');
+    if (req.method === 'OPTIONS') { res.statusCode = 204; res.end(); return; }
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path.startsWith('/never/')) return; // no answer, ever
+    if (path.startsWith('/slow/')) {
+      res.writeHead(200, { 'Content-Length': 100_000 });
+      const t = setInterval(() => res.write('x'), 1000);
+      timers.add(t);
+      res.write('x');
+      res.on('close', () => { clearInterval(t); timers.delete(t); });
+      return;
+    }
+    if (path.startsWith('/gzip/')) {
+      res.writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Length': bomb.length });
+      res.end(req.method === 'HEAD' ? undefined : bomb);
+      return;
+    }
+    if (path.startsWith('/encoding/')) {
+      const body = JSON.stringify({ 'accept-encoding': req.headers['accept-encoding'] ?? null });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    res.statusCode = 404; res.end();
+  });
+  server.on('connection', (c) => { sockets.add(c); c.on('close', () => sockets.delete(c)); });
+  cleanups.push(() => { for (const t of timers) clearInterval(t); for (const c of sockets) c.destroy(); server.close(); });
+  return listen(server);
+}
+
 /** Debian's nginx on a free loopback port, serving `dir` with real Range support and a byte log. */
 async function startNginx(dir) {
   const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync);
@@ -408,6 +453,7 @@ spawnSync('chmod', ['-R', 'a+rX', work]);
 const env = {
   SAFECKPT_TEST_HTTP: await startNginx(served),
   SAFECKPT_TEST_HTTP_NORANGE: await startNoRangeServer(served),
+  SAFECKPT_TEST_HTTP_HOSTILE: await startHostileServer(),
   SAFECKPT_TEST_NGINX_LOG: join(work, 'nginx', 'logs', 'access.log'),
   // The folder both servers serve (Node/Deno tests write generated files there; workers read it as 'nobody').
   SAFECKPT_TEST_HTTP_ROOT: served,

@@ -3,6 +3,7 @@
 // `--name value` / `--name=value` options, with usage errors (exit 2) for
 // anything unknown — naming the closest known option.
 import { UsageError, suggestion } from './usage.js';
+import { resolveSource, type StoreRef } from '../store/resolve.js';
 
 export interface Parsed {
   positionals: string[];
@@ -67,4 +68,19 @@ export function keyFromEnv(p: Parsed, required: boolean): string | undefined {
   const v = process.env[name];
   if (v === undefined || v === '') throw new UsageError(`environment variable ${name} (from --key-env) is not set or empty`);
   return v;
+}
+
+/** `--timeout SECONDS`: how long an HTTP request may go without progress (default 30 s). */
+export const TIMEOUT_OPTION = '--timeout';
+
+/** The store a command argument names, with `--timeout` applied to URLs. */
+export function sourceFrom(p: Parsed, arg: string): StoreRef {
+  const t = p.options.get(TIMEOUT_OPTION);
+  let timeoutMs: number | undefined;
+  if (t !== undefined) {
+    const s = Number(t);
+    if (!(s > 0) || !Number.isFinite(s)) throw new UsageError(`${TIMEOUT_OPTION} needs a positive number of seconds, got '${t}'`);
+    timeoutMs = s * 1000;
+  }
+  return resolveSource(arg, timeoutMs === undefined ? {} : { http: { timeoutMs } });
 }

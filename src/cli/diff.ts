@@ -4,7 +4,7 @@
 // 2 usage, 3 when a source cannot be read or fails verification (as cmp and
 // diff, "different" is not an error).
 import type { Command } from './commands.js';
-import { parseArgs, keyFromEnv } from './args.js';
+import { parseArgs, keyFromEnv, sourceFrom, TIMEOUT_OPTION } from './args.js';
 import { UsageError } from './usage.js';
 import { plural } from './text.js';
 import { diffTensors, type TensorDiff, type TensorSummary } from '../format/diff.js';
@@ -34,7 +34,7 @@ export function describeDiff(d: TensorDiff): string {
 }
 
 export const diff: Command = {
-  usage: 'diff <a> <b> [--json] [--key-env VAR]',
+  usage: 'diff <a> <b> [--json] [--key-env VAR] [--timeout S]',
   summary: 'tensors added, removed and changed between two weights files (max abs difference)',
   help: `
 Compares two weights sources of any format — safetensors files, sharded models, .pt files, training
@@ -43,13 +43,14 @@ changed with the largest |a-b| for float tensors. Sources with a sidecar are ver
 
   --key-env VAR    check the sidecars' HMAC with the key in environment variable VAR
   --json           print the diff (or the error) as one JSON object on the last line
+  --timeout S      an http(s): request fails (IO, detail TIMEOUT) after S seconds without an answer or progress (default 30)
 
 Exit codes: 0 identical, 1 different, 2 usage, 3 failed (a source unreadable or failing verification).`,
   errorExit: 3,
   async run(args) {
-    const p = parseArgs(args, { flags: ['--json'], options: ['--key-env'] });
+    const p = parseArgs(args, { flags: ['--json'], options: ['--key-env', TIMEOUT_OPTION] });
     if (p.positionals.length !== 2) throw new UsageError('expected two files, folders or URLs');
-    const d = await diffTensors(p.positionals[0], p.positionals[1], { key: keyFromEnv(p, false) });
+    const d = await diffTensors(sourceFrom(p, p.positionals[0]), sourceFrom(p, p.positionals[1]), { key: keyFromEnv(p, false) });
     console.log(p.flags.has('--json') ? JSON.stringify({ ok: true, ...d }) : describeDiff(d));
     return d.identical ? 0 : 1;
   },

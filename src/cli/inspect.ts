@@ -4,11 +4,10 @@
 // it is that it reads the file, and the surest one inspects it. Another format
 // (a torch .pt, a sharded index, a folder) is one more entry in `inspectors`.
 import type { Command } from './commands.js';
-import { parseArgs } from './args.js';
+import { parseArgs, sourceFrom, TIMEOUT_OPTION } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { plural, byteSize as bytes } from './text.js';
-import { resolveSource } from '../store/resolve.js';
 import type { Store } from '../store/store.js';
 import { CheckpointError, NotFoundError, UnsupportedError } from '../errors.js';
 import { locateModel } from '../format/safetensors-read.js';
@@ -142,7 +141,7 @@ export function describeInspection(r: Inspection): string {
 }
 
 export const inspect: Command = {
-  usage: 'inspect <file|dir|url> [--json] [--digests]',
+  usage: 'inspect <file|dir|url> [--json] [--digests] [--timeout S]',
   summary: 'header, dtypes, shapes, sizes and metadata of a weights file, sharded model or URL',
   help: `
 Shows what a weights source holds without loading it: format, tensors (dtype, shape, bytes), metadata, and
@@ -153,12 +152,13 @@ exactly its length) unless --digests asks for the tensors.
                    (or the root whose LATEST names one), or an http(s): URL
   --digests        add each tensor's SHA-256 over its contiguous little-endian bytes (any format)
   --json           print the inspection (or the error) as one JSON object on the last line
+  --timeout S      an http(s): request fails (IO, detail TIMEOUT) after S seconds without an answer or progress (default 30)
 
 Exit codes: 0 ok, 1 unreadable (code + message), 2 usage.`,
   async run(args) {
-    const p = parseArgs(args, { flags: ['--json', '--digests'] });
+    const p = parseArgs(args, { flags: ['--json', '--digests'], options: [TIMEOUT_OPTION] });
     if (p.positionals.length !== 1) throw new UsageError('expected exactly one file, folder or URL');
-    const { store, key } = resolveSource(p.positionals[0]);
+    const { store, key } = sourceFrom(p, p.positionals[0]);
     const json = p.flags.has('--json');
     const bar = p.flags.has('--digests') && !json ? progressBar('hashing') : { done() {} };
     try {

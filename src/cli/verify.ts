@@ -1,6 +1,6 @@
 // `safeckpt verify <file|dir|url> [--key-env VAR] [--json] [--strict]`
 import type { Command } from './commands.js';
-import { parseArgs, keyFromEnv } from './args.js';
+import { parseArgs, keyFromEnv, sourceFrom, TIMEOUT_OPTION } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { plural, byteSize } from './text.js';
@@ -15,7 +15,7 @@ export function describeReport(r: VerifyReport): string {
 }
 
 export const verify: Command = {
-  usage: 'verify <file|dir|url> [--key-env VAR] [--json] [--strict]',
+  usage: 'verify <file|dir|url> [--key-env VAR] [--json] [--strict] [--timeout S]',
   summary: 'check a safetensors file or sharded model against its sidecar (and HMAC)',
   help: `
 Checks the structure of a safetensors file (or a sharded model: its index, or a folder holding one), every
@@ -25,15 +25,16 @@ byte against the SHA-256 in its sidecar NAME.safetensors.meta.json, and the side
   --key-env VAR    read the HMAC key from environment variable VAR (never from the command line)
   --strict         refuse a file without a sidecar (INTEGRITY) instead of checking its structure only
   --json           print the report (or the error) as one JSON object on the last line
+  --timeout S      an http(s): request fails (IO, detail TIMEOUT) after S seconds without an answer or progress (default 30)
 
 Exit codes: 0 valid, 1 invalid (code + message: NOT_FOUND, CORRUPT, INTEGRITY, AUTH, …), 2 usage.`,
   async run(args) {
-    const p = parseArgs(args, { flags: ['--json', '--strict'], options: ['--key-env'] });
+    const p = parseArgs(args, { flags: ['--json', '--strict'], options: ['--key-env', TIMEOUT_OPTION] });
     if (p.positionals.length !== 1) throw new UsageError('expected exactly one file, folder or URL');
     const key = keyFromEnv(p, false);
     const bar = p.flags.has('--json') ? { done() {} } : progressBar('verifying');
     try {
-      const r = await verifyModel(p.positionals[0], { key, strict: p.flags.has('--strict'), onProgress: bar.onProgress });
+      const r = await verifyModel(sourceFrom(p, p.positionals[0]), { key, strict: p.flags.has('--strict'), onProgress: bar.onProgress });
       bar.done();
       console.log(p.flags.has('--json') ? JSON.stringify(r) : describeReport(r));
       return 0;

@@ -8,6 +8,7 @@ import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../er
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange } from './keys.js';
 import { redactUrl } from './redact.js';
+import { HTTP_TIMEOUT_MS, readBody, Watch } from './http-deadline.js';
 
 /** A fetch error's message may quote the URL it was given: show the redacted one instead. */
 const redactMessage = (msg: string, href: string, shown: string) => msg.split(href).join(shown);
@@ -23,6 +24,27 @@ export interface HttpStoreOptions {
    * files their own URLs or a custom `fetch`.
    */
   search?: string;
+  /**
+   * Milliseconds a request may go without progress — no answer yet, or under 64 KiB of body since the
+   * last progress — before it fails with IO/TIMEOUT (default 30 s; Infinity turns it off).
+   */
+  timeoutMs?: number;
+  /** Ends every request of this store at once (IO/ABORTED). */
+  signal?: AbortSignal;
+  /**
+   * Largest decoded body accepted from a compressed answer (Content-Encoding other than identity, sent although
+   * identity was asked for), default 64 MiB: sidecars and indexes fit, a gzip bomb does not. Serve weights uncompressed.
+   */
+  maxDecodedBytes?: number;
+}
+
+/** Default of HttpStoreOptions.maxDecodedBytes. */
+export const MAX_DECODED_BYTES = 64 << 20;
+
+/** A response and the watch bounding it: every path either reads its body or discards it. */
+interface Exchange {
+  res: Response;
+  watch: Watch;
 }
 
 export interface HttpStats {
@@ -42,6 +64,9 @@ export class HttpStore implements Store {
   private readonly headers: Record<string, string>;
   private readonly search: string;
   private readonly fetchFn: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly signal?: AbortSignal;
+  private readonly maxDecodedBytes: number;
   private readonly whole = new Map<string, Promise<Uint8Array>>();
   private readonly sizes = new Map<string, number>();
 
@@ -51,6 +76,11 @@ export class HttpStore implements Store {
     this.headers = opts.headers ?? {};
     this.fetchFn = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
     this.search = !opts.search || opts.search === '?' ? '' : opts.search.startsWith('?') ? opts.search : '?' + opts.search;
+    const t = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
+    if (!(t > 0)) throw new UnsupportedError(`HttpStore: timeoutMs must be a positive number of milliseconds (or Infinity); got ${String(t)}`, { detail: 'INVALID_OPTION' });
+    this.timeoutMs = t;
+    this.signal = opts.signal;
+    this.maxDecodedBytes = opts.maxDecodedBytes ?? MAX_DECODED_BYTES;
   }
 
   /** The URL of `key` for people and logs: the query string's values redacted (see redact.ts). */
@@ -63,49 +93,67 @@ export class HttpStore implements Store {
     return this.base + key.split('/').map(encodeURIComponent).join('/') + this.search;
   }
 
-  private async request(key: string, method: 'GET' | 'HEAD', range?: ByteRange): Promise<Response> {
+  private async request(key: string, method: 'GET' | 'HEAD', range?: ByteRange): Promise<Exchange> {
     const url = this.describe(checkKey(key, `http store at ${redactUrl(this.base)}`));
     const href = this.href(key);
-    const headers: Record<string, string> = { ...this.headers };
+    // Identity: a compressed answer cannot be ranged, and its decoded size is unknown until decoded (browsers
+    // drop this header and negotiate themselves; a compressed answer is then bounded, see body()).
+    const headers: Record<string, string> = { 'Accept-Encoding': 'identity', ...this.headers };
     // Inclusive end in HTTP (RFC 9110 §14.1.2): the off-by-one @huggingface/hub once had (hub#4602).
     if (range) headers.Range = `bytes=${range.start}-${range.end - 1}`;
+    const watch = new Watch(this.timeoutMs, this.signal);
     let res: Response;
     try {
       this.stats.requests++;
       // 'no-cache': a browser revalidates every read. Without it, a file fetched a while after it last
       // changed is heuristically fresh, and a changed file (or a range of it) comes from the cache, stale.
-      res = await this.fetchFn(href, { method, headers, cache: 'no-cache' });
+      res = await this.fetchFn(href, { method, headers, cache: 'no-cache', signal: watch.signal });
     } catch (e) {
-      throw new IoError(`could not fetch ${url}: ${redactMessage((e as Error)?.message ?? String(e), href, url)} (network down or server unreachable?)`, { path: url, cause: e });
+      watch.end();
+      throw watch.failure(url, method, e, () => new IoError(`could not fetch ${url}: ${redactMessage((e as Error)?.message ?? String(e), href, url)} (network down or server unreachable?)`, { path: url, cause: e }));
     }
+    watch.kick();
+    const x = { res, watch };
     if (res.status === 404 || res.status === 410) {
-      await res.body?.cancel();
+      await this.discard(x);
       throw new NotFoundError(`${url} does not exist (HTTP ${res.status})`, { path: url, detail: `HTTP_${res.status}` });
     }
-    return res;
+    return x;
   }
 
-  private async body(res: Response, url: string): Promise<Uint8Array> {
-    try {
-      const b = new Uint8Array(await res.arrayBuffer());
-      this.stats.bytes += b.length;
-      return b;
-    } catch (e) {
-      throw new IoError(`download of ${url} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: url, cause: e });
-    }
+  /** Drops an answer's body unread. */
+  private async discard(x: Exchange): Promise<void> {
+    x.watch.end();
+    await x.res.body?.cancel().catch(() => {});
+  }
+
+  /** The body, bounded: at most `expected` bytes (+1, to see an overlong answer), a compressed one at most maxDecodedBytes. */
+  private async body(x: Exchange, url: string, expected?: number): Promise<Uint8Array> {
+    const encoding = x.res.headers.get('content-encoding');
+    const compressed = encoding !== null && encoding.trim().toLowerCase() !== 'identity';
+    const limit = Math.min(expected === undefined ? Infinity : expected + 1, compressed ? this.maxDecodedBytes : Infinity);
+    const why = compressed && limit === this.maxDecodedBytes
+      ? `a ${encoding} answer, decoded; raise maxDecodedBytes, or serve the file uncompressed`
+      : 'more than was asked for';
+    const b = await readBody(x.res, x.watch, url, limit, why);
+    this.stats.bytes += b.length;
+    return b;
   }
 
   private unexpected(res: Response, url: string, what: string): CheckpointError {
     return new IoError(`${what} ${url}: unexpected HTTP ${res.status} ${res.statusText}`, { path: url, detail: `HTTP_${res.status}` });
   }
 
-  private fetchWhole(key: string, res?: Response): Promise<Uint8Array> {
+  private fetchWhole(key: string, res?: Exchange): Promise<Uint8Array> {
     let p = this.whole.get(key);
     if (!p) {
       const url = this.describe(key);
       p = (async () => {
         const r = res ?? (await this.request(key, 'GET'));
-        if (r.status !== 200) throw this.unexpected(r, url, 'GET');
+        if (r.res.status !== 200) {
+          await this.discard(r);
+          throw this.unexpected(r.res, url, 'GET');
+        }
         const b = await this.body(r, url);
         this.sizes.set(key, b.length);
         return b;
@@ -113,7 +161,7 @@ export class HttpStore implements Store {
       p.catch(() => this.whole.delete(key));
       this.whole.set(key, p);
     } else if (res) {
-      void res.body?.cancel();
+      void this.discard(res);
     }
     return p;
   }
@@ -122,27 +170,30 @@ export class HttpStore implements Store {
     const known = this.sizes.get(key);
     if (known !== undefined) return known;
     const url = this.describe(key);
-    const head = await this.request(key, 'HEAD');
+    const headX = await this.request(key, 'HEAD');
+    await this.discard(headX);
+    const head = headX.res;
     const len = head.headers.get('content-length');
     if (head.ok && len !== null && /^\d+$/.test(len) && !head.headers.get('content-encoding')) {
       this.sizes.set(key, Number(len));
       return Number(len);
     }
     // No usable HEAD: a one-byte range answers with the total in Content-Range (or the server sends it all).
-    const res = await this.request(key, 'GET', { start: 0, end: 1 });
+    const x = await this.request(key, 'GET', { start: 0, end: 1 });
+    const res = x.res;
     if (res.status === 206) {
       const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1];
-      await res.body?.cancel();
+      await this.discard(x);
       if (total === undefined) throw new IoError(`${url} answered a range request without a total size in Content-Range`, { path: url });
       this.sizes.set(key, Number(total));
       return Number(total);
     }
     if (res.status === 416) {
-      await res.body?.cancel();
+      await this.discard(x);
       this.sizes.set(key, 0);
       return 0;
     }
-    return (await this.fetchWhole(key, res)).length;
+    return (await this.fetchWhole(key, x)).length;
   }
 
   async read(key: string, range?: ByteRange): Promise<Uint8Array> {
@@ -158,24 +209,25 @@ export class HttpStore implements Store {
       checkRange(range, await this.size(key), url);
       return new Uint8Array(0);
     }
-    const res = await this.request(key, 'GET', range);
+    const x = await this.request(key, 'GET', range);
+    const res = x.res;
     if (res.status === 200) {
       this.stats.fullReads++;
-      const all = await this.fetchWhole(key, res);
+      const all = await this.fetchWhole(key, x);
       checkRange(range, all.length, url);
       return all.subarray(range.start, range.end);
     }
     if (res.status === 416) {
-      await res.body?.cancel();
+      await this.discard(x);
       checkRange(range, await this.size(key), url);
       throw this.unexpected(res, url, 'GET (range)');
     }
     if (res.status !== 206) {
-      await res.body?.cancel();
+      await this.discard(x);
       throw this.unexpected(res, url, 'GET (range)');
     }
     const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-    const b = await this.body(res, url);
+    const b = await this.body(x, url, range.end - range.start);
     if (cr && cr[3] !== '*') this.sizes.set(key, Number(cr[3]));
     if (cr && Number(cr[1]) !== range.start) {
       throw new IoError(`${url} answered bytes ${cr[1]}-${cr[2]} to a request for ${range.start}-${range.end - 1}`, { path: url, detail: 'BAD_RANGE' });

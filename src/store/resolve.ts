@@ -5,7 +5,7 @@
 import { UnsupportedError } from '../errors.js';
 import type { Store } from './store.js';
 import { FsStore } from './fs.js';
-import { HttpStore } from './http.js';
+import { HttpStore, type HttpStoreOptions } from './http.js';
 import { MemoryStore, sharedMemoryStore } from './memory.js';
 import { OpfsStore } from './opfs.js';
 import { IdbStore } from './idb.js';
@@ -42,7 +42,12 @@ function splitPath(path: string): [string, string] {
   return [i === 0 ? '/' : p.slice(0, i), p.slice(i + 1)];
 }
 
-export function resolveSource(src: Source): StoreRef {
+/** How resolveSource builds the store a URL names (e.g. `{ http: { timeoutMs, signal } }`). */
+export interface ResolveOptions {
+  http?: Omit<HttpStoreOptions, 'search'>;
+}
+
+export function resolveSource(src: Source, opts: ResolveOptions = {}): StoreRef {
   if (src instanceof Uint8Array) return { store: new MemoryStore({ [BYTES_KEY]: src }), key: BYTES_KEY };
   if (isStore(src)) return { store: src, key: '' };
   if (typeof src === 'object' && src !== null && !(src instanceof URL) && isStore((src as StoreRef).store)) {
@@ -62,7 +67,7 @@ export function resolveSource(src: Source): StoreRef {
       const path = u.pathname;
       const i = path.lastIndexOf('/');
       // The query string (an access token, say) stays with the store: every key's URL carries it.
-      return { store: new HttpStore(u.origin + path.slice(0, i + 1), { search: u.search }), key: decodePath(path.slice(i + 1), s) };
+      return { store: new HttpStore(u.origin + path.slice(0, i + 1), { ...opts.http, search: u.search }), key: decodePath(path.slice(i + 1), s) };
     }
     case 'file': {
       const [dir, name] = splitPath(decodePath(parseUrl(s).pathname, s));

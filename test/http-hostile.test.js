@@ -1,0 +1,103 @@
+// HTTP sources against servers that misbehave on purpose (test/run.js starts
+// them): one that never answers, one that sends a byte per second, a gzip
+// bomb. Every request is bounded in time (IO/TIMEOUT), a caller's AbortSignal
+// ends it (IO/ABORTED), identity encoding is asked for, and a compressed body
+// is bounded in size (IO/BODY_TOO_LARGE).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { HttpStore, readSafetensors, verify, resolveSource, readTorchFile, CheckpointError } from '../dist/index.js';
+import { runtime, testEnv } from './_env.js';
+
+const base = testEnv('SAFECKPT_TEST_HTTP_HOSTILE');
+// Short bounds for the test; the default is 30 s. Nothing here asserts how long anything took.
+const FAST = { timeoutMs: 400 };
+
+async function caught(p) {
+  try { await p; } catch (e) { return e; }
+  assert.unreachable('expected a rejection');
+}
+const typed = (e, code, detail) => {
+  assert.ok(e instanceof CheckpointError, `not a CheckpointError: ${e && e.stack}`);
+  assert.equal([e.code, e.detail], [code, detail], e.message);
+  return e;
+};
+
+const H = suite(`HTTP against misbehaving servers (${runtime})`);
+
+H('a server that never answers: every entry point fails with IO/TIMEOUT', async () => {
+  const ref = resolveSource(`${base}/never/m.safetensors`, { http: FAST });
+  typed(await caught(ref.store.read(ref.key, { start: 0, end: 8 })), 'IO', 'TIMEOUT');
+  typed(await caught(ref.store.size(ref.key)), 'IO', 'TIMEOUT');
+  typed(await caught(readSafetensors(ref)), 'IO', 'TIMEOUT');
+  typed(await caught(verify(ref)), 'IO', 'TIMEOUT');
+  typed(await caught(readTorchFile(resolveSource(`${base}/never/m.pt`, { http: FAST }))), 'IO', 'TIMEOUT');
+  const e = typed(await caught(new HttpStore(`${base}/never/`, FAST).read('x')), 'IO', 'TIMEOUT');
+  assert.match(e.message, 'timeout');
+});
+
+H('a server that sends one byte per second trips the same bound (progress, not just any byte)', async () => {
+  const store = new HttpStore(`${base}/slow/`, FAST);
+  typed(await caught(store.read('m.safetensors')), 'IO', 'TIMEOUT');
+  typed(await caught(store.read('m.safetensors', { start: 0, end: 8 })), 'IO', 'TIMEOUT');
+});
+
+H('an AbortSignal ends a request at once: IO/ABORTED, before or during it', async () => {
+  const early = new AbortController();
+  early.abort(new Error('stop'));
+  typed(await caught(new HttpStore(`${base}/never/`, { signal: early.signal }).read('x')), 'IO', 'ABORTED');
+  const late = new AbortController();
+  const p = new HttpStore(`${base}/never/`, { signal: late.signal, timeoutMs: Infinity }).read('x', { start: 0, end: 8 });
+  setTimeout(() => late.abort(), 50);
+  typed(await caught(p), 'IO', 'ABORTED');
+  const slow = new AbortController();
+  const q = new HttpStore(`${base}/slow/`, { signal: slow.signal, timeoutMs: Infinity }).read('x');
+  setTimeout(() => slow.abort(), 50);
+  typed(await caught(q), 'IO', 'ABORTED');
+});
+
+H('a gzip bomb is cut off at the decoded-size bound (IO/BODY_TOO_LARGE), and the default bound holds too', async () => {
+  typed(await caught(new HttpStore(`${base}/gzip/`, { maxDecodedBytes: 1 << 20 }).read('m.safetensors')), 'IO', 'BODY_TOO_LARGE');
+  typed(await caught(new HttpStore(`${base}/gzip/`, { maxDecodedBytes: 1 << 20 }).read('m.safetensors', { start: 0, end: 8 })), 'IO', 'BODY_TOO_LARGE');
+  typed(await caught(readSafetensors(resolveSource(`${base}/gzip/m.safetensors`, { http: { maxDecodedBytes: 4 << 20 } }))), 'IO', 'BODY_TOO_LARGE');
+});
+
+H('a bad timeout option is a typed error', () => {
+  for (const t of [0, -1, NaN]) {
+    let e;
+    try { new HttpStore(`${base}/never/`, { timeoutMs: t }); } catch (x) { e = x; }
+    typed(e, 'UNSUPPORTED', 'INVALID_OPTION');
+  }
+});
+
+if (runtime !== 'chromium') {
+  // Browsers negotiate encodings themselves (Accept-Encoding is theirs to set).
+  H('requests ask for identity encoding', async () => {
+    const store = new HttpStore(`${base}/encoding/`);
+    const sent = JSON.parse(new TextDecoder().decode(await store.read('x.json')));
+    assert.is(sent['accept-encoding'], 'identity');
+  });
+}
+
+if (runtime === 'node') {
+  H('CLI: --timeout bounds inspect and verify (exit 1, IO/TIMEOUT as JSON); a bad value is a usage error', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+    const run = (args) => new Promise((done) => {
+      const c = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '', err = '';
+      c.stdout.on('data', (d) => { out += d; });
+      c.stderr.on('data', (d) => { err += d; });
+      c.on('close', (status) => done({ status, out, err }));
+    });
+    for (const cmd of ['inspect', 'verify']) {
+      const r = await run([cmd, `${base}/never/m.safetensors`, '--timeout', '0.4', '--json']);
+      assert.is(r.status, 1, r.err);
+      const last = JSON.parse(r.out.trim().split('\n').pop());
+      assert.equal([last.ok, last.code, last.detail], [false, 'IO', 'TIMEOUT']);
+    }
+    assert.is((await run(['inspect', `${base}/never/m.safetensors`, '--timeout', 'soon'])).status, 2);
+  });
+}
+
+H.run();
