@@ -49,7 +49,15 @@ export interface CircularLogOptions {
   clock?: () => number;
   /** Default: setTimeout, unref'd so a pending write never keeps the process alive. */
   timer?: LogTimer;
+  /**
+   * Longest close() waits for an async sink's pending write and for its close() (default 30 s): a sink
+   * that never settles makes close() reject with IO/SINK_TIMEOUT instead of waiting forever.
+   */
+  closeTimeoutMs?: number;
 }
+
+/** Default of CircularLogOptions.closeTimeoutMs. */
+export const LOG_CLOSE_TIMEOUT_MS = 30_000;
 
 export interface CircularLogStats {
   /** Records accepted (at or above the level, before close). */
@@ -86,12 +94,18 @@ const defaultTimer: LogTimer = {
   },
 };
 
+const refTimer: LogTimer = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as Parameters<typeof clearTimeout>[0]),
+};
+
 export class CircularLog implements Logger, ExitFlushable {
   readonly capacity: number;
   readonly flushIntervalMs: number;
   private readonly sink: LogSink;
   private readonly clock: () => number;
   private readonly timer: LogTimer;
+  private readonly closeTimeoutMs: number;
   private threshold: number;
 
   // The ring: preallocated, one JSON line per slot, `head` is the next slot to fill.
@@ -134,6 +148,9 @@ export class CircularLog implements Logger, ExitFlushable {
     this.sink = sink;
     this.clock = opts.clock ?? Date.now;
     this.timer = opts.timer ?? defaultTimer;
+    const ct = opts.closeTimeoutMs ?? LOG_CLOSE_TIMEOUT_MS;
+    if (typeof ct !== 'number' || !(ct > 0)) throw invalid(`closeTimeoutMs must be a number > 0 (Infinity: wait for ever); got ${String(ct)}`);
+    this.closeTimeoutMs = ct;
     this.threshold = LEVEL_RANK[level];
     this.ring = new Array<string>(capacity).fill('');
     registerForExit(this);
@@ -165,7 +182,8 @@ export class CircularLog implements Logger, ExitFlushable {
   critical(msg: string, fields?: Fields): void { this.log('CRITICAL', msg, fields); }
 
   log(level: Level, msg: string, fields?: Fields): void {
-    const rank = LEVEL_RANK[level];
+    // Never throws (see formatRecord): a level that is not one of ours is ignored, not looked up by toString().
+    const rank = typeof level === 'string' && Object.prototype.hasOwnProperty.call(LEVEL_RANK, level) ? LEVEL_RANK[level] : undefined;
     if (rank === undefined || rank < this.threshold) return;
     if (this.closed) {
       this.counters.droppedAfterClose++;
@@ -206,20 +224,38 @@ export class CircularLog implements Logger, ExitFlushable {
     // synchronous sink logged during that final write were emitted before close, and are written below.
     this.closed = true;
     this.closing = (async () => {
-      await this.idle();
+      // Only an async sink's pending work is waited for, and only so long (a synchronous sink is done already).
+      if (this.writing) await this.bounded(this.idle(), 'finish its pending write');
       if (this.hasPending()) {
         this.write('close');
-        await this.idle();
+        if (this.writing) await this.bounded(this.idle(), 'finish its last write');
       }
       this.cancelTimer();
       try {
-        await this.sink.close?.();
+        const closed = this.sink.close?.();
+        if (closed && typeof (closed as Promise<void>).then === 'function') await this.bounded(closed as Promise<void>, 'close');
       } catch (e) {
         throw toIoError(e, 'closing the log sink');
       }
       this.throwIfFailedSince(failuresBefore);
     })();
     return this.closing;
+  }
+
+  /** `p`, or IO/SINK_TIMEOUT once closeTimeoutMs pass without it settling. */
+  private bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    if (this.closeTimeoutMs === Infinity) return p;
+    // Not unref'd (unlike interval writes): a caller awaiting close() is waiting for an answer, and must get
+    // one, even when nothing else keeps the process alive.
+    const timer = this.timer === defaultTimer ? refTimer : this.timer;
+    return new Promise<T>((resolve, reject) => {
+      const h = timer.set(() => {
+        reject(new IoError(`The log sink did not ${what} within ${this.closeTimeoutMs} ms: close() gives up waiting (records of that write may be lost; closeTimeoutMs sets the bound)`, {
+          detail: 'SINK_TIMEOUT',
+        }));
+      }, Math.min(this.closeTimeoutMs, MAX_TIMER_MS));
+      p.then((v) => { timer.clear(h); resolve(v); }, (e) => { timer.clear(h); reject(e); });
+    });
   }
 
   /** @internal — called by the exit hook. */

@@ -7,8 +7,10 @@
 // writeAtomic. One write per interval (of at most `capacity` lines) is the cost.
 import { CheckpointError, IoError, UnsupportedError } from '../errors.js';
 import { syncFs } from '../platform/runtime.js';
-import { tempKeyFor } from '../store/atomic.js';
+import { isTempKey, tempKeyFor } from '../store/atomic.js';
 import type { FlushReason, LogBatch, LogSink } from './sink.js';
+
+type Fs = typeof import('node:fs');
 
 export interface FileSinkOptions {
   /**
@@ -27,7 +29,7 @@ export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): 
   if (mode !== 'urgent' && mode !== 'always' && mode !== 'never') {
     throw new UnsupportedError(`fileSink: fsync must be 'urgent', 'always' or 'never'; got ${String(mode)}`, { detail: 'INVALID_OPTION' });
   }
-  const { fs, fileURLToPath, dirname } = await syncFs();
+  const { fs, fileURLToPath, dirname, basename, join } = await syncFs();
   const file = typeof path === 'string' ? path : fileURLToPath(path);
   const dir = dirname(file);
   try {
@@ -35,6 +37,8 @@ export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): 
   } catch (e) {
     throw new IoError(`Cannot create the directory ${dir} for the log file ${file}: ${(e as Error).message}. Check the path and permissions.`, { path: file, cause: e });
   }
+
+  removeLeftovers(fs, dir, basename(file), join);
 
   const syncDir = () => {
     // Makes the rename itself durable; not every platform can open a directory (Windows), which is fine.
@@ -65,4 +69,19 @@ export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): 
       if (durable) syncDir();
     },
   };
+}
+
+/**
+ * Temporary files of this log left by a process killed mid-write (`LOG.tmp-…`): removed when the log is
+ * opened again. Only this log's own: other files in the folder are not touched. Best effort — a leftover
+ * that cannot be removed is left for the next open.
+ */
+function removeLeftovers(fs: Fs, dir: string, base: string, join: (a: string, b: string) => string): void {
+  const prefix = base + '.tmp-';
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !isTempKey(n)) continue;
+    try { fs.unlinkSync(join(dir, n)); } catch { /* gone already, or not ours to remove */ }
+  }
 }

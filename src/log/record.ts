@@ -37,19 +37,41 @@ function isoTime(ms: number): string {
   return cachedIso;
 }
 
-/** The JSON line for one record (no trailing newline). Never throws. */
+/**
+ * The JSON line for one record (no trailing newline). Never throws: fields are the caller's objects, and a
+ * throwing getter, Proxy trap, toJSON or toString in them must not turn a log call into a crash. What cannot
+ * be read is replaced by a note saying so.
+ */
 export function formatRecord(ms: number, level: Level, msg: string, fields?: Fields): string {
-  const head = '{"time":"' + isoTime(ms) + '","level":"' + level + '","msg":' +
-    JSON.stringify(typeof msg === 'string' ? msg : String(msg));
-  if (fields === undefined || fields === null) return head + '}';
-  let body: string;
+  const head = '{"time":"' + isoTime(ms) + '","level":"' + level + '","msg":' + JSON.stringify(safeText(msg));
   try {
-    body = JSON.stringify(needsRewrite(fields) ? rewrite(fields) : fields);
-  } catch {
-    // BigInt, a cycle or a throwing toJSON: the slow, careful path.
-    body = safeStringify(rewrite(fields));
+    if (fields === undefined || fields === null) return head + '}';
+    let body: string;
+    try {
+      body = JSON.stringify(needsRewrite(fields) ? rewrite(fields) : fields);
+    } catch {
+      // BigInt, a cycle or a throwing toJSON: the slow, careful path.
+      body = safeStringify(rewrite(fields));
+    }
+    return body === undefined || body.length <= 2 ? head + '}' : head + ',' + body.slice(1);
+  } catch (e) {
+    // A getter or Proxy that throws even on the careful path: the record keeps its message.
+    return head + ',"fields_error":' + JSON.stringify(`the fields could not be read: ${safeText(errorMessage(e))}`) + '}';
   }
-  return body === undefined || body.length <= 2 ? head + '}' : head + ',' + body.slice(1);
+}
+
+/** String(v), or a placeholder when v's toString (or a Proxy around it) throws. */
+function safeText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return String(v);
+  } catch {
+    try { return Object.prototype.toString.call(v); } catch { return '[unprintable]'; }
+  }
+}
+
+function errorMessage(e: unknown): unknown {
+  try { return e instanceof Error ? e.message : e; } catch { return '[unprintable]'; }
 }
 
 /** Parses a line made by formatRecord. */
@@ -70,11 +92,18 @@ function needsRewrite(fields: Fields): boolean {
 
 function rewrite(fields: Fields): Record<string, unknown> {
   if (typeof fields !== 'object' || Array.isArray(fields)) return { fields };
-  const out: Record<string, unknown> = {};
+  // No prototype: a field named __proto__ is a field like any other.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const k of Object.keys(fields)) {
-    const v = fields[k];
-    out[RESERVED.has(k) ? '_' + k : k] =
-      v instanceof Error && typeof (v as { toJSON?: unknown }).toJSON !== 'function' ? errorFields(v) : v;
+    let v: unknown;
+    try {
+      v = fields[k];
+      if (v instanceof Error && typeof (v as { toJSON?: unknown }).toJSON !== 'function') v = errorFields(v);
+    } catch (e) {
+      // One unreadable field (a throwing getter) does not cost the others.
+      v = `[unreadable: ${safeText(errorMessage(e))}]`;
+    }
+    out[RESERVED.has(k) ? '_' + k : k] = v;
   }
   return out;
 }
@@ -101,6 +130,6 @@ function safeStringify(value: unknown): string {
       return v;
     });
   } catch (e) {
-    return JSON.stringify({ unserializable: String(e instanceof Error ? e.message : e) });
+    return JSON.stringify({ unserializable: safeText(errorMessage(e)) });
   }
 }

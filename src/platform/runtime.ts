@@ -58,12 +58,12 @@ export function fsPromises(): Promise<Modules['node:fs/promises']> {
 }
 
 /** node:fs and the two path helpers the file sink needs. */
-export async function syncFs(): Promise<{ fs: Modules['node:fs']; fileURLToPath(u: URL): string; dirname(p: string): string }> {
+export async function syncFs(): Promise<{ fs: Modules['node:fs']; fileURLToPath(u: URL): string; dirname(p: string): string; basename(p: string): string; join(a: string, b: string): string }> {
   if (!hasNodeModules()) {
     throw new UnsupportedError('fileSink needs Node, Deno or Bun (it writes with node:fs); in a browser use opfsSink(name) or consoleSink()');
   }
   const [fs, url, path] = await Promise.all([nodeModule('node:fs'), nodeModule('node:url'), nodeModule('node:path')]);
-  return { fs, fileURLToPath: url.fileURLToPath, dirname: path.dirname };
+  return { fs, fileURLToPath: url.fileURLToPath, dirname: path.dirname, basename: path.basename, join: path.join };
 }
 
 /** Processor cores, for the hashing pool. */

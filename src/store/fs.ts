@@ -30,6 +30,34 @@ export class FsStore implements Store {
     return this.describe(checkKey(key, `fs store at ${this.root}`));
   }
 
+  /**
+   * Only regular files are read: a FIFO would block open() (and every read) until a writer comes, and a
+   * device (/dev/zero, /dev/urandom) never ends. Directories are EISDIR as before.
+   */
+  private regular(st: { isFile(): boolean; isDirectory(): boolean }, key: string): void {
+    if (st.isFile() || st.isDirectory()) return;
+    const path = this.describe(key);
+    throw new IoError(`${path} is not a regular file (a FIFO, socket or device): refused, since reading it could block or never end`, { path, detail: 'NOT_A_FILE' });
+  }
+
+  /** Opens `key` for reading after checking it is a regular file; non-blocking, so a FIFO swapped in meanwhile cannot hang open(). */
+  private async openRegular(fs: FsPromises, key: string): Promise<Awaited<ReturnType<FsPromises['open']>>> {
+    const p = this.path(key);
+    this.regular(await fs.stat(p), key);
+    // O_NONBLOCK where the platform has it (not Windows): node:fs/promises carries the constants.
+    const c = (fs as unknown as { constants?: { O_RDONLY?: number; O_NONBLOCK?: number } }).constants;
+    const h = await fs.open(p, typeof c?.O_RDONLY === 'number' && typeof c?.O_NONBLOCK === 'number' ? c.O_RDONLY | c.O_NONBLOCK : 'r');
+    try {
+      const st = await h.stat();
+      if (st.isDirectory()) throw new IoError(`${this.describe(key)} is a directory, not a file`, { path: this.describe(key), detail: 'EISDIR' });
+      this.regular(st, key);
+    } catch (e) {
+      await h.close();
+      throw e;
+    }
+    return h;
+  }
+
   private fail(e: unknown, key: string, what: string): CheckpointError {
     if (e instanceof CheckpointError) return e;
     const code = (e as { code?: string })?.code;
@@ -43,6 +71,7 @@ export class FsStore implements Store {
     try {
       const st = await fs.stat(this.path(key));
       if (st.isDirectory()) throw new IoError(`${this.describe(key)} is a directory, not a file`, { path: this.describe(key), detail: 'EISDIR' });
+      this.regular(st, key);
       return st.size;
     } catch (e) {
       throw this.fail(e, key, 'stat');
@@ -53,7 +82,7 @@ export class FsStore implements Store {
     const fs = await nodeFs();
     let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
     try {
-      h = await fs.open(this.path(key), 'r');
+      h = await this.openRegular(fs, key);
       const size = (await h.stat()).size;
       const r = range ?? { start: 0, end: size };
       checkRange(r, size, this.describe(key));
@@ -76,7 +105,7 @@ export class FsStore implements Store {
     const fs = await nodeFs();
     let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
     try {
-      h = await fs.open(this.path(key), 'r');
+      h = await this.openRegular(fs, key);
       checkRange({ start, end: start + into.length }, (await h.stat()).size, this.describe(key));
       await this.fill(h, key, start, into);
     } catch (e) {
