@@ -173,7 +173,7 @@ Errors('CORRUPT: a manifest that is not JSON', async () => {
   await trainAndSave(root, { steps: 1 });
   await writeFile(root, 'step-00000001/checkpoint.json', enc.encode('<html>502 Bad Gateway</html>'));
   const e = await expectError(loadCheckpoint(root), 'CORRUPT');
-  assert.match(e.message, /checkpoint\.json is not valid UTF-8 JSON/);
+  assert.match(e.message, /checkpoint\.json is not valid JSON/);
 });
 
 Errors('INTEGRITY: a flipped bit in the weights names the file', async () => {

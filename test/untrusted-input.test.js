@@ -53,8 +53,8 @@ for (const [what, edit] of [
     const doc = await signedFile(store);
     await store.write('m.safetensors.meta.json', enc.encode(JSON.stringify(edit(doc))));
     // Refused by the MAC check (AUTH NON_CANONICAL), or earlier by the sidecar's own shape rules (CORRUPT).
-    for (const p of [verify({ store, key: 'm.safetensors' }, { key: KEY }), readSafetensors({ store, key: 'm.safetensors' }, { key: KEY })]) {
-      const e = await caught(p);
+    for (const f of [() => verify({ store, key: 'm.safetensors' }, { key: KEY }), () => readSafetensors({ store, key: 'm.safetensors' }, { key: KEY })]) {
+      const e = await caught(f());
       assert.ok(e instanceof CheckpointError, `not typed: ${e && e.stack}`);
       assert.ok((e.code === 'AUTH' && e.detail === 'NON_CANONICAL') || (e.code === 'CORRUPT' && e.detail === 'BAD_SIDECAR'), `${e.code} ${e.detail}`);
     }
@@ -147,6 +147,8 @@ U('a query string (?token=…) is sent with every request but redacted in descri
   assert.is(store.describe('m.safetensors'), 'https://host.example/models/m.safetensors?token=REDACTED&x=REDACTED');
   const e = typed(await caught(store.read('m.safetensors')), 'NOT_FOUND');
   assert.is(seen[0], 'https://host.example/models/m.safetensors?token=s3cr3t&x=1', 'the request carries the token');
+  await caught(store.read('m.safetensors.meta.json'));
+  assert.is(seen[1], 'https://host.example/models/m.safetensors.meta.json?token=s3cr3t&x=1', 'so does the sidecar\'s');
   for (const shown of [e.message, e.path, JSON.stringify(e.toJSON())]) assert.not.match(shown, 's3cr3t');
   // resolveSource keeps the query for requests; its errors and descriptions redact it.
   const ref = resolveSource('https://user:pw@host.example/a/m.safetensors?sig=abc');
@@ -188,3 +190,58 @@ F('a JSON parse error names the file and the position, never its contents', asyn
   assert.not.match(typed(await caught(verify({ store, key: 'm.safetensors' })), 'CORRUPT', 'BAD_JSON').message, 'SECRET');
 });
 F.run();
+
+// ---------------------------------------------------------------- what is not a regular file
+if (!isBrowser) {
+  const S = suite('fs: only regular files are read (a FIFO or a device is refused, never waited on)');
+  S('a FIFO as the model or as its sidecar is IO/NOT_A_FILE, without blocking', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const fs = await import('node:fs/promises');
+    const { tempDir } = await import('./_env.js');
+    const dir = await tempDir();
+    assert.is(spawnSync('mkfifo', [`${dir}/pipe.safetensors`]).status, 0, 'mkfifo');
+    typed(await caught(verify(`${dir}/pipe.safetensors`)), 'IO', 'NOT_A_FILE');
+    typed(await caught(readSafetensors(`${dir}/pipe.safetensors`)), 'IO', 'NOT_A_FILE');
+    await writeSafetensors(`${dir}/m.safetensors`, { a: { dtype: 'U8', shape: [1], data: Uint8Array.of(1) } });
+    await fs.rm(`${dir}/m.safetensors.meta.json`);
+    assert.is(spawnSync('mkfifo', [`${dir}/m.safetensors.meta.json`]).status, 0, 'mkfifo');
+    typed(await caught(verify(`${dir}/m.safetensors`)), 'IO', 'NOT_A_FILE');
+    typed(await caught(readSafetensors(`${dir}/m.safetensors`)), 'IO', 'NOT_A_FILE');
+  });
+  S('a character device (/dev/zero) is refused rather than read for ever', async () => {
+    typed(await caught(verify('/dev/zero')), 'IO', 'NOT_A_FILE');
+  });
+  S.run();
+}
+
+// ---------------------------------------------------------------- exact dims
+const D = suite('shapes are exact: a dimension past 2^53 is never rounded');
+/** A safetensors file whose one tensor 't' (U8) has the given shape, written as raw JSON numbers. */
+function hugeDimFile(dimsText) {
+  let json = `{"t":{"dtype":"U8","shape":[${dimsText}],"data_offsets":[0,0]}}`;
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + json.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(enc.encode(json), 8);
+  return out;
+}
+D('[2^53+1, 0] is reported exactly (as a decimal string), and diff tells it from [2^53+2, 0]', async () => {
+  const { parseHeader, diffTensors } = await import('../dist/index.js');
+  const a = hugeDimFile('9007199254740993,0'), b = hugeDimFile('9007199254740994,0');
+  assert.equal([...parseHeader(a).get('t').shape], ['9007199254740993', 0]);
+  assert.equal([...parseHeader(hugeDimFile('18446744073709551615,0')).get('t').shape], ['18446744073709551615', 0]);
+  assert.equal([...parseHeader(hugeDimFile('9007199254740991,0')).get('t').shape], [9007199254740991, 0]);
+  const d = await diffTensors(a, b);
+  assert.is(d.identical, false);
+  assert.equal(d.changed.map((c) => [c.name, c.changes, c.a.shape, c.b.shape]), [['t', ['shape'], ['9007199254740993', 0], ['9007199254740994', 0]]]);
+  assert.ok((await diffTensors(a, hugeDimFile('9007199254740993,0'))).identical);
+});
+D('such a file signs and verifies (the sidecar keeps the exact dimension)', async () => {
+  const store = new MemoryStore();
+  await store.write('h.safetensors', hugeDimFile('9007199254740993,0'));
+  await sign({ store, key: 'h.safetensors' }, KEY);
+  const sc = parseSidecar(await store.read('h.safetensors.meta.json'), 'sidecar');
+  assert.equal(sc.tensors.t.shape, ['9007199254740993', 0]);
+  assert.is((await verify({ store, key: 'h.safetensors' }, { key: KEY })).hmac, 'verified');
+});
+D.run();

@@ -10,6 +10,8 @@
 // numbers (rms_eps, a metric) are stored as their shortest round-trip decimal
 // string and read back as numbers.
 
+import { CheckpointError } from '../errors.js';
+
 /** What a checkpoint says about the model it holds. */
 export interface ModelMetadata {
   model_name: string;
@@ -45,25 +47,39 @@ export interface Lineage {
 /** The architecture a checkpoint without metadata is assumed to hold (backward compatibility). */
 export const DEFAULT_ARCHITECTURE = 'custom-transformer';
 
+/** Metadata nests a few levels; deeper values (a hostile manifest, a runaway config) are refused before the stack is. */
+export const MAX_METADATA_DEPTH = 64;
+
+function tooDeep(): CheckpointError {
+  return new CheckpointError('CORRUPT', `model metadata nests deeper than ${MAX_METADATA_DEPTH} levels: it is damaged, or not metadata`, { detail: 'BAD_METADATA' });
+}
+
+/** Own data property, also for a key named __proto__ (plain assignment would change the prototype). */
+function put(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** A value as it is stored in the signed manifest: non-integer numbers become decimal strings. */
-export function toSignable(v: unknown): unknown {
+export function toSignable(v: unknown, depth = 0): unknown {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? v : String(v);
-  if (Array.isArray(v)) return v.map(toSignable);
+  if (v && typeof v === 'object' && depth >= MAX_METADATA_DEPTH) throw tooDeep();
+  if (Array.isArray(v)) return v.map((x) => toSignable(x, depth + 1));
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toSignable(x);
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) put(out, k, toSignable(x, depth + 1));
     return out;
   }
   return v;
 }
 
 /** The inverse of toSignable for values known to be numeric-or-other (architecture, metrics). */
-export function fromSignable(v: unknown): unknown {
+export function fromSignable(v: unknown, depth = 0): unknown {
   if (typeof v === 'string' && v !== '' && String(Number(v)) === v && !Number.isSafeInteger(Number(v))) return Number(v);
-  if (Array.isArray(v)) return v.map(fromSignable);
+  if (v && typeof v === 'object' && depth >= MAX_METADATA_DEPTH) throw tooDeep();
+  if (Array.isArray(v)) return v.map((x) => fromSignable(x, depth + 1));
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = fromSignable(x);
+    for (const [k, x] of Object.entries(v)) put(out, k, fromSignable(x, depth + 1));
     return out;
   }
   return v;

@@ -66,8 +66,12 @@ export class TensorTable {
     const r = this.index[i] >>> 2;
     const n = this.u32[r + (REC_NDIM >>> 2)], d = this.u32[r + (REC_DIMS >>> 2)] >>> 2;
     const out = new Array<number>(n);
-    // u64 dims; beyond 2^53 (possible only in a zero-element tensor) the number is the nearest double
-    for (let k = 0; k < n; k++) out[k] = this.u32[d + 2 * k] + this.u32[d + 2 * k + 1] * 4294967296;
+    // u64 dims. Above 2^53 − 1 (possible only in a zero-element tensor) a double would round: the exact
+    // decimal string instead (TensorInfo.shape documents it), so such dims stay comparable and printable.
+    for (let k = 0; k < n; k++) {
+      const lo = this.u32[d + 2 * k], hi = this.u32[d + 2 * k + 1];
+      out[k] = hi < 0x200000 ? hi * 4294967296 + lo : (((BigInt(hi) << 32n) | BigInt(lo)).toString() as unknown as number);
+    }
     return out;
   }
   /** Where the entry's key starts, relative to the header JSON. */

@@ -55,6 +55,8 @@ export function serializeSidecar(s: Sidecar): Uint8Array {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const isUint = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+/** A dimension: a safe integer, or (zero-element tensors only) the exact decimal string of a larger one (see TensorInfo.shape). */
+const isDim = (x: unknown): boolean => isUint(x) || (typeof x === 'string' && /^[1-9]\d{15,19}$/.test(x) && BigInt(x) > BigInt(Number.MAX_SAFE_INTEGER) && BigInt(x) < 1n << 64n);
 
 /** Parses and checks the shape of a sidecar; CORRUPT naming what is wrong, UNSUPPORTED for a newer version. */
 export function parseSidecar(bytes: Uint8Array, path: string): Sidecar {
@@ -76,7 +78,7 @@ export function parseSidecar(bytes: Uint8Array, path: string): Sidecar {
   if (typeof d.tensors !== 'object' || d.tensors === null || Array.isArray(d.tensors)) throw bad('"tensors" is not an object');
   for (const [name, t] of Object.entries(d.tensors as Record<string, unknown>)) {
     const e = t as Partial<SidecarTensor> | null;
-    if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !isDtype(e.dtype) || !Array.isArray(e.shape) || !e.shape.every(isUint) ||
+    if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !isDtype(e.dtype) || !Array.isArray(e.shape) || !e.shape.every(isDim) ||
       !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2 || !e.data_offsets.every(isUint) || typeof e.sha256 !== 'string' || !HEX64.test(e.sha256)) {
       throw bad(`the entry of tensor '${name}' is malformed`);
     }

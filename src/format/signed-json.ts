@@ -35,13 +35,16 @@ export function byCodePoint(a: string, b: string): number {
  * such a number (metadata.ts stores non-integers as decimal strings), so a verifier meeting one reports AUTH.
  */
 export function canonicalJson(value: unknown): string {
-  return canonical(value, '');
+  return canonical(value, '', 0);
 }
+
+/** Nesting safeckpt's documents never approach (they nest < 10); deeper is refused before the stack is. */
+export const MAX_CANONICAL_DEPTH = 256;
 
 /** A member path for a message: bounded, since a hostile document chooses its keys. */
 const shown = (at: string) => (at === '' ? '<root>' : at.length > 120 ? at.slice(0, 120) + '…' : at);
 
-function canonical(value: unknown, at: string): string {
+function canonical(value: unknown, at: string, depth: number): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) {
@@ -51,10 +54,15 @@ function canonical(value: unknown, at: string): string {
     }
     return String(value);
   }
-  if (Array.isArray(value)) return `[${value.map((x, i) => canonical(x, `${at}[${i}]`)).join(',')}]`;
+  if (typeof value === 'object' && depth >= MAX_CANONICAL_DEPTH) {
+    throw new UnsupportedError(`the value at ${shown(at)} nests deeper than ${MAX_CANONICAL_DEPTH} levels (no signed document does)`, {
+      detail: 'NON_CANONICAL_VALUE', data: { at: shown(at) },
+    });
+  }
+  if (Array.isArray(value)) return `[${value.map((x, i) => canonical(x, `${at}[${i}]`, depth + 1)).join(',')}]`;
   if (typeof value === 'object') {
     const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort(byCodePoint);
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k], at ? `${at}.${k}` : k)}`).join(',')}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k], at ? `${at}.${k}` : k, depth + 1)}`).join(',')}}`;
   }
   throw new UnsupportedError(`a ${typeof value} at ${shown(at)} cannot be serialised as JSON`, { detail: 'NON_CANONICAL_VALUE', data: { at: shown(at) } });
 }

@@ -7,6 +7,11 @@ import type { Dtype } from './dtype.js';
 export interface TensorInfo {
   readonly name: string;
   readonly dtype: Dtype;
+  /**
+   * Exact dimensions. A dimension above Number.MAX_SAFE_INTEGER — possible only in a tensor with no
+   * elements, e.g. [2^53 + 1, 0] — is given as its exact decimal string ('9007199254740993'), never
+   * rounded to a neighbouring number: two such headers that differ stay different.
+   */
   readonly shape: readonly number[];
   /** data_offsets[0], relative to the data region. */
   readonly begin: number;
