@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// `npm run soak`: long campaigns the test suite only samples, run by name and
+// reported one line each (and as JSON with --json). Campaigns:
+//   fuzz:<parser>   ≥ 100,000 generated inputs per parser (test/_fuzz.js): only
+//                   values or typed errors, each within the time bound, memory bounded
+// Usage: node scripts/soak.js [campaign… | fuzz] [--runs N] [--seed S] [--json]
+// With no campaign named, every campaign runs. Exit 1 when any campaign fails.
+// A campaign is `async () => result`: it throws when it fails; `summary(result)` is its line.
+import { performance } from 'node:perf_hooks';
+import os from 'node:os';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const json = args.includes('--json');
+const valueFlags = new Set(['--runs', '--seed']);
+const names = args.filter((a, i) => !a.startsWith('--') && !valueFlags.has(args[i - 1]));
+
+const { CAMPAIGNS, runCampaign } = await import('../test/_fuzz.js');
+/** Every soak campaign by name. */
+const campaigns = {};
+for (const parser of Object.keys(CAMPAIGNS)) {
+  campaigns[`fuzz:${parser}`] = {
+    run: () => runCampaign(parser, {
+      runs: Number(opt('--runs', 100_000)), seed: Number(opt('--seed', 0x5afec4)), timeBoundMs: 10_000, memoryBoundBytes: 1024 ** 3,
+      log: (l) => { if (!json) process.stderr.write(`  … ${l}\n`); },
+    }),
+    summary: (r) => `${r.runs} inputs of ${r.what}: ${r.ok} accepted, refused ${Object.entries(r.errors).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}; ` +
+      `slowest ${r.maxMs} ms, peak RSS ${r.peakRssMB} MB, seed ${r.seed}`,
+  };
+}
+
+const wanted = names.length === 0 ? Object.keys(campaigns)
+  : Object.keys(campaigns).filter((c) => names.some((n) => c === n || c.startsWith(n + ':')));
+if (wanted.length === 0) {
+  console.error(`no campaign matches ${names.join(' ')}; campaigns: ${Object.keys(campaigns).join(', ')}`);
+  process.exit(2);
+}
+const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
+if (!json) console.log(`soak on ${machine}, ${new Date().toISOString()}`);
+const results = [];
+for (const name of wanted) {
+  const t0 = performance.now();
+  let r;
+  try {
+    r = { campaign: name, passed: true, result: await campaigns[name].run() };
+  } catch (e) {
+    r = { campaign: name, passed: false, error: String(e?.stack ?? e).slice(0, 4000) };
+  }
+  r.seconds = Math.round((performance.now() - t0) / 100) / 10;
+  results.push(r);
+  if (json) continue;
+  if (r.passed) console.log(`ok   ${name}: ${campaigns[name].summary(r.result)} (${r.seconds} s)`);
+  else console.log(`FAIL ${name} (${r.seconds} s)\n${r.error}`);
+}
+if (json) console.log(JSON.stringify({ machine, date: new Date().toISOString(), results }));
+process.exit(results.every((r) => r.passed) ? 0 : 1);
