@@ -79,7 +79,7 @@ if (runtime !== 'chromium') {
 }
 
 if (runtime === 'node') {
-  H('CLI: --timeout bounds inspect and verify (exit 1, IO/TIMEOUT as JSON); a bad value is a usage error', async () => {
+  H('CLI: --timeout bounds inspect and verify (exit 1, IO/TIMEOUT as JSON, the URL\'s token redacted); a bad value is a usage error', async () => {
     const { spawn } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');
     const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -91,10 +91,12 @@ if (runtime === 'node') {
       c.on('close', (status) => done({ status, out, err }));
     });
     for (const cmd of ['inspect', 'verify']) {
-      const r = await run([cmd, `${base}/never/m.safetensors`, '--timeout', '0.4', '--json']);
+      const r = await run([cmd, `${base}/never/m.safetensors?token=s3cr3t`, '--timeout', '0.4', '--json']);
       assert.is(r.status, 1, r.err);
       const last = JSON.parse(r.out.trim().split('\n').pop());
       assert.equal([last.ok, last.code, last.detail], [false, 'IO', 'TIMEOUT']);
+      assert.not.match(r.out + r.err, 's3cr3t', 'the token is redacted in --json output');
+      assert.match(last.path, 'token=REDACTED');
     }
     assert.is((await run(['inspect', `${base}/never/m.safetensors`, '--timeout', 'soon'])).status, 2);
   });

@@ -92,16 +92,18 @@ if (!isBrowser) {
     assert.match(await fs.readFile(file, 'utf8'), 'hello');
   });
   if (runtime === 'node' || runtime === 'deno') {
-    F('a log file under /proc fails with a typed error, promptly, and a later log call does not hang', async () => {
-      let e;
-      try {
-        const sink = await fileSink('/proc/self/safeckpt-test.log');
-        const log = new CircularLog({ capacity: 4, flushIntervalMs: 0, sink, closeTimeoutMs: 2000 });
-        log.error('x');
-        await log.close();
-      } catch (x) { e = x; }
-      assert.ok(e instanceof CheckpointError, String(e && e.stack));
-      assert.is(e.code, 'IO');
+    F('a log file under /proc fails with a typed error instead of spinning (mkdir -p there never returned)', async () => {
+      for (const path of ['/proc/self/safeckpt-test.log', '/proc/safeckpt-x/y/z.log', '/proc/self/fd/99999/x.log']) {
+        let e;
+        try {
+          const sink = await fileSink(path);
+          const log = new CircularLog({ capacity: 4, flushIntervalMs: 0, sink, closeTimeoutMs: 2000 });
+          log.error('x');
+          await log.close();
+        } catch (x) { e = x; }
+        assert.ok(e instanceof CheckpointError, `${path}: ${e && e.stack}`);
+        assert.is(e.code, 'IO', path);
+      }
     });
   }
   F.run();

@@ -208,6 +208,11 @@ if (!isBrowser) {
     typed(await caught(verify(`${dir}/m.safetensors`)), 'IO', 'NOT_A_FILE');
     typed(await caught(readSafetensors(`${dir}/m.safetensors`)), 'IO', 'NOT_A_FILE');
   });
+  S('writing under /proc fails with a typed error instead of spinning (Node\'s mkdir -p never returned there)', async () => {
+    const e = await caught(writeSafetensors('/proc/safeckpt-x/y/m.safetensors', { a: { dtype: 'U8', shape: [1], data: Uint8Array.of(1) } }));
+    assert.ok(e instanceof CheckpointError, String(e && e.stack));
+    assert.ok(e.code === 'IO' || e.code === 'NOT_FOUND', e.code);
+  });
   S('a character device (/dev/zero) is refused rather than read for ever', async () => {
     typed(await caught(verify('/dev/zero')), 'IO', 'NOT_A_FILE');
   });

@@ -8,6 +8,7 @@
 import { CheckpointError, IoError, UnsupportedError } from '../errors.js';
 import { syncFs } from '../platform/runtime.js';
 import { isTempKey, tempKeyFor } from '../store/atomic.js';
+import { makeDirsSync } from '../store/mkdirs.js';
 import type { FlushReason, LogBatch, LogSink } from './sink.js';
 
 type Fs = typeof import('node:fs');
@@ -33,7 +34,7 @@ export async function fileSink(path: string | URL, opts: FileSinkOptions = {}): 
   const file = typeof path === 'string' ? path : fileURLToPath(path);
   const dir = dirname(file);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirsSync(fs, dir);
   } catch (e) {
     throw new IoError(`Cannot create the directory ${dir} for the log file ${file}: ${(e as Error).message}. Check the path and permissions.`, { path: file, cause: e });
   }
@@ -85,3 +86,4 @@ function removeLeftovers(fs: Fs, dir: string, base: string, join: (a: string, b:
     try { fs.unlinkSync(join(dir, n)); } catch { /* gone already, or not ours to remove */ }
   }
 }
+

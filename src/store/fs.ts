@@ -5,6 +5,7 @@ import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, dirOf } from './keys.js';
 import { writeAhead } from './write-ahead.js';
 import { fsPromises as nodeFs } from '../platform/runtime.js';
+import { makeDirs } from './mkdirs.js';
 
 type FsPromises = typeof import('node:fs/promises');
 
@@ -134,7 +135,7 @@ export class FsStore implements Store {
     const p = this.path(key);
     let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
     try {
-      await fs.mkdir(this.describe(dirOf(key)), { recursive: true });
+      await makeDirs(fs, this.describe(dirOf(key)));
       h = await fs.open(p, 'w');
       if (data instanceof Uint8Array) await writeAll(h, data, 0);
       else await writeAhead((chunk, position) => writeAll(h!, chunk, position), data);
@@ -186,7 +187,7 @@ export class FsStore implements Store {
   async rename(from: string, to: string): Promise<void> {
     const fs = await nodeFs();
     try {
-      await fs.mkdir(this.describe(dirOf(to)), { recursive: true });
+      await makeDirs(fs, this.describe(dirOf(to)));
       await fs.rename(this.path(from), this.path(to));
     } catch (e) {
       throw this.fail(e, from, `rename to ${this.describe(to)}`);
