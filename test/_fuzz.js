@@ -317,9 +317,9 @@ const pyValue = fc.letrec((tie) => ({
 /**
  * Runs `runs` inputs of one campaign. Each must finish as a value or a CheckpointError within
  * `timeBoundMs`; an input that breaks the property fails the run (fast-check shrinks it and prints the
- * seed and path to replay it). Returns the counts.
+ * seed and path to replay it: `runCampaign(name, { runs, seed, path })`). Returns the counts.
  */
-export async function runCampaign(name, { runs, seed = 0x5afec4, timeBoundMs = 10_000, memoryBoundBytes = 1024 ** 3, log = () => {} }) {
+export async function runCampaign(name, { runs, seed = 0x5afec4, path, timeBoundMs = 10_000, memoryBoundBytes = 1024 ** 3, log = () => {} }) {
   const c = CAMPAIGNS[name];
   const ctx = await c.setup();
   const counts = { campaign: name, what: c.what, runs: 0, ok: 0, errors: {}, maxMs: 0, peakRssMB: 0, seed };
@@ -345,7 +345,7 @@ export async function runCampaign(name, { runs, seed = 0x5afec4, timeBoundMs = 1
       if (r > memoryBoundBytes) throw new Error(`${name}: resident memory ${Math.round(r / 1048576)} MB past the bound of ${Math.round(memoryBoundBytes / 1048576)} MB`);
       if (counts.runs % 10000 === 0) log(`${name}: ${counts.runs} inputs, ${Math.round((Date.now() - started) / 1000)} s`);
     }
-  }), { numRuns: runs, seed, endOnFailure: true });
+  }), { numRuns: runs, seed, endOnFailure: true, ...(path === undefined ? {} : { path }) });
   counts.peakRssMB = Math.max(counts.peakRssMB, Math.round(rss() / 1048576));
   counts.seconds = Math.round((Date.now() - started) / 100) / 10;
   return counts;

@@ -9,7 +9,7 @@
 // is refused (UNSUPPORTED) rather than half-understood.
 import { CorruptError, UnsupportedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { parseJsonObject, signJson, type MacKey } from '../format/signed-json.js';
+import { parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
 import { DEFAULT_ARCHITECTURE, fromSignable, toSignable, type Lineage, type LineageLink, type ModelMetadata } from './metadata.js';
 
 export const CHECKPOINT_FORMAT = 'safeckpt.checkpoint';
@@ -66,7 +66,7 @@ export function parseManifest(bytes: Uint8Array, path: string): ParsedManifest &
   const bad = (what: string) => new CorruptError(`${path}: ${what} (the manifest is damaged: restore the checkpoint from a good copy, or resume from an earlier one)`, {
     path, detail: 'BAD_MANIFEST',
   });
-  if (d.format !== undefined && d.format !== CHECKPOINT_FORMAT) throw bad(`"format" is ${JSON.stringify(d.format)}, expected "${CHECKPOINT_FORMAT}"`);
+  if (d.format !== undefined && d.format !== CHECKPOINT_FORMAT) throw bad(`"format" is ${shownJson(d.format)}, expected "${CHECKPOINT_FORMAT}"`);
   const version = d.format_version;
   if (!isUint(version) || version < 1) throw bad('"format_version" is not a positive integer');
   if (version > CHECKPOINT_VERSION) {

@@ -5,7 +5,7 @@
 // floats are covered by the manifest's SHA-256 of this file, not by canonical
 // JSON, so they round-trip exactly (a JSON number holds any float32 or double).
 import { CorruptError } from '../errors.js';
-import { parseJsonObject } from '../format/signed-json.js';
+import { parseJsonObject, shownJson } from '../format/signed-json.js';
 import type { OptimizerState } from '../tfjs/optimizer-state.js';
 
 export interface TrainerState {
@@ -24,7 +24,7 @@ export function serializeTrainerState(s: TrainerState): Uint8Array {
 export function parseTrainerState(bytes: Uint8Array, path: string, manifestStep: number): TrainerState {
   const d = parseJsonObject(bytes, path);
   const bad = (what: string) => new CorruptError(`${path}: ${what}`, { path, detail: 'BAD_TRAINER_STATE' });
-  if (d.step !== manifestStep) throw bad(`"step" is ${JSON.stringify(d.step)} but the manifest says ${manifestStep}`);
+  if (d.step !== manifestStep) throw bad(`"step" is ${shownJson(d.step)} but the manifest says ${manifestStep}`);
   const o = d.optimizer as Record<string, unknown> | null | undefined;
   if (o !== null && o !== undefined) {
     if (typeof o !== 'object' || typeof o.name !== 'string' || !Array.isArray(o.slot_kinds) || !Array.isArray(o.slot_order) ||

@@ -6,7 +6,7 @@
 // index authenticates every shard through the shards' own signed sidecars.
 import { CorruptError, UnsupportedError } from '../errors.js';
 import { baseOf, dirOf, joinKey } from '../store/keys.js';
-import { parseJsonObject, signJson, type MacKey } from './signed-json.js';
+import { parseJsonObject, shownJson, signJson, type MacKey } from './signed-json.js';
 
 export const INDEX_SUFFIX = '.safetensors.index.json';
 export const INDEX_SIDECAR_FORMAT = 'safeckpt.index-sidecar';
@@ -113,9 +113,9 @@ export function makeIndexSidecar(indexKey: string, indexBytesSize: number, sha25
 export function parseIndexSidecar(bytes: Uint8Array, path: string): IndexSidecar {
   const d = parseJsonObject(bytes, path);
   const bad = (what: string) => new CorruptError(`${path}: ${what}`, { path, detail: 'BAD_SIDECAR' });
-  if (d.format !== INDEX_SIDECAR_FORMAT) throw bad(`"format" is ${JSON.stringify(d.format)}, expected "${INDEX_SIDECAR_FORMAT}"`);
+  if (d.format !== INDEX_SIDECAR_FORMAT) throw bad(`"format" is ${shownJson(d.format)}, expected "${INDEX_SIDECAR_FORMAT}"`);
   if (typeof d.format_version !== 'number' || d.format_version > INDEX_SIDECAR_VERSION) {
-    throw new UnsupportedError(`${path} has index sidecar format_version ${String(d.format_version)}; this safeckpt reads up to ${INDEX_SIDECAR_VERSION}`, { path, detail: 'SIDECAR_VERSION' });
+    throw new UnsupportedError(`${path} has index sidecar format_version ${shownJson(d.format_version)}; this safeckpt reads up to ${INDEX_SIDECAR_VERSION}`, { path, detail: 'SIDECAR_VERSION' });
   }
   if (typeof d.sha256 !== 'string' || typeof d.size !== 'number' || typeof d.shards !== 'object' || d.shards === null) throw bad('missing size, sha256 or shards');
   for (const [f, s] of Object.entries(d.shards as Record<string, { size?: unknown; sha256?: unknown }>)) {

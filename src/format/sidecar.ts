@@ -6,7 +6,7 @@
 // An optional HMAC-SHA256 (see signed-json.ts) authenticates all of it.
 import { CorruptError, UnsupportedError } from '../errors.js';
 import { isDtype, type Dtype } from './dtype.js';
-import { parseJsonObject, type MacKey, signJson } from './signed-json.js';
+import { parseJsonObject, shownJson, type MacKey, signJson } from './signed-json.js';
 
 export const SIDECAR_FORMAT = 'safeckpt.sidecar';
 /** Bumped only for changes an older reader would misread; a newer version is refused as UNSUPPORTED. */
@@ -64,7 +64,7 @@ export function parseSidecar(bytes: Uint8Array, path: string): Sidecar {
   const bad = (what: string) => new CorruptError(`${path}: ${what} (the sidecar is damaged; re-create it with \`safeckpt sign\` from a trusted copy)`, {
     path, detail: 'BAD_SIDECAR',
   });
-  if (d.format !== SIDECAR_FORMAT) throw bad(`"format" is ${JSON.stringify(d.format)}, expected "${SIDECAR_FORMAT}"`);
+  if (d.format !== SIDECAR_FORMAT) throw bad(`"format" is ${shownJson(d.format)}, expected "${SIDECAR_FORMAT}"`);
   if (!isUint(d.format_version) || d.format_version < 1) throw bad('"format_version" is not a positive integer');
   if (d.format_version > SIDECAR_VERSION) {
     throw new UnsupportedError(`${path} has sidecar format_version ${d.format_version}; this safeckpt reads up to ${SIDECAR_VERSION} (upgrade safeckpt)`, {

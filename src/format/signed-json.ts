@@ -132,6 +132,17 @@ export function parseJson(bytes: Uint8Array, path: string): unknown {
   }
 }
 
+/**
+ * A value from a parsed document, for a message: bounded and never recursive — a hostile member may be a
+ * 64 MiB string or an array nested thousands deep (whose String() or JSON.stringify() overflows the stack).
+ */
+export function shownJson(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'boolean' || typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
 /** Parses a JSON document that must be an object, as CORRUPT naming the file otherwise (see parseJson). */
 export function parseJsonObject(bytes: Uint8Array, path: string): Record<string, unknown> {
   const v = parseJson(bytes, path);
