@@ -44,7 +44,9 @@ for (const name of wanted) {
   try {
     r = { campaign: name, passed: true, result: await campaigns[name].run() };
   } catch (e) {
-    r = { campaign: name, passed: false, error: String(e?.stack ?? e).slice(0, 4000) };
+    // fast-check's own message is the seed and path; the reason is in its cause.
+    const why = e?.cause ? `${String(e.cause?.message ?? e.cause).slice(0, 2000)}\n` : '';
+    r = { campaign: name, passed: false, error: why + String(e?.message ?? e).split('\n').filter((l) => !l.startsWith('Counterexample')).join('\n').slice(0, 2000) };
   }
   r.seconds = Math.round((performance.now() - t0) / 100) / 10;
   results.push(r);

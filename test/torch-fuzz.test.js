@@ -12,6 +12,8 @@ const DIR = 'test/fixtures/reference/torch/';
 const SEED = 0x70c4;
 /** Enough mutations to reach every opcode handler and zip field many times; 12,000 cases, ~5–8 s per runtime. */
 const PER_KIND = 2000;
+/** Far beyond any loaded machine's time for these cases, far below forever. */
+const HANG_MS = 10 * 60_000;
 /** Opcodes the splicer inserts: every one the reader knows, plus some it must refuse. */
 const OPCODES = [0x28, 0x2e, 0x30, 0x31, 0x32, 0x4e, 0x88, 0x89, 0x4a, 0x4b, 0x4d, 0x8a, 0x8b, 0x47, 0x58, 0x8c, 0x8d,
   0x42, 0x43, 0x8e, 0x96, 0x5d, 0x29, 0x7d, 0x8f, 0x6c, 0x74, 0x85, 0x86, 0x87, 0x91, 0x64, 0x61, 0x65, 0x73, 0x75, 0x90,
@@ -94,7 +96,8 @@ FUZZ(`${PER_KIND} mutations of each real file (zip and legacy) and ${PER_KIND} r
   }
   assert.ok(count >= 10000, `ran ${count} cases`);
   assert.ok(outcomes.ok > 0 && Object.keys(outcomes.errors).length >= 3, `outcomes vary: ${JSON.stringify(outcomes)}`);
-  assert.ok(Date.now() - started < 60000, 'finished in time');
+  // A hang detector, not a speed claim (tests never assert timings; ~5–8 s on a quiet machine, minutes under heavy load).
+  assert.ok(Date.now() - started < HANG_MS, `no hang: ${Date.now() - started} ms`);
 });
 
 FUZZ.run();
