@@ -225,10 +225,11 @@ export class CircularLog implements Logger, ExitFlushable {
     this.closed = true;
     this.closing = (async () => {
       // Only an async sink's pending work is waited for, and only so long (a synchronous sink is done already).
-      if (this.writing) await this.bounded(this.idle(), 'finish its pending write');
+      // Always one await (records a sink logs from its callbacks land meanwhile); bounded while a write is pending.
+      await (this.writing ? this.bounded(this.idle(), 'finish its pending write') : this.idle());
       if (this.hasPending()) {
         this.write('close');
-        if (this.writing) await this.bounded(this.idle(), 'finish its last write');
+        await (this.writing ? this.bounded(this.idle(), 'finish its last write') : this.idle());
       }
       this.cancelTimer();
       try {
