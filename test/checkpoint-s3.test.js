@@ -141,6 +141,14 @@ if (!isBrowser) {
     const i = cli('inspect', `${root}/${info.name}/model.safetensors`, '--json');
     assert.is(i.status, 0, i.out);
     assert.ok(i.json.tensors.length > 0);
+    // A killed writer's multipart upload, left behind; the command aborts it.
+    const dead = (url, init) => ((init.method === 'POST' || init.method === 'DELETE') && /uploadId=/.test(url) ? Promise.reject(new TypeError('killed')) : fetch(url, init));
+    await failure(new S3Store({ ...o, fetch: dead, retries: 1, partSize: 5 << 20 }).write('orphan', (async function* () { yield new Uint8Array(6 << 20); })()));
+    assert.is((await s.listUploads()).length, 1);
+    const a = cli('abort-uploads', root, '--json');
+    assert.is(a.status, 0, a.out);
+    assert.equal(a.json.aborted.map((u) => u.key), ['orphan']);
+    assert.equal(await s.listUploads(), []);
     const bad = cli('verify', `s3://${o.bucket}/${o.prefix}/nothing-here`, '--json');
     assert.is(bad.status, 1, bad.out);
     assert.is(bad.json.code, 'NOT_FOUND');

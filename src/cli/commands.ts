@@ -5,6 +5,7 @@ import { sign } from './sign.js';
 import { inspect } from './inspect.js';
 import { convert } from './convert.js';
 import { diff } from './diff.js';
+import { abortUploads } from './abort-uploads.js';
 
 export interface Command {
   /** The synopsis after `safeckpt `, e.g. `verify <file|dir|url> [--json]`. */
@@ -24,5 +25,6 @@ export const commands: Record<string, Command> = {
   sign,
   convert,
   diff,
+  'abort-uploads': abortUploads,
   demo,
 };
