@@ -19,6 +19,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
+// In the order `safeckpt --help` lists them: the everyday commands first, the demo last.
 export const commands: Record<string, Command> = {
   inspect,
   verify,

@@ -8,8 +8,9 @@
 //    trains to STEPS, and draws both loss curves: they coincide bit for bit.
 // 4. Verifies the checkpoint, continues as a fine-tuning run under a new
 //    name, and prints its lineage.
-// TensorFlow.js is a peer dependency: the demo uses the bundle the build
-// makes (build/tf.js), never one inside dist/.
+// TensorFlow.js is a peer dependency, never inside dist/: the demo uses the
+// bundle the build makes (build/tf.js) in this repository, and the user's
+// @tensorflow/tfjs in an installed package (loadTf).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,17 +40,40 @@ interface TfBundle extends Tf {
   initTf(): Promise<unknown>;
 }
 
-async function loadTf(): Promise<TfBundle> {
-  const url = new URL('../../build/tf.js', import.meta.url);
-  try {
-    const tf = (await import(url.href)) as TfBundle;
+/** What to install when neither TensorFlow.js the demo can use is there. */
+export const TFJS_INSTALL = 'npm install @tensorflow/tfjs';
+
+/**
+ * TensorFlow.js, a peer dependency: in this repository the bundle the build
+ * makes (build/tf.js: tfjs-core + gradients + the WASM backend); in an
+ * installed package, the user's `@tensorflow/tfjs` (every gradient, its CPU
+ * backend in Node: as deterministic, so the resumed losses match bit for bit).
+ */
+async function loadTf(): Promise<Tf> {
+  const bundle = new URL('../../build/tf.js', import.meta.url);
+  if (await exists(bundle)) {
+    const tf = (await import(bundle.href)) as TfBundle;
     await tf.initTf();
     return tf;
+  }
+  let tf: Tf & { ready(): Promise<void> };
+  try {
+    // A computed name: the package does not depend on TensorFlow.js, the user's project does.
+    const name = '@tensorflow/tfjs';
+    const m = (await import(name)) as { default?: unknown };
+    tf = (m.default ?? m) as typeof tf;
   } catch (e) {
-    throw new CheckpointError('UNSUPPORTED', `the demo needs TensorFlow.js (build/tf.js, made by \`npm run build\` from the @tensorflow/tfjs-core and tfjs-backend-wasm peer dependencies): ${(e as Error).message}`, {
+    throw new CheckpointError('UNSUPPORTED', `the demo trains a model with TensorFlow.js, which is not installed here: run \`${TFJS_INSTALL}\` in your project, then \`npx safeckpt demo\` again`, {
       detail: 'NO_TFJS', cause: e,
     });
   }
+  await tf.ready();
+  return tf;
+}
+
+async function exists(url: URL): Promise<boolean> {
+  const { access } = await import('node:fs/promises');
+  return access(url).then(() => true, () => false);
 }
 
 function setup(tf: Tf) {
