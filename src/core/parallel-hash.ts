@@ -8,7 +8,6 @@
 import { sha256, createSha256 } from './hash.js';
 import type { ByteRange } from '../store/store.js';
 import { CorruptError } from '../errors.js';
-import { HashPool } from '../parallel/pool.js';
 import { coreCount, workersAvailable } from '../platform/runtime.js';
 
 /** Bytes to hash: in memory, or read on demand (e.g. a file or HTTP range reader). */
@@ -47,6 +46,7 @@ export async function hashRangesParallel(
   const wanted = opts.workers ?? (await coreCount());
   const count = Math.max(0, Math.min(wanted, ranges.length));
   if (count === 0 || !workersAvailable()) return hashHere(ranges, read, piece);
+  const { HashPool } = await import('../parallel/pool.js'); // loads with the first parallel hash, not with the page
   const pool = new HashPool(count);
   try {
     // One job per range (ranges may overlap); a reader's bytes may be its own, so they are copied before lending.

@@ -20,7 +20,8 @@ import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey } from './signed-json.js';
 import { INDEX_SUFFIX, isIndexKey, parseIndex, shardKeysOf, type ShardIndex } from './sharded.js';
 import { DEFAULT_MODEL_KEY } from './safetensors-write.js';
-import { AUTO_WORKERS_FROM, JOB_BYTES, PoolLease, freshReads, HashPool, type ParallelOptions } from '../parallel/pool.js';
+import { AUTO_WORKERS_FROM, JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
+import type { HashPool } from '../parallel/pool.js';
 import { nameRecord, own } from '../name-record.js';
 
 /** Bytes per read when loading many tensors: few requests, no single multi-GB buffer. */
@@ -246,7 +247,7 @@ class SingleFile implements SafetensorsFile {
     let bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
     const check = this.verify && this.sidecar;
     let digests: Record<string, string> | undefined;
-    if (check && pool && freshReads(this.store) && HashPool.owns(bytes)) {
+    if (check && pool && freshReads(this.store) && ownsBuffer(bytes)) {
       ({ digests, bytes } = await pool.hashOwnedBytes(bytes, r.start, r.infos.map((i) => ({ name: i.name, start: i.begin, end: i.end }))));
     }
     const out = new Map<string, TensorView>();

@@ -19,7 +19,8 @@ import { MAX_HEADER_LENGTH } from '../core/header.js';
 import type { TensorMap } from './types.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
 import { byCodePoint, type MacKey } from './signed-json.js';
-import { AUTO_WORKERS_FROM, PoolLease, type HashPool, type ParallelOptions } from '../parallel/pool.js';
+import { AUTO_WORKERS_FROM, PoolLease, type ParallelOptions } from '../parallel/lease.js';
+import type { HashPool } from '../parallel/pool.js';
 import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
 import { nameRecord } from '../name-record.js';
 

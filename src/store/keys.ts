@@ -69,3 +69,13 @@ export async function collect(data: Uint8Array | AsyncIterable<Uint8Array>): Pro
   }
   return out;
 }
+
+/** How an OPFS store names a key in messages (opfs.ts, and resolveSource before that store has loaded). */
+export function describeOpfs(root: string, key: string): string {
+  return `opfs:${root ? root + '/' : ''}${key}`;
+}
+
+/** How an IndexedDB store names a key in messages (idb.ts, and resolveSource before that store has loaded). */
+export function describeIdb(database: string, key: string): string {
+  return database === 'safeckpt' ? `idb:${key}` : `idb:${database}/${key}`;
+}
