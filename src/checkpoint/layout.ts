@@ -5,11 +5,12 @@
 //   registry.json         model_name → model_id, architecture_type, lineage, checkpoints
 //
 // A save goes to `step-NNNNNNNN.tmp-…` first (the store's temporary-name form,
-// so the same rule recognises every leftover) and is renamed when complete.
+// so the same rule recognises every leftover) and is renamed when complete; a
+// re-save sets the folder it replaces aside as `step-NNNNNNNN.replaced-…`
+// until LATEST has moved (commit.ts).
 // On object stores (S3), where a rename is a copy, every save writes straight
 // into a folder of its own, `step-NNNNNNNN-XXXXXXXX`, and is committed by the
 // conditional write of LATEST alone.
-import { isTempKey } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 
 export const MANIFEST = 'checkpoint.json';
@@ -26,8 +27,8 @@ export const MAX_NAME_LENGTH = 255;
 const STEP_DIGITS = 8;
 /** At most 16 digits: every safe-integer step, and a bound on what the pattern ever scans. */
 const STEP_DIR = /^step-(\d{8,16})(?:-[0-9a-f]{8})?$/;
-/** A checkpoint folder set aside while a re-save of the same step replaces it. */
-const REPLACED = /\.replaced-[0-9a-z]+$/;
+/** A checkpoint folder set aside while a re-save of the same step replaces it: `step-N.replaced-<time36>`. */
+const REPLACED = /\.replaced-([0-9a-z]+)$/;
 
 export function stepDirName(step: number): string {
   return `step-${String(step).padStart(STEP_DIGITS, '0')}`;
@@ -46,11 +47,18 @@ export function stepOfDir(name: string): number | null {
   return Number.isSafeInteger(step) ? step : null;
 }
 
-/** Leftovers of an interrupted save or replace: never read, removed by the next save or resume. */
-export function isLeftover(name: string): boolean {
-  return isTempKey(name) || REPLACED.test(name);
-}
-
+/** Where a re-save sets the committed folder `name` aside (the suffix orders them by time). */
 export function replacedName(name: string): string {
   return `${name}.replaced-${Date.now().toString(36)}`;
+}
+
+/**
+ * For a folder set aside by a re-save: the folder it was (`step-N`) and when it was set aside (ms);
+ * null for any other name. Until the re-save commits, that folder holds the committed checkpoint.
+ */
+export function replacedOf(name: string): { base: string; at: number } | null {
+  const m = REPLACED.exec(name);
+  if (!m) return null;
+  const base = name.slice(0, m.index);
+  return stepOfDir(base) === null ? null : { base, at: parseInt(m[1], 36) };
 }

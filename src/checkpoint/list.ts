@@ -5,7 +5,7 @@ import { CorruptError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { baseOf, joinKey } from '../store/keys.js';
-import { LATEST, MANIFEST, MAX_NAME_LENGTH, isLeftover, stepOfDir } from './layout.js';
+import { LATEST, MANIFEST, MAX_NAME_LENGTH, replacedOf, stepOfDir } from './layout.js';
 import { parseManifest } from './manifest.js';
 import type { CheckpointInfo } from './save.js';
 
@@ -28,15 +28,40 @@ export async function readLatest(store: Store, rootKey: string): Promise<string 
   }
 }
 
+/** A committed checkpoint: its name (`step-N`), its step, and the folder that holds it now. */
+export interface CheckpointDir {
+  name: string;
+  step: number;
+  /**
+   * Usually `name`. A re-save killed between its two renames (commit.ts) leaves no `name`, and the
+   * committed checkpoint in the folder it was set aside as (`name.replaced-…`): readers look there
+   * until recovery puts it back.
+   */
+  dir: string;
+}
+
 /** Committed checkpoint folders under `rootKey`, by step ascending. */
-export async function checkpointDirs(store: Store, rootKey: string): Promise<{ name: string; step: number }[]> {
-  const out: { name: string; step: number }[] = [];
+export async function checkpointDirs(store: Store, rootKey: string): Promise<CheckpointDir[]> {
+  const named = new Map<string, CheckpointDir>();
+  const aside = new Map<string, { dir: string; at: number }>();
   for (const e of await store.list(rootKey)) {
+    if (!e.isDirectory) continue;
     const name = baseOf(e.key);
     const step = stepOfDir(name);
-    if (e.isDirectory && step !== null && !isLeftover(name)) out.push({ name, step });
+    if (step !== null) named.set(name, { name, step, dir: name });
+    const r = replacedOf(name);
+    if (r && (aside.get(r.base)?.at ?? -1) < r.at) aside.set(r.base, { dir: name, at: r.at });
   }
-  return out.sort((a, b) => a.step - b.step);
+  for (const [name, a] of aside) if (!named.has(name)) named.set(name, { name, step: stepOfDir(name)!, dir: a.dir });
+  return [...named.values()].sort((a, b) => a.step - b.step);
+}
+
+/** The folder (key) holding the committed checkpoint `name` of the root `rootKey` (see CheckpointDir.dir). */
+export async function committedDir(store: Store, rootKey: string, name: string): Promise<string> {
+  const own = joinKey(rootKey, name);
+  if (await store.exists(joinKey(own, MANIFEST))) return own;
+  const d = (await checkpointDirs(store, rootKey)).find((c) => c.name === name);
+  return d ? joinKey(rootKey, d.dir) : own;
 }
 
 export async function listAt(store: Store, rootKey: string): Promise<CheckpointInfo[]> {
@@ -46,8 +71,8 @@ export async function listAt(store: Store, rootKey: string): Promise<CheckpointI
     throw e;
   });
   const out: CheckpointInfo[] = [];
-  for (const { name, step } of await checkpointDirs(store, rootKey)) {
-    const key = joinKey(rootKey, name);
+  for (const { name, step, dir } of await checkpointDirs(store, rootKey)) {
+    const key = joinKey(rootKey, dir);
     try {
       const { manifest: m } = parseManifest(await store.read(joinKey(key, MANIFEST)), store.describe(joinKey(key, MANIFEST)));
       out.push({

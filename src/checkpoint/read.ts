@@ -15,7 +15,7 @@ import { sidecarKeyFor } from '../format/sidecar.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepOfDir } from './layout.js';
 import { logMigration, parseManifest, type Manifest } from './manifest.js';
 import { parseTrainerState, type TrainerState } from './trainer-state.js';
-import { readLatest } from './list.js';
+import { committedDir, readLatest } from './list.js';
 
 export interface CheckpointContents {
   store: Store;
@@ -50,7 +50,7 @@ export async function locateCheckpoint(store: Store, key: string): Promise<strin
         path: store.describe(joinKey(key, LATEST)), detail: 'BAD_LATEST',
       });
     }
-    return joinKey(key, latest);
+    return committedDir(store, key, latest);
   }
   throw new NotFoundError(`no checkpoint at ${store.describe(key)}: it holds neither ${MANIFEST} nor ${LATEST} (check the path; a checkpoint root is the folder saveCheckpoint wrote into)`, {
     path: store.describe(key), detail: 'NO_CHECKPOINT',

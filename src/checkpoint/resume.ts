@@ -1,7 +1,9 @@
 // resumeTraining: continue from the newest GOOD checkpoint of a root. The
 // complaint it answers is "the last checkpoint is incomplete and resume
 // crashes" (transformers#35782, #35525, #29059; Lightning#688):
-//  - leftovers of interrupted saves are never read, and are removed;
+//  - leftovers of interrupted saves are never read, and are removed; a
+//    committed checkpoint that an interrupted re-save had set aside is put
+//    back under its name (commit.ts: recoverRoot);
 //  - candidates are tried newest first (the one LATEST names, then by step);
 //    one that fails verification (missing or damaged files, bad manifest, bad
 //    HMAC) is skipped with a warning naming it and why, through the caller's
@@ -16,8 +18,8 @@
 import { CheckpointError, NotFoundError } from '../errors.js';
 import { loggerFrom } from '../log/logger.js';
 import { resolveSource, type Source } from '../store/resolve.js';
-import { baseOf, joinKey } from '../store/keys.js';
-import { isLeftover } from './layout.js';
+import { joinKey } from '../store/keys.js';
+import { recoverRoot, type Recovery } from './commit.js';
 import { checkpointDirs, readLatest } from './list.js';
 import { loadedFrom, prepareRestore, type LoadedCheckpoint, type LoadOptions } from './load.js';
 import { readCheckpointDir, type CheckpointContents } from './read.js';
@@ -47,6 +49,8 @@ export interface ResumedCheckpoint extends LoadedCheckpoint {
   skipped: SkippedCheckpoint[];
   /** Leftovers of interrupted saves that were removed. */
   cleaned: string[];
+  /** Committed checkpoints put back under their names (a re-save was killed between its renames). */
+  restored: string[];
 }
 
 /** Failures that mean "this checkpoint is damaged": the next older one may be fine. */
@@ -56,18 +60,12 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
   const log = loggerFrom(opts);
   const { store, key: rootKey } = resolveSource(root);
 
-  const cleaned: string[] = [];
-  if (opts.cleanup !== false && !store.readOnly) {
-    for (const e of await store.list(rootKey)) {
-      const name = baseOf(e.key);
-      if (!isLeftover(name)) continue;
-      await store.remove(e.key).catch((err) => log.warn('could not remove a leftover of an interrupted save', { path: store.describe(e.key), error: String(err) }));
-      cleaned.push(name);
-    }
-    if (cleaned.length) log.info('removed leftovers of interrupted saves', { root: store.describe(rootKey), leftovers: cleaned });
-  }
+  const recovered: Recovery = opts.cleanup !== false && !store.readOnly ? await recoverRoot(store, rootKey, { logger: log }) : { restored: [], cleaned: [] };
+  const { restored, cleaned } = recovered;
 
-  const dirs = (await checkpointDirs(store, rootKey)).map((d) => d.name).reverse();
+  const found = await checkpointDirs(store, rootKey);
+  const dirOf = new Map(found.map((d) => [d.name, d.dir]));
+  const dirs = found.map((d) => d.name).reverse();
   const latest = await readLatest(store, rootKey).catch(() => null);
   const order = latest && dirs.includes(latest) ? [latest, ...dirs.filter((d) => d !== latest)] : dirs;
   if (latest && !dirs.includes(latest)) {
@@ -84,7 +82,7 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
   let plans: ReturnType<typeof prepareRestore> = [];
   for (const name of order) {
     try {
-      const c = await readCheckpointDir(store, joinKey(rootKey, name), { key: opts.key, logger: log });
+      const c = await readCheckpointDir(store, joinKey(rootKey, dirOf.get(name) ?? name), { key: opts.key, logger: log });
       plans = prepareRestore(c, opts, log);
       chosen = c;
       break;
@@ -124,7 +122,7 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
       await writeRegistry(store, rootKey, reg);
     }
     log.info('started a new fine-tuning run', { model_name: metadata.model_name, fine_tuned_from: lineage.fine_tuned_from, started_at: startedAt });
-    return { ...loaded, metadata, lineage, skipped, cleaned };
+    return { ...loaded, metadata, lineage, skipped, cleaned, restored };
   }
-  return { ...loaded, skipped, cleaned };
+  return { ...loaded, skipped, cleaned, restored };
 }

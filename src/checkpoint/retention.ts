@@ -3,7 +3,8 @@
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { joinKey } from '../store/keys.js';
-import { listAt } from './list.js';
+import { checkpointDirs, listAt } from './list.js';
+import { removeCheckpointFolder } from './commit.js';
 
 export interface RetentionPolicy {
   /** Keep the N most recent checkpoints (by step). */
@@ -25,9 +26,10 @@ export async function applyRetention(store: Store, rootKey: string, policy: Rete
     for (const c of ranked.slice(0, best.k)) keep.add(c.name);
   }
   const removed: string[] = [];
+  const dirs = new Map((await checkpointDirs(store, rootKey)).map((d) => [d.name, d.dir]));
   for (const c of all) {
     if (keep.has(c.name)) continue;
-    await store.remove(joinKey(rootKey, c.name));
+    await removeCheckpointFolder(store, joinKey(rootKey, dirs.get(c.name) ?? c.name));
     removed.push(c.name);
   }
   if (removed.length) log.info('retention removed checkpoints', { root: store.describe(rootKey), removed, kept: [...keep].sort() });

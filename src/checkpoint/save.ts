@@ -8,8 +8,10 @@
 //    vocab.json, and last the manifest checkpoint.json listing each file's
 //    size and SHA-256 (signed when a key is given). Sync.
 // 3. Rename the folder to `step-NNNNNNNN/`, sync, then replace LATEST
-//    atomically. Until LATEST moves, readers see the previous checkpoint; a
-//    crash at any point leaves either the old or the new one named there, and
+//    atomically (a re-saved step sets its committed folder aside first and
+//    removes it last: commit.ts). Until LATEST moves, readers see the previous
+//    checkpoint; a crash at any point leaves either the old or the new one
+//    named there (or set aside, where readers and recovery find it), and
 //    a folder whose files do not match its manifest is never loaded (stores
 //    whose folder rename is not atomic, like OPFS, are covered by that check).
 //    Where the store can compare-and-swap (S3, memory), LATEST is replaced
@@ -38,7 +40,8 @@ import { snapshotOptimizer, type OptimizerState } from '../tfjs/optimizer-state.
 import { DEFAULT_MAX_IN_FLIGHT, deferredCapture, queueFor, queuesToFlush, type TensorTaker } from './async-save.js';
 import { adapterOrIdentity } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
-import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedName, stepDirName, uniqueStepDirName } from './layout.js';
+import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepDirName, uniqueStepDirName } from './layout.js';
+import { commitFolder } from './commit.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { firstLink, type Lineage, type ModelMetadata } from './metadata.js';
 import { readRegistry, registerModel, writeRegistry, forgetCheckpoints } from './registry.js';
@@ -278,6 +281,7 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   // What LATEST holds now: the commit replaces it only if nobody else has meanwhile.
   const before = store.writeIf && store.readVersioned ? await store.readVersioned(latestKey) : undefined;
   const files: Record<string, FileEntry> = {};
+  let aside: string | null = null;
   try {
     const wopts = { key: opts.key, keyId: opts.keyId, logger: log };
     const mw = await writeSafetensors({ store, key: joinKey(tmp, MODEL_FILE) }, weights, {
@@ -305,27 +309,20 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
     await store.sync(joinKey(tmp, MANIFEST));
     await store.sync(tmp);
 
-    // 3. Commit: the folder, then LATEST.
-    if (objectStore) {
-      // Nothing to rename: the folder is this save's alone.
-    } else if (await store.exists(finalKey)) {
-      // Re-saving a step (e.g. after resuming from an earlier checkpoint): set the old one aside first.
-      const aside = replacedName(finalKey);
-      await store.rename(finalKey, aside);
-      await store.rename(tmp, finalKey);
-      await store.remove(aside);
-    } else {
-      await store.rename(tmp, finalKey);
-    }
-    await store.sync(finalKey);
+    // 3. Commit: the folder, then LATEST; a re-saved step's previous folder goes only after that (commit.ts).
+    // On object stores there is nothing to rename: the folder is this save's alone.
+    if (!objectStore) aside = await commitFolder(store, tmp, finalKey);
+    else await store.sync(finalKey);
     if (before !== undefined) await commitLatest(store, latestKey, name, before);
     else await writeAtomic(store, latestKey, enc.encode(name + '\n'));
   } catch (e) {
+    // After commitFolder, tmp is gone and the committed folder stays; on object stores tmp is the save's own folder.
     await store.remove(tmp).catch(() => {});
     log.error('checkpoint save failed', { path: store.describe(finalKey), step, error: String((e as Error)?.message ?? e) });
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError('IO', `saving checkpoint ${store.describe(finalKey)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(finalKey), cause: e });
   }
+  if (aside) await store.remove(aside).catch((e) => log.warn('could not remove the folder a re-save replaced (the next resume removes it)', { path: store.describe(aside!), error: String(e) }));
   log.info('checkpoint committed', { path: store.describe(finalKey), step, model_name: meta.model_name, signed: opts.key !== undefined });
 
   // 4. Registry and retention: the checkpoint is already committed; failures here are logged, not fatal.

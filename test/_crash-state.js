@@ -1,0 +1,45 @@
+// The training state the crash tests save: two tf.Variables and an Adam
+// optimizer with its slots (so every file a checkpoint can hold is written),
+// and a `marker` in trainer_state.json's `extra` that says which save wrote a
+// folder. Shared by checkpoint-crash.test.js and the kill campaign's child.
+import { tf } from './_tiny.js';
+import { loadCheckpoint, resumeTraining } from '../dist/index.js';
+
+export const MODEL = { model_name: 'crash-model' };
+
+/** A fresh state for `step`, its values set by `marker` (dispose() after the save). */
+export function crashState(step, marker, metadata = MODEL) {
+  const w = tf.variable(tf.fill([24, 24], marker + step / 1000));
+  const b = tf.variable(tf.fill([24], -marker));
+  const optimizer = tf.train.adam(0.01);
+  optimizer.minimize(() => tf.sum(tf.mul(tf.matMul(w, tf.reshape(b, [24, 1])), tf.scalar(1e-3))), false, [w, b]);
+  return {
+    state: { model: { w, b }, optimizer, step, metadata, extra: { marker }, metrics: { loss: marker }, config: { marker } },
+    dispose() { w.dispose(); b.dispose(); optimizer.dispose(); },
+  };
+}
+
+/** A model + optimizer to resume into (same shapes). */
+export function crashTarget() {
+  const w = tf.variable(tf.zeros([24, 24])), b = tf.variable(tf.zeros([24]));
+  const optimizer = tf.train.adam(0.01);
+  optimizer.minimize(() => tf.sum(tf.mul(w, tf.scalar(0))), false, [w, b]);
+  return { model: { w, b }, optimizer, tf, dispose() { w.dispose(); b.dispose(); optimizer.dispose(); } };
+}
+
+/** resumeTraining into a fresh target; returns { step, marker, skipped, cleaned, restored }. */
+export async function resumeMarker(root, opts = {}) {
+  const t = crashTarget();
+  try {
+    const r = await resumeTraining(root, { model: t.model, optimizer: t.optimizer, tf, ...opts });
+    return { step: r.step, marker: r.extra?.marker, skipped: r.skipped, cleaned: r.cleaned, restored: r.restored, name: r.name };
+  } finally {
+    t.dispose();
+  }
+}
+
+/** loadCheckpoint (verifies every byte) of a root or folder; returns { step, marker, name }. */
+export async function loadMarker(src) {
+  const c = await loadCheckpoint(src);
+  return { step: c.step, marker: c.extra?.marker, name: c.name };
+}
