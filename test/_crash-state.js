@@ -6,6 +6,9 @@ import { tf } from './_tiny.js';
 import { loadCheckpoint, resumeTraining } from '../dist/index.js';
 
 export const MODEL = { model_name: 'crash-model' };
+/** The fine-tuned variant the kill campaign's `finetune` path registers. */
+export const FT_MODEL = { model_name: 'crash-ft', source: 'finetuned' };
+export const KEY = 'kill-campaign-key';
 
 /** A fresh state for `step`, its values set by `marker` (dispose() after the save). */
 export function crashState(step, marker, metadata = MODEL) {
@@ -32,7 +35,7 @@ export async function resumeMarker(root, opts = {}) {
   const t = crashTarget();
   try {
     const r = await resumeTraining(root, { model: t.model, optimizer: t.optimizer, tf, ...opts });
-    return { step: r.step, marker: r.extra?.marker, skipped: r.skipped, cleaned: r.cleaned, restored: r.restored, name: r.name };
+    return { step: r.step, marker: r.extra?.marker, skipped: r.skipped, cleaned: r.cleaned, restored: r.restored, name: r.name, lineage: r.lineage, metadata: r.metadata };
   } finally {
     t.dispose();
   }

@@ -10,7 +10,7 @@
 import { CorruptError, UnsupportedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
-import { DEFAULT_ARCHITECTURE, fromSignable, toSignable, type Lineage, type LineageLink, type ModelMetadata } from './metadata.js';
+import { DEFAULT_ARCHITECTURE, checkLineage, fromSignable, toSignable, type Lineage, type ModelMetadata } from './metadata.js';
 
 export const CHECKPOINT_FORMAT = 'safeckpt.checkpoint';
 export const CHECKPOINT_VERSION = 2;
@@ -92,11 +92,9 @@ export function parseManifest(bytes: Uint8Array, path: string): ParsedManifest &
   if (typeof model.model_name !== 'string') model.model_name = 'unnamed';
   if (!strOrNull(model.model_id ?? null)) throw bad('"model.model_id" is neither a string nor null');
   if (typeof model.source !== 'string') model.source = 'custom';
-  const lineage = isObj(m.lineage) ? m.lineage : { fine_tuned_from: null, chain: [] };
-  if (!Array.isArray(lineage.chain) || !strOrNull(lineage.fine_tuned_from ?? null)) throw bad('"lineage" is malformed');
-  for (const l of lineage.chain as unknown[]) {
-    if (!isObj(l) || typeof l.model_name !== 'string' || typeof l.started_at !== 'string') throw bad('a lineage link lacks model_name or started_at');
-  }
+  const checked = m.lineage === undefined || m.lineage === null ? { lineage: { fine_tuned_from: null, chain: [] } as Lineage } : checkLineage(m.lineage);
+  if ('problem' in checked) throw bad(`"lineage" is malformed: ${checked.problem}`);
+  const lineage = checked.lineage;
   const manifest: Manifest = {
     format: CHECKPOINT_FORMAT,
     format_version: CHECKPOINT_VERSION,
@@ -109,7 +107,7 @@ export function parseManifest(bytes: Uint8Array, path: string): ParsedManifest &
       source: model.source as string,
       architecture: isObj(model.architecture) ? (fromSignable(model.architecture) as Record<string, unknown>) : {},
     },
-    lineage: { fine_tuned_from: (lineage.fine_tuned_from ?? null) as string | null, chain: lineage.chain as LineageLink[] },
+    lineage,
     files: m.files as Record<string, FileEntry>,
     metrics: isObj(m.metrics) ? (fromSignable(m.metrics) as Record<string, number>) : {},
     ...(typeof d.key_id === 'string' ? { key_id: d.key_id } : {}),

@@ -113,3 +113,28 @@ export function architectureDifferences(expected: Record<string, unknown>, found
   }
   return out;
 }
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const strOrNull = (x: unknown): x is string | null => x === null || typeof x === 'string';
+
+/**
+ * `x` as a Lineage, or a description of what is malformed: a lineage read back from a file
+ * (manifest, registry) or given by a caller is checked before it is used or written anywhere.
+ */
+export function checkLineage(x: unknown): { lineage: Lineage } | { problem: string } {
+  if (!isObj(x)) return { problem: 'the lineage is not an object' };
+  if (!strOrNull(x.fine_tuned_from ?? null)) return { problem: 'lineage.fine_tuned_from is neither a string nor null' };
+  if (!Array.isArray(x.chain)) return { problem: 'lineage.chain is not an array' };
+  const chain: LineageLink[] = [];
+  for (const [i, l] of x.chain.entries()) {
+    if (!isObj(l) || typeof l.model_name !== 'string' || typeof l.started_at !== 'string') return { problem: `lineage link ${i} lacks model_name or started_at` };
+    if (!strOrNull(l.model_id ?? null) || !strOrNull(l.fine_tuned_from ?? null)) return { problem: `lineage link ${i}: model_id or fine_tuned_from is neither a string nor null` };
+    if ((l.architecture_type !== undefined && typeof l.architecture_type !== 'string') || (l.source !== undefined && typeof l.source !== 'string')) {
+      return { problem: `lineage link ${i}: architecture_type or source is not a string` };
+    }
+    const fc = l.from_checkpoint ?? null;
+    if (fc !== null && !(isObj(fc) && Number.isSafeInteger(fc.step) && typeof fc.path === 'string')) return { problem: `lineage link ${i}: from_checkpoint is malformed` };
+    chain.push({ ...l } as unknown as LineageLink);
+  }
+  return { lineage: { fine_tuned_from: (x.fine_tuned_from ?? null) as string | null, chain } };
+}

@@ -8,11 +8,11 @@ import type { Logger } from '../log/logger.js';
 import { sha256, toHex } from '../core/hash.js';
 import type { Store } from '../store/store.js';
 import { MemoryStore } from '../store/memory.js';
-import { joinKey } from '../store/keys.js';
+import { baseOf, joinKey } from '../store/keys.js';
 import { checkJsonMac, parseJson, type MacKey } from '../format/signed-json.js';
 import { readSafetensors, type SafetensorsFile } from '../format/safetensors-read.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
-import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepOfDir } from './layout.js';
+import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedOf, stepDirName, stepOfDir } from './layout.js';
 import { logMigration, parseManifest, type Manifest } from './manifest.js';
 import { parseTrainerState, type TrainerState } from './trainer-state.js';
 import { committedDir, readLatest } from './list.js';
@@ -74,6 +74,15 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
   if (opts.key !== undefined) checkJsonMac(parsed.raw, opts.key, store.describe(manifestKey));
   logMigration(opts.logger, path, parsed);
   const m = parsed.manifest;
+  // The folder's name says which step it is; the (signed) manifest must say the same, so a copy of a
+  // checkpoint under another step's name is refused, not loaded as that step.
+  const folder = baseOf(key);
+  const named = stepOfDir(folder) ?? stepOfDir(replacedOf(folder)?.base ?? '');
+  if (named !== null && named !== m.step) {
+    throw new IntegrityError(`${path} is named for step ${named}, but its manifest is for step ${m.step}: a checkpoint copied or renamed under another step's name (restore the folder under ${stepDirName(m.step)}, or resume from another checkpoint)`, {
+      path: store.describe(manifestKey), detail: 'STEP_MISMATCH', data: { named, manifest: m.step },
+    });
+  }
   if (!m.files[MODEL_FILE]) throw new CheckpointError('CORRUPT', `${store.describe(manifestKey)} lists no ${MODEL_FILE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
   if (!m.files[TRAINER_STATE]) throw new CheckpointError('CORRUPT', `${store.describe(manifestKey)} lists no ${TRAINER_STATE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
 

@@ -24,7 +24,7 @@ import { checkpointDirs, readLatest } from './list.js';
 import { loadedFrom, prepareRestore, type LoadedCheckpoint, type LoadOptions } from './load.js';
 import { readCheckpointDir, type CheckpointContents } from './read.js';
 import { forkLineage } from './metadata.js';
-import { readRegistry, registerModel, writeRegistry } from './registry.js';
+import { registerModel, updateRegistry } from './registry.js';
 
 export interface ResumeOptions extends LoadOptions {
   model: NonNullable<LoadOptions['model']>;
@@ -116,11 +116,7 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
       lineage.fine_tuned_from = parent.model_name;
       lineage.chain[0].fine_tuned_from = parent.model_name;
     }
-    if (!store.readOnly) {
-      const reg = await readRegistry(store, rootKey, log);
-      registerModel(reg, metadata, lineage);
-      await writeRegistry(store, rootKey, reg);
-    }
+    if (!store.readOnly) await updateRegistry(store, rootKey, log, (reg) => void registerModel(reg, metadata, lineage));
     log.info('started a new fine-tuning run', { model_name: metadata.model_name, fine_tuned_from: lineage.fine_tuned_from, started_at: startedAt });
     return { ...loaded, metadata, lineage, skipped, cleaned, restored };
   }

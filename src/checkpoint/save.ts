@@ -42,9 +42,10 @@ import { adapterOrIdentity } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepDirName, uniqueStepDirName } from './layout.js';
 import { commitFolder } from './commit.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
-import { firstLink, type Lineage, type ModelMetadata } from './metadata.js';
-import { readRegistry, registerModel, writeRegistry, forgetCheckpoints } from './registry.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseManifest, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
+import { checkLineage, firstLink, type Lineage, type ModelMetadata } from './metadata.js';
+import { checkJsonMac } from '../format/signed-json.js';
+import { readRegistry, registerModel, updateRegistry } from './registry.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 import { serializeTrainerState, type TrainerState } from './trainer-state.js';
 
@@ -269,6 +270,11 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   const weights: TensorMap = adapter.toFile(c.model);
   const state = { lineage: c.lineage, metrics: c.metrics };
 
+  if (state.lineage !== undefined) {
+    const checked = checkLineage(state.lineage);
+    if ('problem' in checked) throw new CheckpointError('UNSUPPORTED', `training state: ${checked.problem} (pass the lineage a LoadedCheckpoint returned, or none)`, { detail: 'BAD_STATE' });
+  }
+  // The registry's lineage is used only once validated (readRegistry rebuilds a broken one from the manifests).
   const registry = await readRegistry(store, rootKey, log);
   const lineage: Lineage = state.lineage ?? registry.models[meta.model_name]?.lineage ?? { fine_tuned_from: null, chain: [firstLink(meta, createdAt)] };
 
@@ -305,8 +311,10 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
       format: CHECKPOINT_FORMAT, format_version: CHECKPOINT_VERSION, step, created_at: createdAt,
       model: meta, lineage, files, metrics: { ...(state.metrics ?? {}) },
     };
-    await store.write(joinKey(tmp, MANIFEST), serializeManifest(manifest, opts.key, opts.keyId));
+    const manifestBytes = serializeManifest(manifest, opts.key, opts.keyId);
+    await store.write(joinKey(tmp, MANIFEST), manifestBytes);
     await store.sync(joinKey(tmp, MANIFEST));
+    await checkWrittenManifest(store, joinKey(tmp, MANIFEST), manifestBytes, opts.key);
     await store.sync(tmp);
 
     // 3. Commit: the folder, then LATEST; a re-saved step's previous folder goes only after that (commit.ts).
@@ -325,17 +333,13 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   if (aside) await store.remove(aside).catch((e) => log.warn('could not remove the folder a re-save replaced (the next resume removes it)', { path: store.describe(aside!), error: String(e) }));
   log.info('checkpoint committed', { path: store.describe(finalKey), step, model_name: meta.model_name, signed: opts.key !== undefined });
 
-  // 4. Registry and retention: the checkpoint is already committed; failures here are logged, not fatal.
+  // 4. Retention and the registry: the checkpoint is already committed; failures here are logged, not fatal.
   let removed: string[] = [];
   try {
-    registerModel(registry, meta, lineage, name);
-    if (opts.retention) {
-      removed = await applyRetention(store, rootKey, opts.retention, log);
-      forgetCheckpoints(registry, new Set(removed));
-    }
-    await writeRegistry(store, rootKey, registry);
+    if (opts.retention) removed = await applyRetention(store, rootKey, opts.retention, log);
+    await updateRegistry(store, rootKey, log, (reg) => void registerModel(reg, meta, lineage, name));
   } catch (e) {
-    log.warn('checkpoint committed, but updating registry.json or applying retention failed', { path: store.describe(rootKey), error: String((e as Error)?.message ?? e) });
+    log.warn('checkpoint committed, but applying retention or updating registry.json failed (the next save brings registry.json up to date)', { path: store.describe(rootKey), error: String((e as Error)?.message ?? e) });
   }
   return {
     name, path: store.describe(finalKey), step, created_at: createdAt, model: meta, lineage, metrics: { ...(state.metrics ?? {}) },
@@ -355,6 +359,22 @@ async function commitLatest(store: Store, latestKey: string, name: string, befor
       path: store.describe(latestKey), detail: 'CONFLICT', cause: e,
     });
   }
+}
+
+/**
+ * Reads back the manifest just written and checks it before LATEST may move to it: the same
+ * bytes, a manifest this build loads, signed with the key when one was given. A save whose own
+ * manifest would be refused fails here, rather than committing a checkpoint nothing can load.
+ */
+async function checkWrittenManifest(store: Store, key: string, written: Uint8Array, mac: SaveOptions['key']): Promise<void> {
+  const back = await store.read(key);
+  if (back.length !== written.length || hex(back) !== hex(written)) {
+    throw new CheckpointError('IO', `${store.describe(key)} does not read back as written (${back.length} bytes, ${written.length} written): the store lost or changed it; nothing was committed`, {
+      path: store.describe(key), detail: 'READBACK',
+    });
+  }
+  const parsed = parseManifest(back, store.describe(key));
+  if (mac !== undefined) checkJsonMac(parsed.raw, mac, store.describe(key));
 }
 
 async function fileEntry(store: Store, key: string): Promise<FileEntry> {

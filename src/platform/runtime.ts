@@ -67,6 +67,12 @@ export async function syncFs(): Promise<{ fs: Modules['node:fs']; fileURLToPath(
 }
 
 /** Processor cores, for the hashing pool. */
+let host: Promise<string> | undefined;
+/** This machine's host name ('' where unknown): tells a lock file's holder on this host from one elsewhere. */
+export function hostName(): Promise<string> {
+  return (host ??= hasNodeModules() ? nodeModule('node:os').then((os) => os.hostname(), () => '') : Promise.resolve(''));
+}
+
 export async function coreCount(): Promise<number> {
   const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   if (typeof n === 'number' && n > 0) return n;

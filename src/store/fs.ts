@@ -6,6 +6,7 @@ import { checkKey, checkRange, dirOf } from './keys.js';
 import { writeAhead } from './write-ahead.js';
 import { fsPromises as nodeFs } from '../platform/runtime.js';
 import { makeDirs } from './mkdirs.js';
+import { fsLock } from './fs-lock.js';
 
 type FsPromises = typeof import('node:fs/promises');
 
@@ -200,6 +201,17 @@ export class FsStore implements Store {
       await fs.rm(this.path(key), { recursive: true, force: true });
     } catch (e) {
       throw this.fail(e, key, 'remove');
+    }
+  }
+
+  /** A lock file `KEY.lock` (store/fs-lock.ts). */
+  async lock(key: string): Promise<() => Promise<void>> {
+    const fs = await nodeFs();
+    try {
+      await fs.mkdir(this.describe(dirOf(key)), { recursive: true });
+      return await fsLock(fs, this.path(key) + '.lock');
+    } catch (e) {
+      throw this.fail(e, key + '.lock', 'lock');
     }
   }
 

@@ -51,6 +51,11 @@ export interface Store {
   remove(key: string): Promise<void>;
   /** Makes earlier writes and renames under `key` durable (fsync of file and directory on fs). */
   sync(key: string): Promise<void>;
+  /**
+   * Optional: an exclusive lock on `key` across processes, released by calling what it resolves to
+   * (fs: a `KEY.lock` file). Use it through withLock (store/lock.ts), which also queues callers in one process.
+   */
+  lock?(key: string): Promise<() => Promise<void>>;
   /** True for read-only backends (http). */
   readonly readOnly: boolean;
   /** True when every read is a network round trip (http, s3): readers then fetch tensors lazily and coalesce near ranges. */
