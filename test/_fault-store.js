@@ -28,13 +28,20 @@ export class FaultStore {
     /** Every operation asked for: { i, op, key, size? } (size: bytes of a write). */
     this.trace = [];
     for (const op of OPS) this[op] = (...args) => this.call(op, args);
+    // A cross-process lock is two operations, taking it and releasing it: a death between them leaves it held.
+    if (inner.lock) {
+      this.lock = async (key) => {
+        const release = await this.call('lock', [key]);
+        return () => this.call('unlock', [key], release);
+      };
+    }
   }
 
   describe(key) {
     return this.inner.describe(key);
   }
 
-  async call(op, args) {
+  async call(op, args, release) {
     if (this.dead) throw new Died({ i: this.trace.length, op, key: String(args[0]) });
     const rec = { i: this.trace.length, op, key: String(args[0]) };
     this.trace.push(rec);
@@ -59,6 +66,7 @@ export class FaultStore {
       return;
     }
     if (op === 'write') rec.size = args[1].length;
+    if (op === 'unlock') return release();
     return this.inner[op](...args);
   }
 }

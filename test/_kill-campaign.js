@@ -142,6 +142,7 @@ async function checkRoot(root, { allowed, steps, mayRemove = () => false }) {
     const reg = JSON.parse(new TextDecoder().decode(await fs.readFile(joinKey(root, 'registry.json'))));
     const listed = new Set(Object.values(reg.models).flatMap((m) => m.checkpoints));
     for (const c of await listCheckpoints(root)) if (!listed.has(c.name)) problem('registry', `registry.json does not list ${c.name}`);
+    if ((await fs.readdir(root)).some((n) => n.startsWith('registry.json.lock'))) problem('leftover', 'the registry lock (or its temporary file) is still there after a save');
   } catch (e) {
     problem('registry', `save after recovery or registry check failed: ${e.code} ${e.message}`);
   }
@@ -177,7 +178,7 @@ function tally(results) {
  * Deterministic kills: every save path is traced once, then killed before each of its store
  * operations and half-way through each write (`sample`: every n-th point only).
  */
-export async function deterministicKills(runtime, { scenarios = SCENARIOS, sample = 1, parallel = 3, template, onResult } = {}) {
+export async function deterministicKills(runtime, { scenarios = SCENARIOS, sample = 1, offset = 0, parallel = 3, template, onResult } = {}) {
   const command = await childCommand(runtime);
   if (!command) return null;
   const { fs } = await node();
@@ -196,7 +197,7 @@ export async function deterministicKills(runtime, { scenarios = SCENARIOS, sampl
       all.push({ at, mid: false, op, key });
       if (op === 'write' && size > 0) all.push({ at, mid: true, op, key });
     });
-    const chosen = all.filter((_, i) => i % sample === 0);
+    const chosen = all.filter((_, i) => i % sample === offset % sample);
     points[scenario] = { operations: trace.length, points: all.length, run: chosen.length };
     const [step, marker] = TARGET[scenario];
     for (const p of chosen) {
