@@ -12,7 +12,7 @@ import os from 'node:os';
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 const json = args.includes('--json');
-const valueFlags = new Set(['--runs', '--seed']);
+const valueFlags = new Set(['--runs', '--seed', '--kills', '--parallel']);
 const names = args.filter((a, i) => !a.startsWith('--') && !valueFlags.has(args[i - 1]));
 
 const { CAMPAIGNS, runCampaign } = await import('../test/_fuzz.js');
@@ -26,6 +26,19 @@ for (const parser of Object.keys(CAMPAIGNS)) {
     }),
     summary: (r) => `${r.runs} inputs of ${r.what}: ${r.ok} accepted, refused ${Object.entries(r.errors).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}; ` +
       `slowest ${r.maxMs} ms, peak RSS ${r.peakRssMB} MB, seed ${r.seed}`,
+  };
+}
+
+// kill:<runtime>  ≥ 500 SIGKILLs of checkpoint saves per runtime (test/_kill-campaign.js): every store operation of
+// every save path, half-way through every write, and random times.
+const { killCampaign, killSummary } = await import('../test/_kill-campaign.js');
+for (const runtime of ['node', 'deno', 'bun']) {
+  campaigns[`kill:${runtime}`] = {
+    run: () => killCampaign(runtime, {
+      kills: Number(opt('--kills', 500)), parallel: Number(opt('--parallel', 4)),
+      log: (l) => { if (!json) process.stderr.write(`  … ${l}\n`); },
+    }),
+    summary: killSummary,
   };
 }
 

@@ -9,7 +9,7 @@
 //    LATEST named (or the save in flight);
 //  - leftovers: anything of the killed save that recovery did not remove;
 //  - registry: after one more save, registry.json must list every checkpoint.
-// Used by checkpoint-kill-campaign.test.js (a sample) and `npm run soak` (the full count).
+// Used by checkpoint-kill-campaign.test.js (a sample) and `npm run soak kill` (killCampaign: the full count).
 import { saveCheckpoint, listCheckpoints, joinKey } from '../dist/index.js';
 import { crashState, resumeMarker, loadMarker } from './_crash-state.js';
 import { ready } from './_tiny.js';
@@ -263,4 +263,35 @@ export async function randomKills(runtime, { count, seed = 1, parallel = 3, maxD
     };
   });
   return tally(await pool(jobs, parallel));
+}
+
+/**
+ * The full campaign in one runtime (`npm run soak kill`): every kill point of every save path,
+ * then random-time kills up to at least `kills`. Throws when anything was torn, lost, left over or
+ * unregistered; resolves to the counts (or { skipped } when the runtime does not run here).
+ */
+export async function killCampaign(runtime, { kills = 500, parallel = 4, seed = 20261206, template, log } = {}) {
+  if (!(await childCommand(runtime))) return { runtime, skipped: true };
+  template ??= await makeTemplate();
+  let done = 0;
+  const progress = (r) => { if (++done % 50 === 0) log?.(`${runtime}: ${done} kills`); if (r.problems.length || !r.killed) log?.(`${runtime} FAILURE ${JSON.stringify(r).slice(0, 1500)}`); };
+  const d = await deterministicKills(runtime, { template, parallel, onResult: progress });
+  const r = await randomKills(runtime, { count: Math.max(0, kills - d.kills), seed, template, parallel, maxDelayMs: 4000, onResult: progress });
+  const sum = (k) => d[k] + r[k];
+  const out = {
+    runtime, kills: sum('kills'), deterministic: d.kills, random: r.kills, paths: Object.keys(d.points).length, points: d.points,
+    torn: sum('torn'), lost: sum('lost'), leftover: sum('leftover'), registry: sum('registry'), notKilled: sum('notKilled'),
+  };
+  const failures = [...d.failures, ...r.failures];
+  if (failures.length) {
+    throw new Error(`${killSummary(out)}; first failures:\n${failures.slice(0, 5).map((f) => JSON.stringify(f).slice(0, 1500)).join('\n')}`);
+  }
+  return out;
+}
+
+/** One line for a killCampaign result. */
+export function killSummary(x) {
+  if (x.skipped) return `${x.runtime} does not run here: skipped`;
+  return `${x.kills} SIGKILLs of ${x.runtime} saves (${x.deterministic} before every store operation and half-way through every write of ${x.paths} save paths, ` +
+    `${x.random} at random times): ${x.torn} torn, ${x.lost} lost, ${x.leftover} with leftovers after resume, ${x.registry} with registry gaps, ${x.notKilled} not killed`;
 }

@@ -1,4 +1,4 @@
-// The kill campaign, sampled (the full count: `npm run soak`, test/kill.soak.js):
+// The kill campaign, sampled (the full count: `npm run soak kill`):
 // checkpoint saves SIGKILLed before store operations and half-way through
 // writes of every save path — a fresh step, a signed one, a re-save of an older
 // step and of the one LATEST names, retention's deletions, a fine-tuning
