@@ -19,7 +19,7 @@
 // `maxInFlight` saves of that root are captured-but-not-committed
 // (back-pressure: the caller's `await` is where training pauses), so memory
 // holds at most that many copies of the state.
-import type { TensorData } from '../format/types.js';
+import type { TensorData } from '../types/tensor.js';
 import type { Tensor } from '../tfjs/tf.js';
 import { dtypeOfTf } from '../tfjs/variables.js';
 

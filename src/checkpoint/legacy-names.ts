@@ -4,7 +4,7 @@
 // model's stable names (by layer class and rank), the optimizer's slot names
 // and order follow, and a WARN says to re-save.
 import type { Logger } from '../log/logger.js';
-import type { TensorLike, TensorMap } from '../format/types.js';
+import type { TensorLike, TensorMap } from '../types/tensor.js';
 import type { OptimizerState } from '../tfjs/optimizer-state.js';
 
 /** `tensors` with every name in `renames` replaced (others kept). */

@@ -32,7 +32,7 @@ import { dirOf, joinKey } from '../store/keys.js';
 import { writeSafetensors } from '../format/safetensors-write.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import type { MacKey } from '../format/signed-json.js';
-import type { TensorMap } from '../format/types.js';
+import type { TensorMap } from '../types/tensor.js';
 import type { ModelLike, Optimizer } from '../tfjs/tf.js';
 import { describeModel } from '../tfjs/describe.js';
 import { namedVariables, snapshotModel, snapshotTensor } from '../tfjs/variables.js';

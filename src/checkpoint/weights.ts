@@ -17,7 +17,7 @@ import type { Store } from '../store/store.js';
 import { readSafetensors, type SafetensorsFile } from '../format/safetensors-read.js';
 import { writeSafetensors, type WriteResult } from '../format/safetensors-write.js';
 import type { MacKey } from '../format/signed-json.js';
-import type { TensorLike } from '../format/types.js';
+import type { TensorLike } from '../types/tensor.js';
 import type { ModelLike, TfOps } from '../tfjs/tf.js';
 import { snapshotModel } from '../tfjs/variables.js';
 import { hasLayers, WEIGHT_NAMING } from '../tfjs/names.js';
