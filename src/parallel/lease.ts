@@ -10,7 +10,7 @@ import { OpfsStore } from '../store/opfs.js';
 import type { Store } from '../store/store.js';
 import { coreCount as platformCores, workersAvailable } from '../platform/runtime.js';
 import type { HashPool } from './pool.js';
-import type { NamedRange } from '../core/range-hash.js';
+import type { NamedRange } from './range-hash.js';
 
 /**
  * When `workers` is not given, the size from which each operation uses the
