@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the tables the core and the host share, from one source (this file):
-//  - src/format/dtype-table.ts: the safetensors dtypes for TypeScript (name → bits, enum order);
+//  - src/types/dtype-table.ts: the safetensors dtypes for TypeScript (name → bits, enum order);
 //  - assembly/tables.ts: the same dtypes for the core (names as little-endian words, lengths,
 //    bits, and a perfect hash over the names so a dtype is found with one probe), and the
 //    powers of ten serde_json scales f64s with (exact literals: 1e23 is not 1e22 * 10).
@@ -31,7 +31,7 @@ let ts = HEAD + '// The safetensors dtypes, as the reference (Hugging Face safet
   'export const DTYPES = {\n';
 DTYPES.forEach(([name, bits], order) => { ts += `  ${name}: { bits: ${bits}, order: ${order} },\n`; });
 ts += '} as const;\n';
-writeFileSync(join(root, 'src', 'format', 'dtype-table.ts'), ts);
+writeFileSync(join(root, 'src', 'types', 'dtype-table.ts'), ts);
 
 // ---- AssemblyScript
 const enc = new TextEncoder();

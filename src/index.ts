@@ -10,8 +10,8 @@ export {
 export type { HashEngineName, HashEngineInfo } from './core/hash-engines.js';
 export { coreEngine, SHA256_STATE_BYTES } from './core/sha256-core.js';
 export type { CoreEngine, CoreHasher } from './core/sha256-core.js';
-export { hashRangesParallel } from './core/parallel-hash.js';
-export type { RangeSource, ParallelHashOptions } from './core/parallel-hash.js';
+export { hashRangesParallel } from './parallel/parallel-hash.js';
+export type { RangeSource, ParallelHashOptions } from './parallel/parallel-hash.js';
 export { silentLogger, loggerFrom } from './log/logger.js';
 export type { Logger, Level, Fields, WithLogger } from './log/logger.js';
 export { CircularLog, MAX_LOG_CAPACITY } from './log/circular-log.js';
@@ -51,23 +51,15 @@ export { INDEX_SUFFIX, indexKeyFor, shardKeys, parseIndex, serializeIndex } from
 export type { ShardIndex, IndexSidecar } from './format/sharded.js';
 export { canonicalJson, signJson, checkJsonMac } from './format/signed-json.js';
 export type { MacKey } from './format/signed-json.js';
-export { DTYPES, isDtype, dtypeBits } from './format/dtype.js';
-export type { Dtype } from './format/dtype.js';
-export type { TensorInfo, Header, TensorView, TensorData, TensorMap } from './format/types.js';
+export { DTYPES, isDtype, dtypeBits } from './types/dtype.js';
+export type { Dtype } from './types/dtype.js';
+export type { TensorInfo, Header, TensorView, TensorData, TensorMap } from './types/tensor.js';
 // TensorFlow.js bridge (tf is the caller's own: a peer dependency, never bundled)
 export type { Tf, ModelLike, VariableModel, LayersModelLike, LayerVariableLike } from './tfjs/tf.js';
 export { namedVariables, snapshotModel, modelSignature, planModelRestore } from './tfjs/variables.js';
 export type { NamedVariable } from './tfjs/variables.js';
 export { OPTIMIZER_SPECS, snapshotOptimizer, planOptimizerRestore, optimizerSignature } from './tfjs/optimizer-state.js';
 export type { OptimizerState, RestorePlan } from './tfjs/optimizer-state.js';
-// the project's tiny transformer LM, its data and its training step
-export { TinyLM, TINY_LM_DEFAULTS, tinyLMParameterShapes } from './checkpoint/models/tiny-lm.js';
-export type { TinyLMConfig } from './checkpoint/models/tiny-lm.js';
-export { TextSampler } from './checkpoint/models/sampler.js';
-export type { SamplerCursor, Batch } from './checkpoint/models/sampler.js';
-export { CORPUS, charVocab, encode, decode } from './checkpoint/models/corpus.js';
-export { Prng, mixSeed } from './checkpoint/models/prng.js';
-export { trainStep, TrainLoop } from './checkpoint/models/train.js';
 // header validation and the shape check (WASM core)
 export { parseHeader, readHeaderLength, MAX_HEADER_LENGTH } from './core/header.js';
 export type { HeaderOptions } from './core/header.js';
@@ -75,8 +67,8 @@ export { checkShapes, compareShapes } from './core/shapes.js';
 export type { TensorSpecs, ShapeCheckOptions, ShapeReport } from './core/shapes.js';
 export { readSafetensors, SafetensorsView, READ_SEGMENT, COALESCE_GAP } from './format/safetensors-read.js';
 export type { ReadOptions, SafetensorsFile } from './format/safetensors-read.js';
-export { verify, sign, scanTensors } from './format/verify.js';
-export type { VerifyOptions, VerifyReport, SignOptions } from './format/verify.js';
+export { verify, sign, scanTensors } from './sources/verify.js';
+export type { VerifyOptions, VerifyReport, SignOptions } from './sources/verify.js';
 // legacy PyTorch .pt: read without executing pickle
 export { readTorch, readTorchFile, walkTensors, TorchTensor, TorchStorage } from './format/torch/read.js';
 export type { ReadTorchOptions, TorchFile } from './format/torch/read.js';
@@ -88,10 +80,10 @@ export type { ConvertOptions, ConvertResult } from './format/torch/convert.js';
 export { torchCheckpointToTrainingState } from './format/torch/training.js';
 export type { TorchTrainingState, TorchOptimizerState, TrainingStateOptions } from './format/torch/training.js';
 // any weights source by tensor name (safetensors, sharded, .pt), and the diff of two
-export { openTensors } from './format/open.js';
-export type { TensorSource, TensorEntry, OpenTensorsOptions, CheckpointFacts } from './format/open.js';
-export { diffTensors } from './format/diff.js';
-export type { TensorDiff, ChangedTensor, TensorSummary, DiffSide } from './format/diff.js';
+export { openTensors } from './sources/open.js';
+export type { TensorSource, TensorEntry, OpenTensorsOptions, CheckpointFacts } from './sources/open.js';
+export { diffTensors } from './sources/diff.js';
+export type { TensorDiff, ChangedTensor, TensorSummary, DiffSide } from './sources/diff.js';
 // training checkpoints: save, load, resume, list; metadata, lineage, registry, adapters
 export { saveCheckpoint } from './checkpoint/save.js';
 export type { TrainingState, SaveOptions, CheckpointInfo } from './checkpoint/save.js';
@@ -108,5 +100,5 @@ export type { ModelMetadata, Lineage, LineageLink } from './checkpoint/metadata.
 export type { Registry, RegistryEntry } from './checkpoint/registry.js';
 export { BUILTIN_ADAPTERS, adapterFor } from './checkpoint/adapters/index.js';
 export type { ArchitectureAdapter } from './checkpoint/adapters/adapter.js';
-export { qwenAdapter, qwenName, qwenToTinyLMConfig } from './checkpoint/adapters/qwen.js';
+export { qwenAdapter, qwenName } from './checkpoint/adapters/qwen.js';
 export { customTransformerAdapter } from './checkpoint/adapters/custom-transformer.js';

@@ -4,7 +4,8 @@
 // the checkpoint store. The tests compare what it reports with an
 // uninterrupted run.
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, disposeOptimizer } from './_tiny.js';
-import { TinyLM, TrainLoop, saveCheckpoint, resumeTraining, loadCheckpoint, sha256, toHex } from '../dist/index.js';
+import { saveCheckpoint, resumeTraining, loadCheckpoint, sha256, toHex } from '../dist/index.js';
+import { TinyLM, TrainLoop } from '../dist/demo/index.js';
 
 let jobs = 0;
 

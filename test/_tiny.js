@@ -2,7 +2,7 @@
 // generated build/tf.js), the tiny LM at test size, and the optimizers
 // safeckpt restores exactly, with the configs the tests train them with.
 import * as tf from '../build/tf.js';
-import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, CORPUS, charVocab, encode } from '../dist/index.js';
+import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, CORPUS, charVocab, encode } from '../dist/demo/index.js';
 
 export { tf };
 export const ready = tf.initTf();

@@ -5,7 +5,8 @@
 // compared too: the WASM backend computes the same float32 bits in all three runtimes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadCheckpoint, TinyLM, TrainLoop } from '../dist/index.js';
+import { loadCheckpoint } from '../dist/index.js';
+import { TinyLM, TrainLoop } from '../dist/demo/index.js';
 import { isBrowser, readRepoJson, runtime } from './_env.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, bits, disposeOptimizer } from './_tiny.js';
 import { weightsDigest } from './_ckpt-job.js';

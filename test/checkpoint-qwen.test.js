@@ -3,8 +3,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  saveCheckpoint, loadCheckpoint, readSafetensors, writeSafetensors, TinyLM, qwenToTinyLMConfig, joinKey, sha256, toHex,
+  saveCheckpoint, loadCheckpoint, readSafetensors, writeSafetensors, joinKey, sha256, toHex,
 } from '../dist/index.js';
+import { TinyLM, qwenToTinyLMConfig } from '../dist/demo/index.js';
 import { tf, ready } from './_tiny.js';
 import { rng } from './_env.js';
 import { freshRoot, storeOf, readFile, writeFile, expectError } from './_ckpt-env.js';

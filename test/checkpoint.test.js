@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, TinyLM, TrainLoop, namedVariables, snapshotOptimizer,
-  CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
+  saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, namedVariables, snapshotOptimizer, CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
 } from '../dist/index.js';
+import { TinyLM, TrainLoop } from '../dist/demo/index.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, freshRun, bits, weightBytes } from './_tiny.js';
 import { freshRoot, storeOf, readFile, writeFile, removeFile, listNames, recordingLogger, expectError } from './_ckpt-env.js';
 

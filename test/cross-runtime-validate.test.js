@@ -3,7 +3,8 @@
 // script, the same verdicts, the same JSON.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeSafetensors, saveCheckpoint, tinyLMParameterShapes } from '../dist/index.js';
+import { writeSafetensors, saveCheckpoint } from '../dist/index.js';
+import { tinyLMParameterShapes } from '../dist/demo/index.js';
 import { isBrowser, runtime, tempDir, readRepoFile, testEnv, serveFile } from './_env.js';
 
 const V = suite('cross-runtime validation script');

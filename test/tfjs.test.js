@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  namedVariables, snapshotModel, snapshotOptimizer, planModelRestore, planOptimizerRestore, TrainLoop, TinyLM,
-  modelSignature,
+  namedVariables, snapshotModel, snapshotOptimizer, planModelRestore, planOptimizerRestore, modelSignature,
 } from '../dist/index.js';
+import { TrainLoop, TinyLM } from '../dist/demo/index.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, freshRun, bits, weightBytes, disposeOptimizer } from './_tiny.js';
 
 await ready;

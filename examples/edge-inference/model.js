@@ -5,7 +5,7 @@
 // with seeded noise everywhere so a wrongly loaded weight changes the numbers.
 // The file also holds a generation head the classifier never uses: the point of
 // the example is that it stays on the server.
-import { Prng } from '../../dist/index.js'; // in an application: from 'safeckpt'
+import { Prng } from '../../dist/demo/index.js'; // in an application: from 'safeckpt/demo'
 
 export const LABELS = ['letters', 'digits', 'punctuation', 'whitespace'];
 export const VOCAB = 256;

@@ -2,7 +2,8 @@
 // start), train until the time budget runs out, commit a checkpoint
 // atomically, return. Many short invocations give the same losses as one
 // long run: everything that decides the next step is in the checkpoint.
-import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, saveCheckpoint, resumeTraining, CORPUS, charVocab, encode } from '../../dist/index.js';
+import { saveCheckpoint, resumeTraining } from '../../dist/index.js';
+import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, CORPUS, charVocab, encode } from '../../dist/demo/index.js';
 
 export const BATCH = { batchSize: 8, seqLen: 32, seed: 11 };
 

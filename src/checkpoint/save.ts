@@ -30,7 +30,7 @@ import { dirOf, joinKey } from '../store/keys.js';
 import { writeSafetensors } from '../format/safetensors-write.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import type { MacKey } from '../format/signed-json.js';
-import type { TensorMap } from '../format/types.js';
+import type { TensorMap } from '../types/tensor.js';
 import type { ModelLike, Optimizer, VariableModel } from '../tfjs/tf.js';
 import { namedVariables, snapshotModel } from '../tfjs/variables.js';
 import { snapshotOptimizer } from '../tfjs/optimizer-state.js';

@@ -7,7 +7,7 @@ import type { Command } from './commands.js';
 import { parseArgs, keyFromEnv } from './args.js';
 import { UsageError } from './usage.js';
 import { plural } from './text.js';
-import { diffTensors, type TensorDiff, type TensorSummary } from '../format/diff.js';
+import { diffTensors, type TensorDiff, type TensorSummary } from '../sources/diff.js';
 
 const shape = (s: readonly number[]) => `[${s.join(', ')}]`;
 const tensor = (t: TensorSummary) => `${t.dtype} ${shape(t.shape)}`;

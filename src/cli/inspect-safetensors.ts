@@ -4,9 +4,9 @@
 // however many tensors), the same scan verify uses.
 import type { Inspector, InspectedTensor, InspectOptions } from './inspect.js';
 import type { Store } from '../store/store.js';
-import type { Header } from '../format/types.js';
+import type { Header } from '../types/tensor.js';
 import { readHeaderAt } from '../format/safetensors-read.js';
-import { scanTensors } from '../format/verify.js';
+import { scanTensors } from '../sources/verify.js';
 import { HEADER_PREFIX_BYTES, MAX_HEADER_LENGTH } from '../core/header.js';
 
 /** The tensors of one safetensors file in file order, with their SHA-256 when asked (`onBytes`: bytes hashed). */

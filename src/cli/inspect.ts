@@ -15,7 +15,7 @@ import { locateModel } from '../format/safetensors-read.js';
 import { safetensorsInspector } from './inspect-safetensors.js';
 import { shardedInspector } from './inspect-sharded.js';
 import { inspectCheckpoint } from './inspect-checkpoint.js';
-import { isCheckpointFolder } from '../format/open.js';
+import { isCheckpointFolder } from '../sources/open.js';
 import { torchInspector } from './inspect-torch.js';
 
 export interface InspectedTensor {

@@ -3,7 +3,7 @@ import type { Command } from './commands.js';
 import { parseArgs, keyFromEnv } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
-import { sign as signModel } from '../format/verify.js';
+import { sign as signModel } from '../sources/verify.js';
 
 export const sign: Command = {
   usage: 'sign <file|dir> --key-env VAR [--key-id ID] [--json]',

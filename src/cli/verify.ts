@@ -4,7 +4,7 @@ import { parseArgs, keyFromEnv } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { plural, byteSize } from './text.js';
-import { verify as verifyModel, type VerifyReport } from '../format/verify.js';
+import { verify as verifyModel, type VerifyReport } from '../sources/verify.js';
 
 export function describeReport(r: VerifyReport): string {
   const lines = [`OK  ${r.path}  (${r.kind}, ${plural(r.tensors, 'tensor')}, ${byteSize(r.size)}${r.files ? `, ${plural(r.files.length, 'shard')}` : ''})`];

@@ -3,8 +3,8 @@
 import { withCore, type CoreExports } from './wasm.js';
 import { TensorTable, DTYPE_BY_CODE } from './table.js';
 import { CheckpointError, CorruptError, UnsupportedError } from '../errors.js';
-import type { Header, TensorInfo } from '../format/types.js';
-import { DTYPES, type Dtype } from '../format/dtype.js';
+import type { Header, TensorInfo } from '../types/tensor.js';
+import { DTYPES, type Dtype } from '../types/dtype.js';
 
 /** The reference's cap on the header length (100 MB): a larger prefix is refused before anything is allocated. */
 export const MAX_HEADER_LENGTH = 100_000_000;

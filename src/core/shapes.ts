@@ -11,8 +11,8 @@ import { withCore, type CoreExports } from './wasm.js';
 import { TensorTable, encodeTable, specCode, DTYPE_ANY, type ExpectedTensor } from './table.js';
 import { headerTable } from './header.js';
 import { CheckpointError, CompatibilityError } from '../errors.js';
-import type { Header } from '../format/types.js';
-import type { Dtype } from '../format/dtype.js';
+import type { Header } from '../types/tensor.js';
+import type { Dtype } from '../types/dtype.js';
 
 /** A model's or a checkpoint's tensors: a parsed Header, or name → { dtype?, shape } (no dtype: any fits). */
 export type TensorSpecs = Header | Readonly<Record<string, ExpectedTensor>> | ReadonlyMap<string, ExpectedTensor>;

@@ -2,7 +2,7 @@
 // records in one byte arena plus an index in file order. A parsed header keeps
 // its table as is; the shape check sends tables back to the core unchanged.
 // Nothing here creates an object per tensor until a tensor is asked for.
-import { DTYPES, type Dtype } from '../format/dtype.js';
+import { DTYPES, type Dtype } from '../types/dtype.js';
 
 export const REC_NAME = 0;
 export const REC_NAME_LEN = 4;

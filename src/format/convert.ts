@@ -5,7 +5,7 @@
 // Packed sub-byte floats (F4, F6_*) and complex C64 have no single Float32 per
 // element and are refused.
 import { UnsupportedError } from '../errors.js';
-import { dtypeBits, type Dtype } from './dtype.js';
+import { dtypeBits, type Dtype } from '../types/dtype.js';
 
 /** A minifloat layout: exponent and mantissa widths, bias, and how the top codes are used. */
 interface MiniFloat {

@@ -5,7 +5,7 @@
 // file is verified tensor by tensor in parallel — plus the model metadata.
 // An optional HMAC-SHA256 (see signed-json.ts) authenticates all of it.
 import { CorruptError, UnsupportedError } from '../errors.js';
-import { isDtype, type Dtype } from './dtype.js';
+import { isDtype, type Dtype } from '../types/dtype.js';
 import { parseJsonObject, type MacKey, signJson } from './signed-json.js';
 
 export const SIDECAR_FORMAT = 'safeckpt.sidecar';

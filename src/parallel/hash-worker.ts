@@ -5,7 +5,7 @@
 // browser and any bundle, with no file next to the code to lose.
 import { setHashEngine, ready, type HashEngineName } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
-import { hashRanges } from '../core/range-hash.js';
+import { hashRanges } from './range-hash.js';
 import { CheckpointError } from '../errors.js';
 import { FsStore } from '../store/fs.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';

@@ -11,7 +11,7 @@
 // thread: only where they are computed changes.
 import { CheckpointError, IoError, UnsupportedError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
-import type { NamedRange } from '../core/range-hash.js';
+import type { NamedRange } from './range-hash.js';
 import { CORE_WASM_BASE64 } from '../core/wasm-bytes.js';
 import { FsStore } from '../store/fs.js';
 import { OpfsStore } from '../store/opfs.js';

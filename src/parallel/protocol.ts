@@ -2,7 +2,7 @@
 // (src/parallel/hash-worker.ts). Plain structured-cloneable objects; byte
 // buffers travel as transferred ArrayBuffers and come back the same way, so
 // nothing is copied between threads and nothing stays allocated in flight.
-import type { NamedRange } from '../core/range-hash.js';
+import type { NamedRange } from './range-hash.js';
 
 export type WorkerRequest =
   /** Pins the engine the main thread measured (digests are the same whichever runs; speed is not). */

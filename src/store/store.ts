@@ -3,12 +3,9 @@
 // relative to the store's root. Each backend lives in its own file; a pure
 // router (src/store/resolve.ts) picks one from a URL or path.
 
-export interface ByteRange {
-  /** First byte, inclusive. */
-  start: number;
-  /** End, exclusive. */
-  end: number;
-}
+import type { ByteRange } from '../types/range.js';
+
+export type { ByteRange };
 
 export interface StoreEntry {
   key: string;

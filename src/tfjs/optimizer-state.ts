@@ -11,7 +11,7 @@
 // list given to minimize(), so that order is saved (`slot_order`) as file
 // names of the variables, and replayed on restore.
 import { CheckpointError } from '../errors.js';
-import type { TensorMap } from '../format/types.js';
+import type { TensorMap } from '../types/tensor.js';
 import type { Optimizer, Tensor, Tf, Variable } from './tf.js';
 import type { NamedVariable } from './variables.js';
 import { snapshotTensor, toTfTensor } from './variables.js';

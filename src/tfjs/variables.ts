@@ -5,8 +5,8 @@
 // LayerVariable names, in the model's own order; tfjs's global variable names
 // never reach a file, so a resumed process may register different ones.
 import { CheckpointError } from '../errors.js';
-import type { Dtype } from '../format/dtype.js';
-import type { TensorData, TensorLike, TensorMap } from '../format/types.js';
+import type { Dtype } from '../types/dtype.js';
+import type { TensorData, TensorLike, TensorMap } from '../types/tensor.js';
 import { toFloat32 } from '../format/convert.js';
 import type { LayersModelLike, ModelLike, Tf, Variable, VariableModel } from './tf.js';
 
@@ -88,7 +88,7 @@ export function modelSignature(model: ModelLike): Record<string, { dtype: Dtype;
   return out;
 }
 
-function isView(t: TensorLike): t is import('../format/types.js').TensorView {
+function isView(t: TensorLike): t is import('../types/tensor.js').TensorView {
   return typeof (t as { bytes?: unknown }).bytes === 'function';
 }
 

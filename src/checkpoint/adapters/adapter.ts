@@ -3,8 +3,8 @@
 // checkpoint's architecture_type. An adapter is a small object; callers add
 // their own through the `adapters` option of save/load (no global registry).
 import { CheckpointError } from '../../errors.js';
-import { dtypeBits } from '../../format/dtype.js';
-import type { TensorData, TensorLike, TensorMap } from '../../format/types.js';
+import { dtypeBits } from '../../types/dtype.js';
+import type { TensorData, TensorLike, TensorMap } from '../../types/tensor.js';
 import { tensorBytes } from '../../tfjs/variables.js';
 
 export interface ArchitectureAdapter {

@@ -1,6 +1,6 @@
 // The project's own transformer: the checkpoint holds the model's variables
 // under their own names and layout, so the adapter is the identity.
-import type { TensorMap, TensorLike } from '../../format/types.js';
+import type { TensorMap, TensorLike } from '../../types/tensor.js';
 import type { ArchitectureAdapter } from './adapter.js';
 
 export const customTransformerAdapter: ArchitectureAdapter = {

@@ -6,7 +6,7 @@
 // Embeddings and norm weights keep their layout. With tied embeddings the
 // file may carry lm_head.weight (a copy of embed_tokens) or not; it is then
 // not loaded.
-import type { TensorLike, TensorMap } from '../../format/types.js';
+import type { TensorLike, TensorMap } from '../../types/tensor.js';
 import type { ArchitectureAdapter } from './adapter.js';
 import { transpose2d } from './adapter.js';
 
@@ -71,27 +71,3 @@ export const qwenAdapter: ArchitectureAdapter = {
   },
   fileMetadata: () => ({ format: 'pt' }),
 };
-
-/** Hugging Face Qwen2 config.json fields → TinyLM config (dropout 0, as Qwen2's attention_dropout). */
-export function qwenToTinyLMConfig(hf: Record<string, unknown>, seed = 0): import('../models/tiny-lm.js').TinyLMConfig {
-  const num = (k: string, d?: number): number => {
-    const v = hf[k] ?? d;
-    if (typeof v !== 'number') throw new RangeError(`Qwen2 config: '${k}' is missing or not a number`);
-    return v;
-  };
-  const heads = num('num_attention_heads');
-  return {
-    vocab_size: num('vocab_size'),
-    d_model: num('hidden_size'),
-    n_layers: num('num_hidden_layers'),
-    n_heads: heads,
-    n_kv_heads: num('num_key_value_heads', heads),
-    d_ff: num('intermediate_size'),
-    max_seq_len: num('max_position_embeddings'),
-    rope_theta: num('rope_theta', 10000),
-    rms_eps: num('rms_norm_eps', 1e-6),
-    dropout: num('attention_dropout', 0),
-    tie_embeddings: hf.tie_word_embeddings === true,
-    seed,
-  };
-}

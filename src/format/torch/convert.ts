@@ -7,7 +7,7 @@ import { NotFoundError, UnsupportedError } from '../../errors.js';
 import { createSha256, toHex } from '../../core/hash.js';
 import { resolveSource, type Dest, type Source } from '../../store/resolve.js';
 import { writeSafetensors, type WriteOptions, type WriteResult } from '../safetensors-write.js';
-import type { TensorMap } from '../types.js';
+import type { TensorMap } from '../../types/tensor.js';
 import { openSource } from '../source.js';
 import { readTorchFile, walkTensors, type ReadTorchOptions, type TorchFile } from './read.js';
 import type { TorchTensor } from './tensor.js';

@@ -8,7 +8,7 @@
 // Object arrays (dtype 'O', whose contents are more pickled objects), record
 // dtypes and anything else are UNSUPPORTED.
 import { CorruptError, UnsupportedError } from '../../errors.js';
-import type { Dtype } from '../dtype.js';
+import type { Dtype } from '../../types/dtype.js';
 import { PyTuple, typeName, type PyAny } from './unpickle.js';
 import { elementBytes, TorchStorage, TorchTensor } from './tensor.js';
 

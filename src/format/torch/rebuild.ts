@@ -17,7 +17,7 @@
 //   numpy.core.multiarray._reconstruct + numpy.ndarray + numpy.dtype → a TensorView over the array's bytes;
 //   numpy.core.multiarray.scalar → a number (see numpy.ts; HF rng_state.pth holds numpy RNG state)
 import { CorruptError, UnsupportedError } from '../../errors.js';
-import type { Dtype } from '../dtype.js';
+import type { Dtype } from '../../types/dtype.js';
 import { PyDict, PyGlobal, PyList, PyObject, PySet, PyTuple, typeName, type PyAny, type Resolver } from './unpickle.js';
 import { checkGeometry, elementBytes, TorchStorage, TorchTensor } from './tensor.js';
 import { buildArray, buildDtype, NUMPY_GLOBALS, NumpyArray, NumpyDtype, numpyDtype, numpyScalar } from './numpy.js';

@@ -2,8 +2,8 @@
 // of bytes (one zip entry, or one block of a legacy file); a tensor is a
 // strided view of one. Tensors that share a storage share its bytes.
 import { CorruptError } from '../../errors.js';
-import { DTYPES, type Dtype } from '../dtype.js';
-import type { TensorView } from '../types.js';
+import { DTYPES, type Dtype } from '../../types/dtype.js';
+import type { TensorView } from '../../types/tensor.js';
 import { toFloat32 } from '../convert.js';
 
 export const elementBytes = (d: Dtype): number => DTYPES[d].bits / 8;

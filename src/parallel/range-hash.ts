@@ -3,7 +3,7 @@
 // hashers whose ranges it touches. The single-threaded verifier, the hashing
 // workers (over a file they read themselves, or over bytes handed to them) and
 // the writer all hash tensors through this one function.
-import { createSha256, toHex, type Hasher } from './hash.js';
+import { createSha256, toHex, type Hasher } from '../core/hash.js';
 
 /** A named range [start, end) of a byte source (absolute positions). */
 export interface NamedRange {

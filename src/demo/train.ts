@@ -1,7 +1,7 @@
 // One training step of the tiny LM, and the loop state that makes a run
 // resumable: model, optimizer, sampler cursor and step. `trainingState()`
 // is what saveCheckpoint takes; `fromCheckpoint` continues exactly.
-import type { Optimizer, Tf } from '../../tfjs/tf.js';
+import type { Optimizer, Tf } from '../tfjs/tf.js';
 import type { TinyLM } from './tiny-lm.js';
 import type { Batch, SamplerCursor } from './sampler.js';
 import { TextSampler } from './sampler.js';

@@ -4,9 +4,9 @@
 // side is any weights source (safetensors, sharded, .pt, URL …) or a record of
 // tensors; tensors are read one pair at a time, so memory stays at two tensors.
 import { resolveSource, type Source } from '../store/resolve.js';
-import { toFloat32 } from './convert.js';
-import type { Dtype } from './dtype.js';
-import type { TensorLike, TensorView } from './types.js';
+import { toFloat32 } from '../format/convert.js';
+import type { Dtype } from '../types/dtype.js';
+import type { TensorLike, TensorView } from '../types/tensor.js';
 import { openTensors, type OpenTensorsOptions, type TensorEntry, type TensorSource } from './open.js';
 
 export interface TensorSummary {

@@ -13,13 +13,13 @@ import { resolveSource, type Source } from '../store/resolve.js';
 import { isCheckpoint, verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
 import { writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
-import type { Header, TensorInfo } from './types.js';
-import { hashRanges } from '../core/range-hash.js';
+import type { Header, TensorInfo } from '../types/tensor.js';
+import { hashRanges } from '../parallel/range-hash.js';
 import { JOB_BYTES, PoolLease, storeSource, type HashPool, type ParallelOptions } from '../parallel/pool.js';
-import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from './sidecar.js';
-import { checkJsonMac, type MacKey } from './signed-json.js';
-import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar } from './sharded.js';
-import { checkSidecarAgainst, checkTensor, planReads, locateModel, openSharded, readHeaderAt, readSidecarAt, sidecarMissing } from './safetensors-read.js';
+import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from '../format/sidecar.js';
+import { checkJsonMac, type MacKey } from '../format/signed-json.js';
+import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar } from '../format/sharded.js';
+import { checkSidecarAgainst, checkTensor, planReads, locateModel, openSharded, readHeaderAt, readSidecarAt, sidecarMissing } from '../format/safetensors-read.js';
 
 /** Bytes read per slice while streaming a file through the hashers. */
 export const VERIFY_SLICE = 16 << 20;

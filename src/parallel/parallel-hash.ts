@@ -5,10 +5,10 @@
 // a longer one is streamed to it in pieces with at most two in flight (memory
 // stays bounded whatever the range sizes); the ranges spread over the workers.
 // Digests are those of sha256() on the same bytes.
-import { sha256, createSha256 } from './hash.js';
-import type { ByteRange } from '../store/store.js';
+import { sha256, createSha256 } from '../core/hash.js';
+import type { ByteRange } from '../types/range.js';
 import { CorruptError } from '../errors.js';
-import { HashPool } from '../parallel/pool.js';
+import { HashPool } from './pool.js';
 import { coreCount, workersAvailable } from '../platform/runtime.js';
 
 /** Bytes to hash: in memory, or read on demand (e.g. a file or HTTP range reader). */

@@ -9,8 +9,8 @@
 // from a seeded JS PRNG (no tfjs global RNG), and dropout masks use seeds
 // derived from (model seed, step, layer, site), so a resumed run draws the same
 // masks as an uninterrupted one.
-import type { Tf, Variable, Tensor } from '../../tfjs/tf.js';
-import type { VariableModel } from '../../tfjs/tf.js';
+import type { Tf, Variable, Tensor } from '../tfjs/tf.js';
+import type { VariableModel } from '../tfjs/tf.js';
 import { Prng, mixSeed } from './prng.js';
 
 export interface TinyLMConfig {

@@ -10,13 +10,13 @@ import { loggerFrom, type Logger } from '../log/logger.js';
 import { joinKey } from '../store/keys.js';
 import { LATEST, MANIFEST } from '../checkpoint/layout.js';
 import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
-import type { Dtype } from './dtype.js';
-import type { TensorView } from './types.js';
-import type { MacKey } from './signed-json.js';
-import { readSafetensors } from './safetensors-read.js';
-import { isIndexKey } from './sharded.js';
-import { readTorchFile } from './torch/read.js';
-import { looksLikeZip } from './torch/zip.js';
+import type { Dtype } from '../types/dtype.js';
+import type { TensorView } from '../types/tensor.js';
+import type { MacKey } from '../format/signed-json.js';
+import { readSafetensors } from '../format/safetensors-read.js';
+import { isIndexKey } from '../format/sharded.js';
+import { readTorchFile } from '../format/torch/read.js';
+import { looksLikeZip } from '../format/torch/zip.js';
 
 export interface TensorEntry {
   readonly dtype: Dtype;
