@@ -23,6 +23,10 @@ function newest(p) {
   return t;
 }
 
+// Imports run one way (README, Layout): an upward import fails the build, and so `npm test`.
+const layers = spawnSync(process.execPath, [join(root, 'scripts', 'check-imports.js')], { stdio: 'inherit' });
+if (layers.status !== 0) (console.error('build failed: scripts/check-imports.js'), process.exit(1));
+
 if (process.argv.includes('--if-needed') && existsSync(stamp) && existsSync(join(root, 'build', 'tf.js'))) {
   const built = statSync(stamp).mtimeMs;
   if (Math.max(...inputs.map((p) => newest(join(root, p)))) < built) process.exit(0);
