@@ -65,7 +65,8 @@ export { parseHeader, readHeaderLength, MAX_HEADER_LENGTH } from './core/header.
 export type { HeaderOptions } from './core/header.js';
 export { checkShapes, compareShapes } from './core/shapes.js';
 export type { TensorSpecs, ShapeCheckOptions, ShapeReport } from './core/shapes.js';
-export { readSafetensors, SafetensorsView, READ_SEGMENT, COALESCE_GAP } from './format/safetensors-read.js';
+export { readSafetensors } from './sources/read.js';
+export { SafetensorsView, READ_SEGMENT, COALESCE_GAP } from './format/safetensors-read.js';
 export type { ReadOptions, SafetensorsFile } from './format/safetensors-read.js';
 export { verify, sign, scanTensors } from './sources/verify.js';
 export type { VerifyOptions, VerifyReport, SignOptions } from './sources/verify.js';
