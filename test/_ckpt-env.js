@@ -1,7 +1,7 @@
 // Where checkpoint tests write: a temporary folder in Node/Deno, a fresh OPFS
 // folder in Chromium (the stores every runtime really uses), and helpers to
 // tamper with files in either.
-import { resolveSource, joinKey } from '../dist/index.js';
+import { resolveSource, joinKey } from '../dist/internal.js';
 import { isBrowser, tempDir } from './_env.js';
 
 let n = 0;

@@ -35,6 +35,7 @@ export interface LineageLink {
   from_checkpoint: { step: number; path: string } | null;
 }
 
+/** Where a model came from: the chain of models it was trained or fine-tuned from. */
 export interface Lineage {
   /** The parent model_name (the chain's second-to-last link), or null. */
   fine_tuned_from: string | null;

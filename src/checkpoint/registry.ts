@@ -14,6 +14,7 @@ import type { Lineage, ModelMetadata } from './metadata.js';
 
 export const REGISTRY_FORMAT = 'safeckpt.registry';
 
+/** One model in registry.json: its id, architecture, source, what it was fine-tuned from, its checkpoints. */
 export interface RegistryEntry {
   model_id: string | null;
   architecture_type: string;
@@ -26,6 +27,7 @@ export interface RegistryEntry {
   checkpoints: string[];
 }
 
+/** registry.json of a checkpoint root: model_name → RegistryEntry. */
 export interface Registry {
   format: typeof REGISTRY_FORMAT;
   format_version: 1;

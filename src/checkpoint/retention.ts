@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import { joinKey } from '../store/keys.js';
 import { listAt } from './list.js';
 
+/** Which checkpoints a save keeps: the last N and the best K by a metric (never the one LATEST names). */
 export interface RetentionPolicy {
   /** Keep the N most recent checkpoints (by step). */
   keepLast?: number;

@@ -20,7 +20,7 @@
 //    go straight into a folder of their own (step-NNNNNNNN-XXXXXXXX) and that
 //    conditional write of LATEST is the whole commit.
 // 4. Record it in registry.json, apply retention.
-import { CheckpointError, UnsupportedError } from '../errors.js';
+import { CheckpointError, UnsupportedError, errorFor } from '../errors.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import { sha256, toHex } from '../core/hash.js';
 import type { Store, VersionedValue } from '../store/store.js';
@@ -68,6 +68,7 @@ export interface TrainingState {
   metrics?: Record<string, number>;
 }
 
+/** Options of saveCheckpoint: HMAC key, retention, async capture, multi-writer rank/world size, a logger. */
 export interface SaveOptions {
   /** HMAC-SHA256 key: signs the manifest and the sidecars (never stored). */
   key?: MacKey;
@@ -81,6 +82,7 @@ export interface SaveOptions {
   now?: () => Date;
 }
 
+/** A committed checkpoint: its path, step, files and sizes, as listCheckpoints and saveCheckpoint report it. */
 export interface CheckpointInfo {
   /** Folder name, e.g. 'step-00000020'. */
   name: string;
@@ -119,7 +121,7 @@ function modelMetadata(model: ModelLike, m: Partial<ModelMetadata> | undefined):
 
 function checkStep(step: unknown): number {
   if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
-    throw new CheckpointError('UNSUPPORTED', `training state: step must be a non-negative integer, got ${String(step)}`, { detail: 'BAD_STATE' });
+    throw errorFor('UNSUPPORTED', `training state: step must be a non-negative integer, got ${String(step)}`, { detail: 'BAD_STATE' });
   }
   return step;
 }
@@ -128,10 +130,11 @@ function json(v: unknown, what: string): Uint8Array {
   try {
     return enc.encode(JSON.stringify(v ?? null, null, 1) + '\n');
   } catch (e) {
-    throw new CheckpointError('UNSUPPORTED', `training state: ${what} is not JSON-serialisable: ${(e as Error).message}`, { detail: 'BAD_STATE', cause: e });
+    throw errorFor('UNSUPPORTED', `training state: ${what} is not JSON-serialisable: ${(e as Error).message}`, { detail: 'BAD_STATE', cause: e });
   }
 }
 
+/** Writes `root/step-NNNNNNNN/` atomically (model, optimizer, trainer state, vocab, manifest) and moves `root/LATEST` to it. */
 export async function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions = {}): Promise<CheckpointInfo> {
   const log = loggerFrom(opts);
   const { store, key: rootKey } = resolveSource(root);
@@ -210,7 +213,7 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
     await store.remove(tmp).catch(() => {});
     log.error('checkpoint save failed', { path: store.describe(finalKey), step, error: String((e as Error)?.message ?? e) });
     if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError('IO', `saving checkpoint ${store.describe(finalKey)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(finalKey), cause: e });
+    throw errorFor('IO', `saving checkpoint ${store.describe(finalKey)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(finalKey), cause: e });
   }
   log.info('checkpoint committed', { path: store.describe(finalKey), step, model_name: meta.model_name, signed: opts.key !== undefined });
 
@@ -240,7 +243,7 @@ async function commitLatest(store: Store, latestKey: string, name: string, befor
     if ((e as CheckpointError).detail !== 'PRECONDITION_FAILED') throw e;
     const now = await store.read(latestKey).then((b) => new TextDecoder().decode(b).trim(), () => '(unreadable)');
     const was = before ? new TextDecoder().decode(before.bytes).trim() : '(nothing)';
-    throw new CheckpointError('IO', `checkpoint ${store.describe(joinKey(dirOf(latestKey), name))} was not committed: another writer moved ${store.describe(latestKey)} from ${was} to ${now} while it was being saved (one writer per checkpoint root, or save with distinct roots)`, {
+    throw errorFor('IO', `checkpoint ${store.describe(joinKey(dirOf(latestKey), name))} was not committed: another writer moved ${store.describe(latestKey)} from ${was} to ${now} while it was being saved (one writer per checkpoint root, or save with distinct roots)`, {
       path: store.describe(latestKey), detail: 'CONFLICT', cause: e,
     });
   }

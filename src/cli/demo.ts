@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from './commands.js';
 import { parseArgs } from './args.js';
 import { UsageError } from './usage.js';
-import { CheckpointError } from '../errors.js';
+import { UnsupportedError } from '../errors.js';
 import type { Tf } from '../tfjs/tf.js';
 import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, CORPUS, charVocab, encode, type TinyLMConfig } from '../demo/index.js';
 import { saveCheckpoint, type TrainingState } from '../checkpoint/save.js';
@@ -44,7 +44,7 @@ async function loadTf(): Promise<TfBundle> {
     await tf.initTf();
     return tf;
   } catch (e) {
-    throw new CheckpointError('UNSUPPORTED', `the demo needs TensorFlow.js (build/tf.js, made by \`npm run build\` from the @tensorflow/tfjs-core and tfjs-backend-wasm peer dependencies): ${(e as Error).message}`, {
+    throw new UnsupportedError(`the demo needs TensorFlow.js (build/tf.js, made by \`npm run build\` from the @tensorflow/tfjs-core and tfjs-backend-wasm peer dependencies): ${(e as Error).message}`, {
       detail: 'NO_TFJS', cause: e,
     });
   }

@@ -37,6 +37,7 @@ export interface LogTimer {
   clear(handle: unknown): void;
 }
 
+/** Options of CircularLog: capacity, flush interval, sink, level. */
 export interface CircularLogOptions {
   /** Records kept in the ring (and in a snapshot sink's file). */
   capacity: number;
@@ -51,6 +52,7 @@ export interface CircularLogOptions {
   timer?: LogTimer;
 }
 
+/** What a log did: records accepted, writes, sink errors, records lost. */
 export interface CircularLogStats {
   /** Records accepted (at or above the level, before close). */
   records: number;
@@ -86,6 +88,7 @@ const defaultTimer: LogTimer = {
   },
 };
 
+/** A logger keeping the last `capacity` records in a ring and writing them lazily to its sink; nothing emitted before close() is lost. */
 export class CircularLog implements Logger, ExitFlushable {
   readonly capacity: number;
   readonly flushIntervalMs: number;

@@ -10,6 +10,7 @@ import { syncFs } from '../platform/runtime.js';
 import { tempKeyFor } from '../store/atomic.js';
 import type { FlushReason, LogBatch, LogSink } from './sink.js';
 
+/** Options of fileSink: when to fsync (by default for ERROR and above, close and exit). */
 export interface FileSinkOptions {
   /**
    * When to fsync the file and its directory: 'urgent' (default: ERROR/CRITICAL, close, exit —

@@ -12,6 +12,7 @@ import { writeAhead } from './write-ahead.js';
 type Dir = any;
 type FileH = any;
 
+/** Files in the browser's Origin Private File System. */
 export class OpfsStore implements Store {
   readonly kind = 'opfs';
   readonly readOnly = false;

@@ -4,7 +4,7 @@
 // or a plain record of named tf.Variables. Names are the record keys or the
 // LayerVariable names, in the model's own order; tfjs's global variable names
 // never reach a file, so a resumed process may register different ones.
-import { CheckpointError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import type { Dtype } from '../types/dtype.js';
 import type { TensorData, TensorLike, TensorMap } from '../types/tensor.js';
 import { toFloat32 } from '../format/convert.js';
@@ -44,7 +44,7 @@ export function namedVariables(model: ModelLike): NamedVariable[] {
   const out: NamedVariable[] = [];
   for (const [name, v] of Object.entries(rec)) {
     if (!isTfVariable(v)) {
-      throw new CheckpointError('UNSUPPORTED', `model entry '${name}' is not a tf.Variable: pass a LayersModel, a { variables } model or a record of tf.Variables`, {
+      throw errorFor('UNSUPPORTED', `model entry '${name}' is not a tf.Variable: pass a LayersModel, a { variables } model or a record of tf.Variables`, {
         detail: 'NOT_A_VARIABLE', tensor: name,
       });
     }
@@ -57,7 +57,7 @@ export function namedVariables(model: ModelLike): NamedVariable[] {
 export function dtypeOfTf(tfDtype: string, name: string): Dtype {
   const d = TF_TO_DTYPE[tfDtype];
   if (!d) {
-    throw new CheckpointError('UNSUPPORTED', `variable '${name}' has tf dtype '${tfDtype}', which safetensors checkpoints do not carry (float32, int32 and bool are supported)`, {
+    throw errorFor('UNSUPPORTED', `variable '${name}' has tf dtype '${tfDtype}', which safetensors checkpoints do not carry (float32, int32 and bool are supported)`, {
       detail: 'DTYPE', tensor: name,
     });
   }
@@ -115,7 +115,7 @@ export function loadableInto(d: Dtype, tfDtype: string): boolean {
 export function valuesFor(t: TensorLike, tfDtype: string, name: string): Float32Array | Int32Array | Uint8Array {
   const bytes = tensorBytes(t);
   if (!loadableInto(t.dtype, tfDtype)) {
-    throw new CheckpointError('DTYPE_MISMATCH', `tensor '${name}' is ${t.dtype} in the checkpoint but the variable is ${tfDtype}`, {
+    throw errorFor('DTYPE_MISMATCH', `tensor '${name}' is ${t.dtype} in the checkpoint but the variable is ${tfDtype}`, {
       tensor: name, data: { expected: tfDtype, found: t.dtype },
     });
   }
@@ -142,9 +142,9 @@ export function planModelRestore(tf: Tf, vars: NamedVariable[], tensors: TensorM
   try {
     for (const { name, variable } of vars) {
       const t = tensors[name];
-      if (!t) throw new CheckpointError('SHAPE_MISMATCH', `${where}: tensor '${name}' is missing`, { tensor: name, path: where });
+      if (!t) throw errorFor('SHAPE_MISMATCH', `${where}: tensor '${name}' is missing`, { tensor: name, path: where });
       if (t.shape.length !== variable.shape.length || t.shape.some((d, i) => d !== variable.shape[i])) {
-        throw new CheckpointError('SHAPE_MISMATCH', `${where}: tensor '${name}' has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`, {
+        throw errorFor('SHAPE_MISMATCH', `${where}: tensor '${name}' has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`, {
           tensor: name, path: where,
         });
       }
