@@ -28,7 +28,10 @@ const TAG = 'SAFECKPT_RESULT';
 const PER_RUNTIME_TIMEOUT_MS = 15 * 60 * 1000;
 
 const work = mkdtempSync(join(tmpdir(), 'safeckpt-run-'));
-const cleanups = [];
+// Each runtime gets its own TMPDIR inside the run's folder, so whatever a test forgets to remove goes when the
+// run ends (and is reported), instead of piling up in /tmp run after run.
+const tmpFor = (name) => { const d = join(work, 'tmp', name); mkdirSync(d, { recursive: true }); return d; };
+const cleanups = [() => rmSync(work, { recursive: true, force: true })];
 const cleanup = () => { while (cleanups.length) { try { cleanups.pop()(); } catch {} } };
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
@@ -257,7 +260,8 @@ function parseResult(out) {
 
 function runProcess(name, cmd, cmdArgs, env) {
   return new Promise((done) => {
-    const child = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tmp = tmpFor(name);
+    const child = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env, TMPDIR: tmp, TMP: tmp, TEMP: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const onData = (d) => { out += d; };
     child.stdout.on('data', onData);
@@ -266,7 +270,12 @@ function runProcess(name, cmd, cmdArgs, env) {
     child.on('error', (e) => { out += `\n${name}: could not start: ${e.message}\n`; });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      done({ out, code, signal, result: parseResult(out) });
+      const left = readdirSync(tmp);
+      if (left.length) {
+        const kinds = [...new Set(left.map((f) => f.replace(/[-_.][^-_.]*$/, '')))].slice(0, 8).join(', ');
+        out += `\n${name}: tests left ${left.length} entries in their temp folder (${kinds}) — removed with the run\n`;
+      }
+      done({ out, code, signal, result: parseResult(out), leftovers: left.length });
     });
   });
 }
@@ -492,12 +501,12 @@ for (const name of only) {
   totalFailed += failed;
   const note = !res ? ' (did not run: see output above)' : res.passed + res.failed === 0 ? ' (no tests ran)' : '';
   if (!res) totalFailed += 1;
-  lines.push(`${name}: ${passed} passed, ${failed} failed${note}`);
+  const leftNote = r.leftovers ? ` (${r.leftovers} temp entries left behind)` : '';
+  lines.push(`${name}: ${passed} passed, ${failed} failed${note}${leftNote}`);
   console.log(lines[lines.length - 1]);
 }
 if (s3Failure) { bad = true; totalFailed++; console.log(s3Failure); }
 console.log(`total: ${totalPassed} passed, ${totalFailed} failed`);
 await rgwHandle?.stop();
 cleanup();
-rmSync(work, { recursive: true, force: true });
 process.exit(bad ? 1 : 0);
