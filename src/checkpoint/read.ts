@@ -10,7 +10,8 @@ import type { Store } from '../store/store.js';
 import { MemoryStore } from '../store/memory.js';
 import { baseOf, joinKey } from '../store/keys.js';
 import { checkJsonMac, parseJson, type MacKey } from '../format/signed-json.js';
-import { readSafetensors, type SafetensorsFile } from '../format/safetensors-read.js';
+import type { SafetensorsFile } from '../format/safetensors-read.js';
+import { openModel } from '../format/sharded-read.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedOf, stepDirName, stepOfDir } from './layout.js';
 import { logMigration, parseManifest, type Manifest } from './manifest.js';
@@ -116,7 +117,7 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
     const files: Record<string, Uint8Array> = { [file]: bytes[file] };
     if (bytes[sidecarKeyFor(file)]) files[sidecarKeyFor(file)] = bytes[sidecarKeyFor(file)];
     try {
-      return await readSafetensors({ store: new MemoryStore(files), key: file }, { load: 'all', verify: true, logger: opts.logger });
+      return await openModel(new MemoryStore(files), 'file', file, { load: 'all', verify: true, logger: opts.logger });
     } catch (e) {
       if (e instanceof CheckpointError) throw relocate(e, store.describe(joinKey(key, file)));
       throw e;

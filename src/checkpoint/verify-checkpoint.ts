@@ -3,18 +3,10 @@
 // manifest's HMAC when a key is given, the safetensors structure and the
 // trainer state — the same checks a load makes, without a model.
 import type { Store } from '../store/store.js';
-import type { MacKey } from '../format/signed-json.js';
+import { signatureStatus, type MacKey, type SignatureStatus } from '../format/signed-json.js';
 import type { Logger } from '../log/logger.js';
 import { loggerFrom } from '../log/logger.js';
-import { joinKey } from '../store/keys.js';
-import { LATEST, MANIFEST } from './layout.js';
 import { locateCheckpoint, readCheckpointDir } from './read.js';
-
-/** True when `key` is a checkpoint folder or a checkpoint root. */
-export async function isCheckpoint(store: Store, key: string): Promise<boolean> {
-  if (store.kind === 'http') return store.exists(joinKey(key, MANIFEST)).catch(() => false);
-  return (await store.exists(joinKey(key, MANIFEST)).catch(() => false)) || (await store.exists(joinKey(key, LATEST)).catch(() => false));
-}
 
 export interface CheckpointVerifyReport {
   ok: true;
@@ -23,7 +15,7 @@ export interface CheckpointVerifyReport {
   size: number;
   tensors: number;
   sidecar: 'verified';
-  hmac: 'verified' | 'not-checked' | 'unsigned';
+  hmac: SignatureStatus;
   keyId?: string;
   metadata: Readonly<Record<string, string>>;
   warnings: string[];
@@ -40,7 +32,7 @@ export async function verifyCheckpoint(store: Store, key: string, opts: { key?: 
     size: Object.values(m.files).reduce((a, f) => a + (f.size ?? 0), 0),
     tensors: c.model.names.length + (c.optimizer?.names.length ?? 0),
     sidecar: 'verified',
-    hmac: opts.key !== undefined ? 'verified' : m.hmac !== undefined ? 'not-checked' : 'unsigned',
+    hmac: signatureStatus(m.hmac !== undefined, opts.key !== undefined),
     ...(m.key_id !== undefined ? { keyId: m.key_id } : {}),
     metadata: { step: String(m.step), model_name: m.model.model_name, architecture_type: m.model.architecture_type, format_version: String(c.version) },
     warnings,

@@ -1,112 +1,11 @@
-// `safeckpt inspect <file|dir|url> [--json] [--digests]`: what a checkpoint file
-// holds — format, tensors (dtype, shape, size), metadata — without loading it.
-// Formats plug in as inspectors: each says from the file's first bytes how sure
-// it is that it reads the file, and the surest one inspects it. Another format
-// (a torch .pt, a sharded index, a folder) is one more entry in `inspectors`.
+// `safeckpt inspect <file|dir|url> [--json] [--digests]`: prints what src/sources/inspect.ts finds —
+// format, tensors (dtype, shape, size), metadata — without loading the data.
 import type { Command } from './commands.js';
 import { parseArgs, sourceFrom, TIMEOUT_OPTION } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { plural, byteSize as bytes } from './text.js';
-import type { Store } from '../store/store.js';
-import { CheckpointError, NotFoundError, UnsupportedError } from '../errors.js';
-import { locateModel } from '../format/safetensors-read.js';
-import { safetensorsInspector } from './inspect-safetensors.js';
-import { shardedInspector } from './inspect-sharded.js';
-import { inspectCheckpoint } from './inspect-checkpoint.js';
-import { isCheckpointFolder } from '../sources/open.js';
-import { torchInspector } from './inspect-torch.js';
-
-export interface InspectedTensor {
-  name: string;
-  dtype: string;
-  shape: number[];
-  byteLength: number;
-  /** Where the bytes are, when the format stores tensors as one range each. */
-  offsets?: [number, number];
-  /** SHA-256 of the tensor's contiguous little-endian bytes (with --digests). */
-  sha256?: string;
-  /** The shard holding the tensor (sharded models). */
-  file?: string;
-}
-
-export interface Inspection {
-  format: string;
-  path: string;
-  /** File size in bytes. */
-  size: number;
-  /** In file order. */
-  tensors: InspectedTensor[];
-  metadata: Readonly<Record<string, string>> | null;
-  /** Format-specific facts, printed as `key: value` and kept in the JSON. */
-  details?: Record<string, string | number>;
-}
-
-export interface InspectOptions {
-  digests: boolean;
-  onProgress?: (done: number, total: number) => void;
-}
-
-export interface Inspector {
-  readonly format: string;
-  /** 0 when the first bytes rule this format out; the highest score inspects the file. */
-  sniff(head: Uint8Array, key: string): number;
-  inspect(store: Store, key: string, opts: InspectOptions): Promise<Inspection>;
-}
-
-/** Bytes read to choose an inspector. */
-export const SNIFF_BYTES = 64;
-
-export const inspectors: Inspector[] = [safetensorsInspector, torchInspector, shardedInspector];
-
-/** Inspects `store[key]` with the inspector its first bytes fit best. */
-export async function inspectFile(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
-  const size = await store.size(key);
-  const head = await store.read(key, { start: 0, end: Math.min(size, SNIFF_BYTES) });
-  let best: Inspector | undefined, score = 0;
-  for (const i of inspectors) {
-    const s = i.sniff(head, key);
-    if (s > score) { best = i; score = s; }
-  }
-  if (!best) {
-    throw new UnsupportedError(`${store.describe(key)}: not a format safeckpt can inspect (${inspectors.map((i) => i.format).join(', ')})`, {
-      detail: 'UNKNOWN_FORMAT', path: store.describe(key),
-    });
-  }
-  return best.inspect(store, key, opts);
-}
-
-/** True when `store[key]` is a folder (a store root included), not a file. */
-async function isFolder(store: Store, key: string): Promise<boolean> {
-  if (key === '') return true;
-  if (store.kind === 'http') return false; // a URL names a file unless it ends with '/' (key '')
-  try {
-    await store.size(key);
-    return false;
-  } catch (e) {
-    if (!(e instanceof CheckpointError) || (e.detail !== 'EISDIR' && e.code !== 'NOT_FOUND')) throw e;
-    // Stores without real folders (memory, idb) have a folder where keys live under it.
-    if (e.detail === 'EISDIR' || (await store.list(key).catch(() => [])).length > 0) return true;
-    throw e;
-  }
-}
-
-/**
- * Inspects any source: a file or URL, a sharded model's index, a training
- * checkpoint (its folder, or the root whose LATEST names it), or a folder
- * holding model.safetensors or one index (as transformers looks for them).
- */
-export async function inspectSource(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
-  if (!(await isFolder(store, key))) return inspectFile(store, key, opts);
-  if (await isCheckpointFolder(store, key)) return inspectCheckpoint(store, key, opts);
-  const found = await locateModel(store, key);
-  if (found.key === key) {
-    throw new NotFoundError(`${store.describe(key)} holds no model.safetensors, no *.safetensors.index.json and no single .safetensors file to inspect (pass a file)`, {
-      path: store.describe(key),
-    });
-  }
-  return inspectFile(store, found.key, opts);
-}
+import { inspectSource, type Inspection, type InspectedTensor } from '../sources/inspect.js';
 
 /** The human-readable report. */
 export function describeInspection(r: Inspection): string {

@@ -7,20 +7,15 @@
 // against it (and the header's), so a tensor fetched alone is verified alone.
 import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
 import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
-import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
-import { resolveSource, type Source } from '../store/resolve.js';
-import { joinKey } from '../store/keys.js';
 import type { Header, TensorInfo, TensorView } from '../types/tensor.js';
 import type { Dtype } from '../types/dtype.js';
 import { toFloat32 } from './convert.js';
 import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey } from './signed-json.js';
-import { INDEX_SUFFIX, isIndexKey, parseIndex, shardKeysOf, type ShardIndex } from './sharded.js';
-import { DEFAULT_MODEL_KEY } from './safetensors-write.js';
-import { AUTO_WORKERS_FROM, JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
+import { JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { nameRecord, own } from '../name-record.js';
 
@@ -71,12 +66,13 @@ export class SafetensorsView implements TensorView {
 }
 
 /** Reads and validates the header of `store[key]`: 8 bytes, then exactly N. Returns the header and the file size. */
-export async function readHeaderAt(store: Store, key: string): Promise<{ header: Header; size: number; head: Uint8Array }> {
+export async function readHeaderAt(store: Store, key: string, probe?: Uint8Array): Promise<{ header: Header; size: number; head: Uint8Array }> {
   const path = store.describe(key);
   // The prefix first: over HTTP its 206 answer carries the file size (Content-Range), so size() below costs
   // no request of its own — a round trip less for every remote open. Only a file shorter than the prefix
-  // needs the size first, to read what there is and say precisely what is wrong with it.
-  let first = await store.read(key, { start: 0, end: HEADER_PREFIX_BYTES }).catch((e: unknown) => {
+  // needs the size first, to read what there is and say precisely what is wrong with it. A `probe` (the
+  // first bytes, already read to tell what the file is) saves that request.
+  let first = probe && probe.length >= HEADER_PREFIX_BYTES ? probe.subarray(0, HEADER_PREFIX_BYTES) : await store.read(key, { start: 0, end: HEADER_PREFIX_BYTES }).catch((e: unknown) => {
     if (e instanceof CheckpointError && e.code === 'CORRUPT' && e.detail === 'SHORT_READ') return null;
     throw e;
   });
@@ -175,7 +171,7 @@ export function planReads(infos: TensorInfo[], gap: number, max: number): Range[
   return out;
 }
 
-class SingleFile implements SafetensorsFile {
+export class SingleFile implements SafetensorsFile {
   readonly path: string;
   readonly names: readonly string[];
   readonly files: readonly SafetensorsFile[] = [this];
@@ -186,6 +182,8 @@ class SingleFile implements SafetensorsFile {
     private readonly store: Store,
     private readonly key: string,
     readonly header: Header,
+    /** The file's size in bytes. */
+    readonly size: number,
     readonly sidecar: Sidecar | null,
     private readonly verify: boolean,
     private readonly log: Logger,
@@ -263,135 +261,36 @@ class SingleFile implements SafetensorsFile {
   }
 }
 
-/** A sharded model seen as one file: names and tensors across shards, loaded shard by shard. */
-class ShardedFile implements SafetensorsFile {
-  readonly path: string;
-  readonly names: readonly string[];
-  readonly header: Header;
-  private readonly owner = new Map<string, SafetensorsFile>();
-
-  constructor(store: Store, indexKey: string, readonly index: ShardIndex, readonly files: readonly SafetensorsFile[]) {
-    this.path = store.describe(indexKey);
-    for (const f of files) for (const n of f.names) this.owner.set(n, f);
-    this.names = files.flatMap((f) => f.names);
-    this.header = combinedHeader(files.map((f) => f.header), this.names, this.owner);
-  }
-
-  get metadata() { return this.files[0]?.metadata ?? null; }
-  get sidecar() { return this.files[0]?.sidecar ?? null; }
-  get tensors(): Readonly<Record<string, TensorView>> {
-    return Object.assign(nameRecord<TensorView>(), ...this.files.map((f) => f.tensors));
-  }
-
-  private fileOf(name: string): SafetensorsFile {
-    const f = this.owner.get(name);
-    if (!f) throw new NotFoundError(`${this.path}: no shard holds tensor '${name}'`, { path: this.path, tensor: name });
-    return f;
-  }
-
-  async tensor(name: string): Promise<TensorView> {
-    return this.fileOf(name).tensor(name);
-  }
-
-  async load(names: readonly string[] = this.names): Promise<Record<string, TensorView>> {
-    const by = new Map<SafetensorsFile, string[]>();
-    for (const n of names) {
-      const f = this.fileOf(n);
-      by.set(f, [...(by.get(f) ?? []), n]);
-    }
-    const parts = await Promise.all([...by].map(([f, ns]) => f.load(ns)));
-    return Object.assign(nameRecord<TensorView>(), ...parts);
-  }
-}
-
-function combinedHeader(headers: Header[], names: readonly string[], owner: Map<string, SafetensorsFile>): Header {
-  return {
-    headerLength: 0,
-    dataStart: 0,
-    dataLength: headers.reduce((a, h) => a + h.dataLength, 0),
-    metadata: headers[0]?.metadata ?? null,
-    size: names.length,
-    names: () => [...names],
-    get: (n: string) => owner.get(n)?.header.get(n),
-    *tensors() { for (const h of headers) yield* h.tensors(); },
-  };
-}
-
-/** Opens one safetensors file at `store[key]`. */
-export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}, lease?: PoolLease): Promise<SafetensorsFile> {
+/**
+ * Opens one safetensors file at `store[key]`: its header, and its sidecar checked against it (with a key,
+ * its HMAC) — no tensor data. `probe`: the file's first bytes, when already read.
+ */
+export async function openSafetensorsFile(store: Store, key: string, opts: ReadOptions = {}, probe?: Uint8Array): Promise<SingleFile> {
   const verify = opts.verify !== false;
   // The sidecar is fetched while the header is (one round trip less over HTTP); the header's errors still come first.
   const pendingSidecar = verify || opts.key !== undefined ? readSidecarAt(store, key) : null;
   pendingSidecar?.catch(() => {});
-  const { header, size, head } = await readHeaderAt(store, key);
+  const { header, size, head } = await readHeaderAt(store, key, probe);
   const sidecar = pendingSidecar ? await pendingSidecar : null;
   if (verify || opts.key !== undefined) checkSidecarAgainst(store, key, sidecar, size, head, opts);
   const log = loggerFrom(opts);
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
-  const f = new SingleFile(store, key, header, sidecar, verify, log);
+  return new SingleFile(store, key, header, size, sidecar, verify, log);
+}
+
+/** Loads what `opts.load` asks for (default: all of a local file, nothing over HTTP), hashing on the pool when it pays. */
+export async function loadRequested(f: SingleFile, store: Store, opts: ReadOptions, lease?: PoolLease): Promise<void> {
   const load = opts.load ?? (store.remote ? 'none' : 'all');
-  if (load === 'none') return f;
+  if (load === 'none') return;
   const names = load === 'all' ? f.names : load;
-  const bytes = names.reduce((a, n) => a + (header.get(n)?.byteLength ?? 0), 0);
-  const pool = verify && sidecar && lease ? await lease.get(bytes) : null;
+  const bytes = names.reduce((a, n) => a + (f.header.get(n)?.byteLength ?? 0), 0);
+  const pool = opts.verify !== false && f.sidecar && lease ? await lease.get(bytes) : null;
   await f.load(names, pool);
+}
+
+/** Opens one safetensors file at `store[key]` and loads what `opts.load` asks for. */
+export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}, lease?: PoolLease, probe?: Uint8Array): Promise<SafetensorsFile> {
+  const f = await openSafetensorsFile(store, key, opts, probe);
+  await loadRequested(f, store, opts, lease);
   return f;
-}
-
-/** What a key names: a single file, a sharded model's index, or a folder holding one of them. */
-export async function locateModel(store: Store, key: string): Promise<{ kind: 'file' | 'sharded'; key: string }> {
-  if (isIndexKey(key)) return { kind: 'sharded', key };
-  if (key.endsWith('.safetensors')) return { kind: 'file', key };
-  // A folder (or a store root): prefer a single model.safetensors, then an index, as transformers does.
-  for (const [kind, k] of [['file', joinKey(key, DEFAULT_MODEL_KEY)], ['sharded', joinKey(key, 'model' + INDEX_SUFFIX)]] as const) {
-    if (await store.exists(k).catch(() => false)) return { kind, key: k };
-  }
-  if (store.kind !== 'http') {
-    const entries = await store.list(key).catch(() => []);
-    const idx = entries.filter((e) => isIndexKey(e.key));
-    const single = entries.filter((e) => !e.isDirectory && e.key.endsWith('.safetensors'));
-    if (idx.length === 1) return { kind: 'sharded', key: idx[0].key };
-    if (single.length === 1) return { kind: 'file', key: single[0].key };
-  }
-  return { kind: 'file', key };
-}
-
-export async function openSharded(store: Store, indexKey: string, opts: ReadOptions = {}, lease?: PoolLease): Promise<SafetensorsFile> {
-  const index = parseIndex(await store.read(indexKey), store.describe(indexKey));
-  const files = await Promise.all(shardKeysOf(indexKey, index).map((k) => openSafetensors(store, k, opts, lease)));
-  // The index must describe the shards exactly: a tensor in the wrong shard (or in none) is a broken model.
-  const path = store.describe(indexKey);
-  for (const [i, k] of shardKeysOf(indexKey, index).entries()) {
-    const file = k.slice(k.lastIndexOf('/') + 1);
-    for (const n of files[i].names) {
-      const mapped = own(index.weight_map, n);
-      if (mapped !== file) {
-        throw new CheckpointError('CORRUPT', `${path}: shard ${file} holds tensor '${n}', which the weight_map ${mapped ? `puts in ${mapped}` : 'does not list'}`, {
-          path, tensor: n, detail: 'INDEX_MISMATCH',
-        });
-      }
-    }
-  }
-  const present = new Set(files.flatMap((f) => f.names));
-  for (const [n, file] of Object.entries(index.weight_map)) {
-    if (!present.has(n)) throw new CheckpointError('CORRUPT', `${path}: the weight_map puts tensor '${n}' in ${file}, but that shard does not hold it`, { path, tensor: n, detail: 'INDEX_MISMATCH' });
-  }
-  return new ShardedFile(store, indexKey, index, files);
-}
-
-/**
- * Opens a safetensors file or a sharded model (its index, or a folder holding
- * either) from any source. See ReadOptions for what is loaded and checked.
- */
-export async function readSafetensors(src: Source, opts: ReadOptions = {}): Promise<SafetensorsFile> {
-  const ref = resolveSource(src);
-  const where = await locateModel(ref.store, ref.key);
-  // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
-  await hashReady();
-  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.load);
-  try {
-    return where.kind === 'sharded' ? await openSharded(ref.store, where.key, opts, lease) : await openSafetensors(ref.store, where.key, opts, lease);
-  } finally {
-    lease.close();
-  }
 }

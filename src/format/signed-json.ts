@@ -151,3 +151,15 @@ export function parseJsonObject(bytes: Uint8Array, path: string): Record<string,
   }
   return v as Record<string, unknown>;
 }
+
+/** What a report says about a signature: checked with the key given, present but not checked, or absent. */
+export type SignatureStatus = 'verified' | 'not-checked' | 'unsigned';
+
+/**
+ * The one rule every report (verify, openTensors, checkpoints, sharded models) uses, applied after the
+ * checks passed: `signed` — every document that must carry a MAC carries one; `keyGiven` — they were
+ * checked with it (a missing or wrong MAC with a key given has already thrown AUTH).
+ */
+export function signatureStatus(signed: boolean, keyGiven: boolean): SignatureStatus {
+  return !signed ? 'unsigned' : keyGiven ? 'verified' : 'not-checked';
+}

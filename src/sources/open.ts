@@ -5,18 +5,14 @@
 // through this and never branch on the format themselves.
 import { CheckpointError, NotFoundError } from '../errors.js';
 import { resolveSource, type Source } from '../store/resolve.js';
-import type { Store } from '../store/store.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
-import { joinKey } from '../store/keys.js';
-import { LATEST, MANIFEST } from '../checkpoint/layout.js';
 import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
 import type { Dtype } from '../types/dtype.js';
 import type { TensorView } from '../types/tensor.js';
-import type { MacKey } from '../format/signed-json.js';
-import { readSafetensors } from '../format/safetensors-read.js';
-import { isIndexKey } from '../format/sharded.js';
+import { signatureStatus, type MacKey, type SignatureStatus } from '../format/signed-json.js';
+import { openModel } from '../format/sharded-read.js';
 import { readTorchFile } from '../format/torch/read.js';
-import { looksLikeZip } from '../format/torch/zip.js';
+import { detectSource } from './detect.js';
 
 export interface TensorEntry {
   readonly dtype: Dtype;
@@ -45,7 +41,7 @@ export interface CheckpointFacts {
   /** Files the manifest lists, each checked for its size and SHA-256. */
   files: number;
   /** The manifest's HMAC: checked with the key given, present but not checked, or absent. */
-  hmac: 'verified' | 'not-checked' | 'unsigned';
+  hmac: SignatureStatus;
   keyId?: string;
   /** Tensors of the optimizer state (not among `names`, which are the model's). */
   optimizerTensors: number;
@@ -59,39 +55,13 @@ export interface OpenTensorsOptions {
   logger?: Logger;
 }
 
-/** File names torch.save output goes by (HF's pytorch_model.bin included). */
-const TORCH_NAME = /\.(pt|pth|bin|ckpt)$/i;
-/** The first bytes of a legacy (pre-1.6) torch.save file: pickle protocol 2, then the magic number as a LONG1. */
-const LEGACY_TORCH_HEAD = [0x80, 0x02, 0x8a, 0x0a];
-
-/** True when `store[key]` is a torch.save file: by its name, else by its first bytes (a zip, or the legacy magic). */
-async function isTorch(store: Store, key: string): Promise<boolean> {
-  if (TORCH_NAME.test(key)) return true;
-  if (key === '' || key.endsWith('.safetensors') || isIndexKey(key)) return false;
-  let head: Uint8Array;
-  try {
-    head = await store.read(key, { start: 0, end: Math.min(4, await store.size(key)) });
-  } catch (e) {
-    // A folder (or something absent): the safetensors reader locates what is in it, or says what is missing.
-    if (e instanceof CheckpointError) return false;
-    throw e;
-  }
-  return looksLikeZip(head) || LEGACY_TORCH_HEAD.every((b, i) => head[i] === b);
-}
-
-/** True when `store[key]` is a checkpoint folder or a checkpoint root (a folder with checkpoint.json or LATEST). */
-export async function isCheckpointFolder(store: Store, key: string): Promise<boolean> {
-  if (/\.(safetensors|json|pt|pth|bin|ckpt)$/i.test(key)) return false;
-  const has = (name: string) => store.exists(joinKey(key, name)).catch(() => false);
-  return (await has(MANIFEST)) || (await has(LATEST));
-}
-
 /** Opens any weights source for reading tensors by name. */
 export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): Promise<TensorSource> {
   const ref = resolveSource(src);
-  if (await isCheckpointFolder(ref.store, ref.key)) {
+  const d = await detectSource(ref.store, ref.key);
+  if (d.kind === 'checkpoint') {
     // Always verified: a checkpoint is read whole and every byte checked against its manifest (and its HMAC with a key).
-    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, ref.key), { key: opts.key, logger: loggerFrom(opts) });
+    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, d.key), { key: opts.key, logger: loggerFrom(opts) });
     const m = c.manifest;
     return {
       format: 'checkpoint',
@@ -102,32 +72,34 @@ export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): P
       tensor: (n) => c.model.tensor(n),
       checkpoint: {
         step: m.step, files: Object.keys(m.files).length,
-        hmac: m.hmac === undefined ? 'unsigned' : opts.key !== undefined ? 'verified' : 'not-checked',
+        hmac: signatureStatus(m.hmac !== undefined, opts.key !== undefined),
         ...(m.key_id !== undefined ? { keyId: m.key_id } : {}),
         optimizerTensors: c.optimizer?.names.length ?? 0,
       },
     };
   }
-  if (await isTorch(ref.store, ref.key)) {
+  if (d.kind === 'torch') {
     // torch writes CRC-32s and never checks them; a .pt has no sidecar, so the CRCs are all there is.
-    const f = await readTorchFile(ref, { verifyCrc: opts.verify !== false });
+    const f = await readTorchFile({ store: ref.store, key: d.key }, { verifyCrc: opts.verify !== false });
     const names = [...f.tensors.keys()];
+    const path = ref.store.describe(d.key);
     return {
       format: 'torch',
-      path: ref.store.describe(ref.key),
+      path,
       names,
       metadata: null,
       info: (n) => f.tensors.get(n),
       async tensor(n) {
         const t = f.tensors.get(n);
-        if (!t) throw missing(ref.store.describe(ref.key), n, names);
+        if (!t) throw missing(path, n, names);
         return t;
       },
     };
   }
-  const f = await readSafetensors(ref, { load: 'none', verify: opts.verify, key: opts.key, logger: opts.logger });
+  const sharded = d.kind === 'sharded';
+  const f = await openModel(ref.store, sharded ? 'sharded' : 'file', d.key, { load: 'none', verify: opts.verify, key: opts.key, logger: opts.logger }, d.probe);
   return {
-    format: f.files.length > 1 || f.path.endsWith('.json') ? 'sharded' : 'safetensors',
+    format: sharded ? 'sharded' : 'safetensors',
     path: f.path,
     names: f.names,
     metadata: f.metadata,

@@ -5,13 +5,13 @@
 // header check guarantees the tensors tile the data region); the whole-file
 // SHA-256 the sidecar records is computed in the same pass and compared too, so
 // a stale recorded value is never reported as matching (or signed).
-import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
+import { CheckpointError, IntegrityError, UnsupportedError } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
-import { isCheckpoint, verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
+import { verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
 import { writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from '../types/tensor.js';
@@ -19,10 +19,12 @@ import { hashRanges } from '../parallel/range-hash.js';
 import { JOB_BYTES, PoolLease, storeSource, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from '../format/sidecar.js';
-import { checkJsonMac, type MacKey } from '../format/signed-json.js';
-import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar } from '../format/sharded.js';
-import { checkSidecarAgainst, checkTensor, planReads, locateModel, openSharded, readHeaderAt, readSidecarAt, sidecarMissing } from '../format/safetensors-read.js';
-import { nameRecord, own } from '../name-record.js';
+import { signatureStatus, type MacKey } from '../format/signed-json.js';
+import { makeIndexSidecar, parseIndex, shardKeysOf } from '../format/sharded.js';
+import { checkSidecarAgainst, checkTensor, planReads, openSafetensorsFile, readHeaderAt, readSidecarAt, type SingleFile } from '../format/safetensors-read.js';
+import { openSharded } from '../format/sharded-read.js';
+import { nameRecord } from '../name-record.js';
+import { detectSource, type DetectedSource } from './detect.js';
 
 /** Bytes read per slice while streaming a file through the hashers. */
 export const VERIFY_SLICE = 16 << 20;
@@ -104,11 +106,10 @@ function checkFileHash(store: Store, key: string, sc: Sidecar, actual: string): 
   });
 }
 
-async function verifyFile(store: Store, key: string, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease): Promise<{ report: VerifyReport; sidecar: Sidecar | null }> {
+/** Every tensor of an opened file against its sidecar (its header and MAC were checked when it was opened). */
+async function verifyOpened(store: Store, key: string, f: SingleFile, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease): Promise<VerifyReport> {
   const path = store.describe(key);
-  const { header, size, head } = await readHeaderAt(store, key);
-  const sc = await readSidecarAt(store, key);
-  checkSidecarAgainst(store, key, sc, size, head, opts);
+  const { header, size, sidecar: sc } = f;
   const warnings: string[] = [];
   if (sc) {
     const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress, pool: await lease.get(size - header.dataStart) });
@@ -120,71 +121,32 @@ async function verifyFile(store: Store, key: string, opts: VerifyOptions, progre
     progress(size);
     warnings.push(`no sidecar (${store.describe(sidecarKeyFor(key))}): only the structure was checked (header, offsets, tensor sizes), not the data`);
   }
-  const report: VerifyReport = {
+  return {
     ok: true, kind: 'safetensors', path, size, tensors: header.size,
     sidecar: sc ? 'verified' : 'missing',
-    hmac: sc?.hmac === undefined ? 'unsigned' : opts.key !== undefined ? 'verified' : 'not-checked',
+    hmac: signatureStatus(sc?.hmac !== undefined, opts.key !== undefined),
     ...(sc?.key_id !== undefined ? { keyId: sc.key_id } : {}),
     ...(sc ? { sha256: sc.sha256 } : {}),
     metadata: header.metadata, warnings,
   };
-  return { report, sidecar: sc };
 }
 
-async function readIndexSidecar(store: Store, indexKey: string): Promise<IndexSidecar | null> {
-  try {
-    return parseIndexSidecar(await store.read(sidecarKeyFor(indexKey)), store.describe(sidecarKeyFor(indexKey)));
-  } catch (e) {
-    if (e instanceof NotFoundError) return null;
-    throw e;
-  }
-}
+/** Checks on open what needs no data (header, sidecar, MAC); the logger stays out: the report carries the warnings. */
+const openOpts = (opts: VerifyOptions) => ({ key: opts.key, strict: opts.strict, verify: true, load: 'none' as const });
 
-async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease): Promise<VerifyReport> {
-  const path = store.describe(indexKey);
-  const indexBytes = await store.read(indexKey);
-  const index = parseIndex(indexBytes, path);
-  const isc = await readIndexSidecar(store, indexKey);
-  const warnings: string[] = [];
-  if (isc) {
-    if (opts.key !== undefined) checkJsonMac(isc as unknown as Record<string, unknown>, opts.key, store.describe(sidecarKeyFor(indexKey)));
-    const h = toHex(createSha256().update(indexBytes).digest());
-    if (h !== isc.sha256) throw new IntegrityError(`${path} has SHA-256 ${h}, but its sidecar records ${isc.sha256}: the weight map was changed`, { path, detail: 'INDEX_HASH_MISMATCH' });
-  } else if (opts.key !== undefined) {
-    throw new CheckpointError('AUTH', `${path} has no sidecar, so it carries no HMAC, but a key was given: it is not authenticated`, { path, detail: 'HMAC_MISSING' });
-  } else if (opts.strict) {
-    throw sidecarMissing(store, indexKey);
-  } else warnings.push(`no index sidecar (${store.describe(sidecarKeyFor(indexKey))}): the weight map itself is not protected`);
-  // Structure: every shard opens and the weight_map describes them exactly.
-  await openSharded(store, indexKey, { verify: false, load: 'none' });
+async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease, probe?: Uint8Array): Promise<VerifyReport> {
+  // The one sharded open: index sidecar (AUTH with a key), every shard's header and sidecar, the weight map, every shard bound.
+  const model = await openSharded(store, indexKey, openOpts(opts), undefined, probe);
   const files: VerifyReport[] = [];
-  for (const k of shardKeysOf(indexKey, index)) {
-    const { report, sidecar } = await verifyFile(store, k, opts, progress, lease);
-    if (isc) {
-      const want = own(isc.shards, baseOf(k));
-      if (!want) throw new IntegrityError(`${path}: the index sidecar does not list shard ${baseOf(k)}`, { path: report.path, detail: 'SHARD_NOT_IN_SIDECAR' });
-      if (want.size !== report.size || (sidecar && sidecar.sha256 !== want.sha256)) {
-        throw new IntegrityError(`${report.path} is not the shard the index was signed with (recorded SHA-256 ${want.sha256}, size ${want.size}): a shard was replaced`, {
-          path: report.path, detail: 'SHARD_MISMATCH',
-        });
-      }
-    }
-    files.push(report);
-  }
-  if (isc) {
-    const used = new Set(shardKeysOf(indexKey, index).map(baseOf));
-    const listed = Object.keys(isc.shards).filter((f) => !used.has(f));
-    if (listed.length) throw new IntegrityError(`${path}: the index sidecar lists shards the weight map no longer uses: ${listed.join(', ')}`, { path, detail: 'SHARD_MISSING' });
-  }
-  const all = (f: (r: VerifyReport) => boolean) => files.every(f);
+  for (const [i, k] of shardKeysOf(indexKey, model.index).entries()) files.push(await verifyOpened(store, k, model.files[i], opts, progress, lease));
+  const isc = model.indexSidecar;
   return {
-    ok: true, kind: 'sharded', path, size: files.reduce((a, r) => a + r.size, 0), tensors: files.reduce((a, r) => a + r.tensors, 0),
-    sidecar: isc && all((r) => r.sidecar === 'verified') ? 'verified' : 'missing',
-    hmac: isc?.hmac !== undefined && all((r) => r.hmac === 'verified') && opts.key !== undefined ? 'verified'
-      : isc?.hmac !== undefined && all((r) => r.hmac !== 'unsigned') ? 'not-checked' : 'unsigned',
+    ok: true, kind: 'sharded', path: model.path, size: files.reduce((a, r) => a + r.size, 0), tensors: files.reduce((a, r) => a + r.tensors, 0),
+    sidecar: isc && files.every((r) => r.sidecar === 'verified') ? 'verified' : 'missing',
+    hmac: signatureStatus(isc?.hmac !== undefined && files.every((r) => r.hmac !== 'unsigned'), opts.key !== undefined),
     ...(isc?.key_id !== undefined ? { keyId: isc.key_id } : {}),
     ...(isc ? { sha256: isc.sha256 } : {}),
-    metadata: files[0]?.metadata ?? null, files, warnings: [...warnings, ...files.flatMap((r) => r.warnings)],
+    metadata: files[0]?.metadata ?? null, files, warnings: [...model.warnings, ...files.flatMap((r) => r.warnings)],
   };
 }
 
@@ -196,6 +158,16 @@ async function totalBytes(store: Store, kind: 'file' | 'sharded', key: string): 
   return n;
 }
 
+/** A safetensors file or sharded model to verify or sign; a checkpoint and a PyTorch file are told apart first. */
+function modelKind(store: Store, d: DetectedSource, op: string): 'file' | 'sharded' {
+  if (d.kind === 'torch') {
+    throw new UnsupportedError(`${store.describe(d.key)} is a PyTorch file: it has no sidecar to ${op} against (convert it to safetensors with \`safeckpt convert\`, which writes one)`, {
+      path: store.describe(d.key), detail: 'NOT_SAFETENSORS',
+    });
+  }
+  return d.kind === 'sharded' ? 'sharded' : 'file';
+}
+
 /**
  * Checks a safetensors file or sharded model against its sidecar(s): the
  * structure always; with a sidecar every byte; with a key the HMAC. Returns a
@@ -204,23 +176,25 @@ async function totalBytes(store: Store, kind: 'file' | 'sharded', key: string): 
  */
 export async function verify(src: Source, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { store, key } = resolveSource(src);
+  const d = await detectSource(store, key);
   // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
-  if (await isCheckpoint(store, key)) return verifyCheckpoint(store, key, opts);
-  const where = await locateModel(store, key);
+  if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, opts);
+  const kind = modelKind(store, d, 'verify');
   const log = loggerFrom(opts);
-  // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
+  // Large data follows: pick the fastest correct SHA-256 engine first.
   await hashReady();
   let done = 0;
-  const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;
+  const total = opts.onProgress ? await totalBytes(store, kind, d.key) : 0;
   const progress = (n: number) => opts.onProgress?.((done += n), total);
   const lease = new PoolLease(opts);
   try {
-    const r = where.kind === 'sharded' ? await verifySharded(store, where.key, opts, progress, lease) : (await verifyFile(store, where.key, opts, progress, lease)).report;
+    const r = kind === 'sharded' ? await verifySharded(store, d.key, opts, progress, lease, d.probe)
+      : await verifyOpened(store, d.key, await openSafetensorsFile(store, d.key, openOpts(opts), d.probe), opts, progress, lease);
     log.info('verified', { path: r.path, kind: r.kind, sidecar: r.sidecar, hmac: r.hmac, tensors: r.tensors });
     for (const w of r.warnings) log.warn(w, { path: r.path });
     return r;
   } catch (e) {
-    log.error('verification failed', { path: store.describe(where.key), code: (e as CheckpointError)?.code, error: String((e as Error)?.message ?? e) });
+    log.error('verification failed', { path: store.describe(d.key), code: (e as CheckpointError)?.code, error: String((e as Error)?.message ?? e) });
     throw e;
   } finally {
     lease.close();
@@ -268,7 +242,13 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
 export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Promise<{ path: string; sidecars: string[] }> {
   const { store, key: k } = resolveSource(src);
   if (store.readOnly) throw new CheckpointError('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
-  const where = await locateModel(store, k);
+  const d = await detectSource(store, k);
+  if (d.kind === 'checkpoint') {
+    throw new UnsupportedError(`${store.describe(d.key)} is a training checkpoint: its manifest is signed when it is saved (saveCheckpoint's key option); signing its files here would break the manifest`, {
+      path: store.describe(d.key), detail: 'CHECKPOINT',
+    });
+  }
+  const where = { kind: modelKind(store, d, 'sign'), key: d.key };
   await hashReady();
   let done = 0;
   const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;

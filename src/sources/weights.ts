@@ -14,20 +14,22 @@ import { loggerFrom, type Logger } from '../log/logger.js';
 import { resolveSource, type Dest, type Source } from '../store/resolve.js';
 import { joinKey } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { readSafetensors, type SafetensorsFile } from '../format/safetensors-read.js';
+import type { SafetensorsFile } from '../format/safetensors-read.js';
 import { writeSafetensors, type WriteResult } from '../format/safetensors-write.js';
 import type { MacKey } from '../format/signed-json.js';
 import type { TensorLike } from '../types/tensor.js';
 import type { ModelLike, TfOps } from '../tfjs/tf.js';
 import { snapshotModel } from '../tfjs/variables.js';
 import { hasLayers, WEIGHT_NAMING } from '../tfjs/names.js';
-import type { ArchitectureAdapter } from './adapters/adapter.js';
-import { adapterOrIdentity, BUILTIN_ADAPTERS } from './adapters/index.js';
-import { MANIFEST, LATEST, MODEL_FILE } from './layout.js';
-import type { ModelMetadata } from './metadata.js';
-import { modelMetadata } from './save.js';
-import { locateCheckpoint, readCheckpointDir } from './read.js';
-import { prepareWeights } from './load.js';
+import type { ArchitectureAdapter } from '../checkpoint/adapters/adapter.js';
+import { adapterOrIdentity, BUILTIN_ADAPTERS } from '../checkpoint/adapters/index.js';
+import { MODEL_FILE } from '../checkpoint/layout.js';
+import type { ModelMetadata } from '../checkpoint/metadata.js';
+import { modelMetadata } from '../checkpoint/save.js';
+import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
+import { prepareWeights } from '../checkpoint/load.js';
+import { readSafetensors } from './read.js';
+import { detectSource } from './detect.js';
 
 /** A Hugging Face model folder's description of the model. */
 export const HF_CONFIG = 'config.json';
@@ -127,15 +129,16 @@ async function readJson(store: Store, key: string): Promise<Record<string, unkno
 /** Opens whatever `src` is (checkpoint, Hugging Face folder, file, index) and verifies what it reads. */
 async function openWeights(src: Source, opts: LoadWeightsOptions, log: Logger): Promise<Opened> {
   const { store, key } = resolveSource(src);
-  const isFile = /\.safetensors$|\.json$/.test(key);
-  if (!isFile && (await exists(store, joinKey(key, MANIFEST)) || await exists(store, joinKey(key, LATEST)))) {
-    const c = await readCheckpointDir(store, await locateCheckpoint(store, key), { key: opts.key, logger: log });
+  // The one detector (src/sources/detect.ts): a checkpoint, else a file or sharded model found in `key`.
+  const d = await detectSource(store, key);
+  if (d.kind === 'checkpoint') {
+    const c = await readCheckpointDir(store, await locateCheckpoint(store, d.key), { key: opts.key, logger: log });
     const m = c.manifest.model;
     return {
       kind: 'checkpoint', path: c.path, file: c.model, tensors: c.model.tensors, architecture_type: m.architecture_type,
     };
   }
-  const hf = !isFile && await exists(store, joinKey(key, HF_CONFIG));
+  const hf = d.key !== key && await exists(store, joinKey(key, HF_CONFIG));
   const file = await readSafetensors({ store, key }, { load: 'all', verify: true, strict: opts.strict, key: opts.key, logger: log });
   const kind = hf ? 'huggingface' : file.files.length > 1 || /\.index\.json$/.test(file.path) ? 'sharded' : 'safetensors';
   return {

@@ -1,0 +1,33 @@
+// readSafetensors: a safetensors file or a sharded model from any source, found by the detector
+// (src/sources/detect.ts) and opened by the format's one reader — the sharded one binding every shard
+// to the signed index before any tensor is returned.
+import { UnsupportedError } from '../errors.js';
+import { resolveSource, type Source } from '../store/resolve.js';
+import { joinKey } from '../store/keys.js';
+import type { ReadOptions, SafetensorsFile } from '../format/safetensors-read.js';
+import { openModel } from '../format/sharded-read.js';
+import { MODEL_FILE } from '../checkpoint/layout.js';
+import { locateCheckpoint } from '../checkpoint/read.js';
+import { detectSource } from './detect.js';
+
+/**
+ * Opens a safetensors file or a sharded model (its index, or a folder holding either; a training
+ * checkpoint: its model weights) from any source. See ReadOptions for what is loaded and checked.
+ */
+export async function readSafetensors(src: Source, opts: ReadOptions = {}): Promise<SafetensorsFile> {
+  const { store, key } = resolveSource(src);
+  const d = await detectSource(store, key);
+  switch (d.kind) {
+    case 'sharded':
+      return openModel(store, 'sharded', d.key, opts, d.probe);
+    case 'checkpoint':
+      return openModel(store, 'file', joinKey(await locateCheckpoint(store, d.key), MODEL_FILE), opts);
+    case 'torch':
+      throw new UnsupportedError(`${store.describe(d.key)} is a PyTorch file, not safetensors: read it with readTorch(), or convert it (convertTorchToSafetensors, \`safeckpt convert\`)`, {
+        path: store.describe(d.key), detail: 'NOT_SAFETENSORS',
+      });
+    default:
+      // 'unknown' too: any file may be a broken safetensors one, and its reader says precisely what is wrong.
+      return openModel(store, 'file', d.key, opts, d.probe);
+  }
+}
