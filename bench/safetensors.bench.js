@@ -50,7 +50,7 @@ function tfWeights(tf) {
 }
 
 async function child(op, path) {
-  const lib = await import('../dist/index.js');
+  const lib = await import('../dist/internal.js');
   let t0;
   let tensors = 0;
   if (op === 'baseline-read') {

@@ -16,11 +16,13 @@ export type ErrorCode =
   | 'UNSUPPORTED'
   | 'IO';
 
+/** Every error code, in the order DESIGN.md lists them. */
 export const ERROR_CODES: readonly ErrorCode[] = [
   'NOT_FOUND', 'CORRUPT', 'INTEGRITY', 'AUTH', 'SHAPE_MISMATCH', 'DTYPE_MISMATCH',
   'ARCH_MISMATCH', 'UNSAFE_PICKLE', 'UNSUPPORTED', 'IO',
 ];
 
+/** What an error carries besides its code and message: detail, path, tensor, position, data, cause. */
 export interface CheckpointErrorOptions {
   /** Finer, format-level reason (e.g. `INVALID_OFFSET`). */
   detail?: string;
@@ -35,6 +37,7 @@ export interface CheckpointErrorOptions {
   cause?: unknown;
 }
 
+/** Every failure safeckpt reports: a stable `code` (the contract), a message saying what to do, and the file or tensor it is about; one subclass per family. */
 export class CheckpointError extends Error {
   readonly code: ErrorCode;
   readonly detail?: string;
@@ -102,6 +105,22 @@ export class IoError extends CheckpointError {
   constructor(message: string, opts?: Opts) { super('IO', message, opts); }
 }
 
+const CLASSES = {
+  NOT_FOUND: NotFoundError, CORRUPT: CorruptError, INTEGRITY: IntegrityError, AUTH: AuthError,
+  UNSAFE_PICKLE: UnsafePickleError, UNSUPPORTED: UnsupportedError, IO: IoError,
+} as const;
+
+/**
+ * The error for `code`, as the subclass its family has (so `instanceof AuthError` catches every AUTH,
+ * `instanceof CompatibilityError` every shape, dtype and architecture mismatch). Every throw site in
+ * safeckpt makes its errors here or with the subclass itself, never with the base class.
+ */
+export function errorFor(code: ErrorCode, message: string, opts?: Opts): CheckpointError {
+  if (code === 'SHAPE_MISMATCH' || code === 'DTYPE_MISMATCH' || code === 'ARCH_MISMATCH') return new CompatibilityError(code, message, opts);
+  return new CLASSES[code](message, opts);
+}
+
+/** True when `e` is a CheckpointError (any subclass). */
 export function isCheckpointError(e: unknown): e is CheckpointError {
   return e instanceof CheckpointError;
 }

@@ -1,18 +1,20 @@
 // safeckpt — safe, portable ML training checkpoints.
-export * from './errors.js';
 export {
-  sha256, createSha256, sha256Async, hmacSha256, createHmacSha256, hmacSha256Async, toHex, constantTimeEqual,
+  CheckpointError, NotFoundError, CorruptError, IntegrityError, AuthError, CompatibilityError, UnsafePickleError, UnsupportedError, IoError,
+  ERROR_CODES, isCheckpointError,
+} from './errors.js';
+export type { ErrorCode, CheckpointErrorOptions } from './errors.js';
+export {
+  sha256, createSha256, sha256Async, hmacSha256, createHmacSha256, hmacSha256Async, toHex,
 } from './core/hash.js';
 export type { Hasher, HashEngine, HashInput } from './core/hash.js';
-export {
-  hashEngine, setHashEngine, hashEngineInfo, availableHashEngines, ready, WEBCRYPTO_MIN_BYTES,
-} from './core/hash-engines.js';
+export { hashEngineInfo, ready } from './core/hash-engines.js';
 export type { HashEngineName, HashEngineInfo } from './core/hash-engines.js';
-export { coreEngine, SHA256_STATE_BYTES } from './core/sha256-core.js';
+export { coreEngine } from './core/sha256-core.js';
 export type { CoreEngine, CoreHasher } from './core/sha256-core.js';
 export { hashRangesParallel } from './parallel/parallel-hash.js';
 export type { RangeSource, ParallelHashOptions } from './parallel/parallel-hash.js';
-export { silentLogger, loggerFrom } from './log/logger.js';
+export { silentLogger } from './log/logger.js';
 export type { Logger, Level, Fields, WithLogger } from './log/logger.js';
 export { CircularLog, MAX_LOG_CAPACITY, LOG_CLOSE_TIMEOUT_MS } from './log/circular-log.js';
 export type { CircularLogOptions, CircularLogStats, LogTimer } from './log/circular-log.js';
@@ -39,13 +41,11 @@ export { MAX_DECODED_BYTES } from './store/http.js';
 export { HTTP_TIMEOUT_MS } from './store/http-deadline.js';
 export { redactUrl } from './store/redact.js';
 export { OpfsStore } from './store/opfs.js';
-export { IdbStore, IDB_CHUNK } from './store/idb.js';
+export { IdbStore } from './store/idb.js';
 export { resolveSource } from './store/resolve.js';
 export type { Source, Dest, StoreRef, ResolveOptions } from './store/resolve.js';
-export { writeAtomic, isTempKey } from './store/atomic.js';
-export { dirOf, baseOf, joinKey } from './store/keys.js';
 // safetensors: write, convert, sidecar, sharded layout, canonical JSON + HMAC
-export { writeSafetensors, layout as safetensorsLayout, WRITE_CHUNK, DEFAULT_MODEL_KEY } from './format/safetensors-write.js';
+export { writeSafetensors } from './format/safetensors-write.js';
 export type { WriteOptions, WriteResult } from './format/safetensors-write.js';
 export { toFloat32, decodeMiniFloat } from './format/convert.js';
 export { SIDECAR_FORMAT, SIDECAR_VERSION, SIDECAR_SUFFIX, sidecarKeyFor, parseSidecar, serializeSidecar } from './format/sidecar.js';
@@ -69,9 +69,9 @@ export type { HeaderOptions } from './core/header.js';
 export { checkShapes, compareShapes } from './core/shapes.js';
 export type { TensorSpecs, ShapeCheckOptions, ShapeReport } from './core/shapes.js';
 export { readSafetensors } from './sources/read.js';
-export { SafetensorsView, READ_SEGMENT, COALESCE_GAP } from './format/safetensors-read.js';
+export { SafetensorsView } from './format/safetensors-read.js';
 export type { ReadOptions, SafetensorsFile } from './format/safetensors-read.js';
-export { verify, sign, scanTensors } from './sources/verify.js';
+export { verify, sign } from './sources/verify.js';
 export type { VerifyOptions, VerifyReport, SignOptions } from './sources/verify.js';
 // legacy PyTorch .pt: read without executing pickle
 export { readTorch, readTorchFile, walkTensors, TorchTensor, TorchStorage } from './format/torch/read.js';

@@ -1,7 +1,7 @@
 // Where checkpoint tests write: a temporary folder in Node/Deno/Bun, a fresh
 // OPFS folder in Chromium, a `memory:` folder in workerd (the stores each
 // runtime really uses), and helpers to tamper with files in any of them.
-import { resolveSource, joinKey } from '../dist/index.js';
+import { resolveSource, joinKey } from '../dist/internal.js';
 import { isBrowser, runtime, tempDir } from './_env.js';
 
 let n = 0;

@@ -10,7 +10,7 @@
 //  - leftovers: anything of the killed save that recovery did not remove;
 //  - registry: after one more save, registry.json must list every checkpoint.
 // Used by checkpoint-kill-campaign.test.js (a sample) and `npm run soak kill` (killCampaign: the full count).
-import { saveCheckpoint, listCheckpoints, joinKey } from '../dist/index.js';
+import { saveCheckpoint, listCheckpoints, joinKey } from '../dist/internal.js';
 import { crashState, resumeMarker, loadMarker } from './_crash-state.js';
 import { ready } from './_tiny.js';
 import { tempDir, rng } from './_env.js';

@@ -8,7 +8,7 @@
 // same with real SIGKILLs in child processes: checkpoint-kill-campaign.test.js.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveCheckpoint, listCheckpoints, MemoryStore, joinKey } from '../dist/index.js';
+import { saveCheckpoint, listCheckpoints, MemoryStore, joinKey } from '../dist/internal.js';
 import { ready } from './_tiny.js';
 import { isBrowser } from './_env.js';
 import { freshRoot, storeOf, listNames, recordingLogger } from './_ckpt-env.js';

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   saveCheckpoint, loadCheckpoint, readSafetensors, writeSafetensors, joinKey, sha256, toHex,
-} from '../dist/index.js';
+} from '../dist/internal.js';
 import { TinyLM, qwenToTinyLMConfig } from '../dist/demo/index.js';
 import { tf, ready } from './_tiny.js';
 import { rng } from './_env.js';

@@ -3,7 +3,7 @@
 // and concurrent writers share them without losing anything.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveCheckpoint, loadCheckpoint, listCheckpoints, MemoryStore, joinKey } from '../dist/index.js';
+import { saveCheckpoint, loadCheckpoint, listCheckpoints, MemoryStore, joinKey } from '../dist/internal.js';
 import { ready } from './_tiny.js';
 import { isBrowser, runtime } from './_env.js';
 import { freshRoot, storeOf, readFile, writeFile, listNames, recordingLogger, expectError } from './_ckpt-env.js';

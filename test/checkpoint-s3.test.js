@@ -5,7 +5,7 @@
 // the CLI on s3:// URLs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey } from '../dist/index.js';
+import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey } from '../dist/internal.js';
 import { TinyLM } from '../dist/demo/index.js';
 import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS, disposeOptimizer } from './_tiny.js';
 import { isBrowser, s3TestOptions } from './_env.js';

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, namedVariables, snapshotOptimizer, CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
-} from '../dist/index.js';
+} from '../dist/internal.js';
 import { TinyLM, TrainLoop } from '../dist/demo/index.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, freshRun, bits, weightBytes } from './_tiny.js';
 import { freshRoot, storeOf, readFile, writeFile, removeFile, listNames, recordingLogger, expectError } from './_ckpt-env.js';

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   CircularLog, memorySink, consoleSink, fileSink, opfsSink, loggerFrom, silentLogger, CheckpointError,
-} from '../dist/index.js';
+} from '../dist/internal.js';
 import { runtime, isBrowser, hasFs, tempDir } from './_env.js';
 
 /** A clock and timer the test moves by hand; advance() runs due callbacks in time order. */

@@ -4,7 +4,7 @@
 // test/run.js); http read-only against nginx and a server that ignores Range).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, S3Store, resolveSource, writeAtomic, isTempKey, sharedMemoryStore } from '../dist/index.js';
+import { MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, S3Store, resolveSource, writeAtomic, isTempKey, sharedMemoryStore } from '../dist/internal.js';
 import { isBrowser, hasFs, runtime, tempDir, testEnv, readRepoFile, rng, randomBytes, s3TestOptions } from './_env.js';
 
 const enc = new TextEncoder();

@@ -4,7 +4,7 @@
 // Sequential — the example of docs/tensorflow.md.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadWeights, writeSafetensors, transpose2d, joinKey } from '../dist/index.js';
+import { loadWeights, writeSafetensors, transpose2d, joinKey } from '../dist/internal.js';
 import { TinyLM, qwenToTinyLMConfig } from '../dist/demo/index.js';
 import { tf, ready } from './_tfjs.js';
 import { disposeModel, tensorCount } from './_tfjs.js';

@@ -3,7 +3,7 @@
 // names still loading, and the same names inside checkpoints.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveWeights, loadWeights, saveCheckpoint, loadCheckpoint, readSafetensors, writeSafetensors, WEIGHT_NAMING, joinKey } from '../dist/index.js';
+import { saveWeights, loadWeights, saveCheckpoint, loadCheckpoint, readSafetensors, writeSafetensors, WEIGHT_NAMING, joinKey } from '../dist/internal.js';
 import { tf, ready, denseBnDense, setDeterministic, weightBits, fill } from './_tfjs.js';
 import { disposeModel, tensorCount } from './_tfjs.js';
 import { readRepoJson, readRepoFile, isBrowser, runtime } from './_env.js';

@@ -22,6 +22,7 @@ import type { Dest } from '../store/resolve.js';
 import type { LayersModelLike, Optimizer } from '../tfjs/tf.js';
 import { saveCheckpoint, type SaveOptions, type TrainingState } from './save.js';
 
+/** Options of checkpointCallback: how often to save during model.fit, plus saveCheckpoint's own (retention aside). */
 export interface CheckpointCallbackOptions extends Omit<SaveOptions, 'retention'> {
   /** Save after every N-th epoch (default 1 when everyBatches is not given). */
   everyEpochs?: number;

@@ -4,7 +4,7 @@
 // optimizer slot (all mismatches in one error) — and every tensor is
 // prepared; only then is a single variable written. On any failure the model
 // and optimizer are exactly as they were.
-import { CheckpointError, UnsupportedError } from '../errors.js';
+import { CheckpointError, UnsupportedError, errorFor } from '../errors.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { joinKey, baseOf } from '../store/keys.js';
@@ -25,6 +25,7 @@ import { checkShapes, type TensorSpecs } from '../core/shapes.js';
 import type { SafetensorsFile } from '../format/safetensors-read.js';
 import { locateCheckpoint, readCheckpointDir, type CheckpointContents } from './read.js';
 
+/** Options of loadCheckpoint: the model and optimizer to restore in place, the HMAC key, adapters, a logger. */
 export interface LoadOptions {
   /** The model to restore into (a LayersModel, a { variables } model, or a record of tf.Variables). */
   model?: ModelLike;
@@ -43,6 +44,7 @@ export interface LoadOptions {
   logger?: Logger | null;
 }
 
+/** What a load restored and read: path, step, training config, vocabulary, RNG state, data cursor, model metadata, lineage. */
 export interface LoadedCheckpoint {
   /** The checkpoint folder, for people. */
   path: string;
@@ -91,7 +93,7 @@ function checkFits(expected: Record<string, Spec>, found: TensorSpecs, what: str
     checkShapes(expected, found, { path: where });
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
-    throw new CheckpointError(e.code, `${e.message}. The ${what} does not fit the model given; nothing was loaded. ` +
+    throw errorFor(e.code, `${e.message}. The ${what} does not fit the model given; nothing was loaded. ` +
       (hint ?? 'Build the model the checkpoint was saved from (`safeckpt inspect` shows its tensors and architecture).'), {
       path: where, tensor: e.tensor, data: e.data, detail: e.detail, cause: e,
     });
@@ -99,7 +101,7 @@ function checkFits(expected: Record<string, Spec>, found: TensorSpecs, what: str
 }
 
 function archMismatch(c: CheckpointContents, message: string, data: unknown): CheckpointError {
-  return new CheckpointError('ARCH_MISMATCH', message, { path: c.path, data });
+  return errorFor('ARCH_MISMATCH', message, { path: c.path, data });
 }
 
 /** A model's weights checked against a file's tensors, ready to assign. */
@@ -183,7 +185,7 @@ export function prepareRestore(c: CheckpointContents, opts: LoadOptions, log: Lo
   let optPlan: ((plans: RestorePlan[]) => void) | undefined;
   if (opts.optimizer) {
     if (!state) {
-      throw new CheckpointError('NOT_FOUND', `${c.path} was saved without optimizer state: load it without \`optimizer\` (a fresh optimizer starts from zero slots)`, {
+      throw errorFor('NOT_FOUND', `${c.path} was saved without optimizer state: load it without \`optimizer\` (a fresh optimizer starts from zero slots)`, {
         path: c.path, detail: 'NO_OPTIMIZER_STATE',
       });
     }

@@ -12,15 +12,19 @@ import type { Logger } from '../log/logger.js';
 import { parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
 import { DEFAULT_ARCHITECTURE, checkLineage, fromSignable, toSignable, type Lineage, type ModelMetadata } from './metadata.js';
 
+/** The `format` tag of a checkpoint manifest (checkpoint.json). */
 export const CHECKPOINT_FORMAT = 'safeckpt.checkpoint';
+/** The newest checkpoint `format_version` this build writes and reads (a newer one is refused as UNSUPPORTED). */
 export const CHECKPOINT_VERSION = 2;
 
+/** One file a manifest lists: its size and SHA-256. */
 export interface FileEntry {
   /** null only in checkpoints migrated from version 1, which did not record sizes. */
   size: number | null;
   sha256: string;
 }
 
+/** A checkpoint's manifest (checkpoint.json): step, model metadata, lineage, every file with size and SHA-256, optional HMAC. */
 export interface Manifest {
   format: typeof CHECKPOINT_FORMAT;
   format_version: number;

@@ -10,7 +10,7 @@
 // numbers (rms_eps, a metric) are stored as their shortest round-trip decimal
 // string and read back as numbers.
 
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, errorFor } from '../errors.js';
 
 /** What a checkpoint says about the model it holds. */
 export interface ModelMetadata {
@@ -37,6 +37,7 @@ export interface LineageLink {
   from_checkpoint: { step: number; path: string } | null;
 }
 
+/** Where a model came from: the chain of models it was trained or fine-tuned from. */
 export interface Lineage {
   /** The parent model_name (the chain's second-to-last link), or null. */
   fine_tuned_from: string | null;
@@ -51,7 +52,7 @@ export const DEFAULT_ARCHITECTURE = 'custom-transformer';
 export const MAX_METADATA_DEPTH = 64;
 
 function tooDeep(): CheckpointError {
-  return new CheckpointError('CORRUPT', `model metadata nests deeper than ${MAX_METADATA_DEPTH} levels: it is damaged, or not metadata`, { detail: 'BAD_METADATA' });
+  return errorFor('CORRUPT', `model metadata nests deeper than ${MAX_METADATA_DEPTH} levels: it is damaged, or not metadata`, { detail: 'BAD_METADATA' });
 }
 
 /** Own data property, also for a key named __proto__ (plain assignment would change the prototype). */

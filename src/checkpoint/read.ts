@@ -3,7 +3,7 @@
 // when a key is given), then each file it lists against its recorded size and
 // SHA-256, then the files' contents (safetensors headers, trainer state).
 // Each file is read once; the safetensors are parsed from the verified bytes.
-import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
+import { CheckpointError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { sha256, toHex } from '../core/hash.js';
 import type { Store } from '../store/store.js';
@@ -47,7 +47,7 @@ export async function locateCheckpoint(store: Store, key: string): Promise<strin
   const latest = await readLatest(store, key);
   if (latest !== null) {
     if (stepOfDir(latest) === null || latest.includes('/')) {
-      throw new CheckpointError('CORRUPT', `${store.describe(joinKey(key, LATEST))} holds '${latest}', which is not a checkpoint folder name (step-NNNNNNNN)`, {
+      throw errorFor('CORRUPT', `${store.describe(joinKey(key, LATEST))} holds '${latest}', which is not a checkpoint folder name (step-NNNNNNNN)`, {
         path: store.describe(joinKey(key, LATEST)), detail: 'BAD_LATEST',
       });
     }
@@ -84,8 +84,8 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
       path: store.describe(manifestKey), detail: 'STEP_MISMATCH', data: { named, manifest: m.step },
     });
   }
-  if (!m.files[MODEL_FILE]) throw new CheckpointError('CORRUPT', `${store.describe(manifestKey)} lists no ${MODEL_FILE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
-  if (!m.files[TRAINER_STATE]) throw new CheckpointError('CORRUPT', `${store.describe(manifestKey)} lists no ${TRAINER_STATE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
+  if (!m.files[MODEL_FILE]) throw errorFor('CORRUPT', `${store.describe(manifestKey)} lists no ${MODEL_FILE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
+  if (!m.files[TRAINER_STATE]) throw errorFor('CORRUPT', `${store.describe(manifestKey)} lists no ${TRAINER_STATE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
 
   // Every listed file: present, of the recorded size, with the recorded SHA-256.
   const bytes: Record<string, Uint8Array> = {};
@@ -136,5 +136,5 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
 /** The same error, naming the file where it really is (it was parsed from memory). */
 function relocate(e: CheckpointError, where: string): CheckpointError {
   const msg = e.message.replace(/memory:[^\s:]*/g, where);
-  return new CheckpointError(e.code, msg, { detail: e.detail, path: where, tensor: e.tensor, position: e.position, data: e.data, cause: e });
+  return errorFor(e.code, msg, { detail: e.detail, path: where, tensor: e.tensor, position: e.position, data: e.data, cause: e });
 }

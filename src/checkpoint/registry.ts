@@ -24,6 +24,7 @@ import { checkLineage, type Lineage, type ModelMetadata } from './metadata.js';
 
 export const REGISTRY_FORMAT = 'safeckpt.registry';
 
+/** One model in registry.json: its id, architecture, source, what it was fine-tuned from, its checkpoints. */
 export interface RegistryEntry {
   model_id: string | null;
   architecture_type: string;
@@ -36,6 +37,7 @@ export interface RegistryEntry {
   checkpoints: string[];
 }
 
+/** registry.json of a checkpoint root: model_name → RegistryEntry. */
 export interface Registry {
   format: typeof REGISTRY_FORMAT;
   format_version: 1;

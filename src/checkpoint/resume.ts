@@ -15,7 +15,7 @@
 // With `newModelName`, the resumed run is a new fine-tuning variant: it is
 // registered in registry.json with fine_tuned_from = the checkpoint's model,
 // and its lineage gains a link (start time, source checkpoint).
-import { CheckpointError, NotFoundError } from '../errors.js';
+import { CheckpointError, NotFoundError, errorFor } from '../errors.js';
 import { loggerFrom } from '../log/logger.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { joinKey } from '../store/keys.js';
@@ -26,6 +26,7 @@ import { readCheckpointDir, type CheckpointContents } from './read.js';
 import { forkLineage } from './metadata.js';
 import { registerModel, updateRegistry } from './registry.js';
 
+/** Options of resumeTraining: those of a load (the model required), a new fine-tuning run's name and id, leftover cleanup. */
 export interface ResumeOptions extends LoadOptions {
   model: NonNullable<LoadOptions['model']>;
   /** Start a new fine-tuning run under this model_name (registered, with lineage). */
@@ -38,12 +39,14 @@ export interface ResumeOptions extends LoadOptions {
   now?: () => Date;
 }
 
+/** A checkpoint resume passed over, and why (it did not verify, or could not be read). */
 export interface SkippedCheckpoint {
   name: string;
   code: string;
   message: string;
 }
 
+/** What resumeTraining restored (as LoadedCheckpoint), the newer checkpoints it passed over and the leftovers it removed. */
 export interface ResumedCheckpoint extends LoadedCheckpoint {
   /** Newer checkpoints that failed verification and were passed over. */
   skipped: SkippedCheckpoint[];
@@ -56,6 +59,7 @@ export interface ResumedCheckpoint extends LoadedCheckpoint {
 /** Failures that mean "this checkpoint is damaged": the next older one may be fine. */
 const DAMAGE = new Set(['NOT_FOUND', 'CORRUPT', 'INTEGRITY', 'AUTH', 'IO']);
 
+/** Restores the newest checkpoint under `root` that verifies into the model and optimizer given, falling back past broken ones and cleaning leftovers of interrupted saves. */
 export async function resumeTraining(root: Source, opts: ResumeOptions): Promise<ResumedCheckpoint> {
   const log = loggerFrom(opts);
   const { store, key: rootKey } = resolveSource(root);
@@ -87,14 +91,14 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
       chosen = c;
       break;
     } catch (e) {
-      const err = e instanceof CheckpointError ? e : new CheckpointError('IO', String((e as Error)?.message ?? e), { cause: e });
+      const err = e instanceof CheckpointError ? e : errorFor('IO', String((e as Error)?.message ?? e), { cause: e });
       if (!DAMAGE.has(err.code)) throw err;
       skipped.push({ name, code: err.code, message: err.message });
       log.warn(`skipping checkpoint ${name}: ${err.code}: ${err.message}`, { root: store.describe(rootKey), checkpoint: name, code: err.code, detail: err.detail });
     }
   }
   if (!chosen) {
-    throw new CheckpointError('INTEGRITY', `no checkpoint in ${store.describe(rootKey)} verifies; tried ${skipped.map((s) => `${s.name} (${s.code})`).join(', ')}`, {
+    throw errorFor('INTEGRITY', `no checkpoint in ${store.describe(rootKey)} verifies; tried ${skipped.map((s) => `${s.name} (${s.code})`).join(', ')}`, {
       path: store.describe(rootKey), detail: 'NONE_VERIFIED', data: { skipped },
     });
   }

@@ -6,6 +6,7 @@ import { joinKey } from '../store/keys.js';
 import { checkpointDirs, listAt } from './list.js';
 import { removeCheckpointFolder } from './commit.js';
 
+/** Which checkpoints a save keeps: the last N and the best K by a metric (never the one LATEST names). */
 export interface RetentionPolicy {
   /** Keep the N most recent checkpoints (by step). */
   keepLast?: number;

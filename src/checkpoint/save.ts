@@ -22,7 +22,7 @@
 //    go straight into a folder of their own (step-NNNNNNNN-XXXXXXXX) and that
 //    conditional write of LATEST is the whole commit.
 // 4. Record it in registry.json, apply retention.
-import { CheckpointError, UnsupportedError } from '../errors.js';
+import { CheckpointError, UnsupportedError, errorFor } from '../errors.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import { sha256, toHex } from '../core/hash.js';
 import type { Store, VersionedValue } from '../store/store.js';
@@ -74,6 +74,7 @@ export interface TrainingState {
   metrics?: Record<string, number>;
 }
 
+/** Options of saveCheckpoint: HMAC key, retention, async capture, multi-writer rank/world size, a logger. */
 export interface SaveOptions {
   /** HMAC-SHA256 key: signs the manifest and the sidecars (never stored). */
   key?: MacKey;
@@ -87,6 +88,7 @@ export interface SaveOptions {
   now?: () => Date;
 }
 
+/** A committed checkpoint: its path, step, files and sizes, as listCheckpoints and saveCheckpoint report it. */
 export interface CheckpointInfo {
   /** Folder name, e.g. 'step-00000020'. */
   name: string;
@@ -126,7 +128,7 @@ export function modelMetadata(model: ModelLike, m: Partial<ModelMetadata> | unde
 
 function checkStep(step: unknown): number {
   if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
-    throw new CheckpointError('UNSUPPORTED', `training state: step must be a non-negative integer, got ${String(step)}`, { detail: 'BAD_STATE' });
+    throw errorFor('UNSUPPORTED', `training state: step must be a non-negative integer, got ${String(step)}`, { detail: 'BAD_STATE' });
   }
   return step;
 }
@@ -135,7 +137,7 @@ function json(v: unknown, what: string): Uint8Array {
   try {
     return enc.encode(JSON.stringify(v ?? null, null, 1) + '\n');
   } catch (e) {
-    throw new CheckpointError('UNSUPPORTED', `training state: ${what} is not JSON-serialisable: ${(e as Error).message}`, { detail: 'BAD_STATE', cause: e });
+    throw errorFor('UNSUPPORTED', `training state: ${what} is not JSON-serialisable: ${(e as Error).message}`, { detail: 'BAD_STATE', cause: e });
   }
 }
 
@@ -150,6 +152,7 @@ export interface PendingCheckpoint {
   committed: Promise<CheckpointInfo>;
 }
 
+/** Options of an asynchronous saveCheckpoint: it resolves once the state is captured, and commits in the background. */
 export interface AsyncSaveOptions extends SaveOptions {
   /** Resolve as soon as the state is captured, to a PendingCheckpoint (default false: resolve when committed). */
   async: true;
@@ -272,7 +275,7 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
 
   if (state.lineage !== undefined) {
     const checked = checkLineage(state.lineage);
-    if ('problem' in checked) throw new CheckpointError('UNSUPPORTED', `training state: ${checked.problem} (pass the lineage a LoadedCheckpoint returned, or none)`, { detail: 'BAD_STATE' });
+    if ('problem' in checked) throw errorFor('UNSUPPORTED', `training state: ${checked.problem} (pass the lineage a LoadedCheckpoint returned, or none)`, { detail: 'BAD_STATE' });
   }
   // The registry's lineage is used only once validated (readRegistry rebuilds a broken one from the manifests).
   const registry = await readRegistry(store, rootKey, log);
@@ -328,7 +331,7 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
     await store.remove(tmp).catch(() => {});
     log.error('checkpoint save failed', { path: store.describe(finalKey), step, error: String((e as Error)?.message ?? e) });
     if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError('IO', `saving checkpoint ${store.describe(finalKey)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(finalKey), cause: e });
+    throw errorFor('IO', `saving checkpoint ${store.describe(finalKey)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(finalKey), cause: e });
   }
   if (aside) await store.remove(aside).catch((e) => log.warn('could not remove the folder a re-save replaced (the next resume removes it)', { path: store.describe(aside!), error: String(e) }));
   log.info('checkpoint committed', { path: store.describe(finalKey), step, model_name: meta.model_name, signed: opts.key !== undefined });
@@ -355,7 +358,7 @@ async function commitLatest(store: Store, latestKey: string, name: string, befor
     if ((e as CheckpointError).detail !== 'PRECONDITION_FAILED') throw e;
     const now = await store.read(latestKey).then((b) => new TextDecoder().decode(b).trim(), () => '(unreadable)');
     const was = before ? new TextDecoder().decode(before.bytes).trim() : '(nothing)';
-    throw new CheckpointError('IO', `checkpoint ${store.describe(joinKey(dirOf(latestKey), name))} was not committed: another writer moved ${store.describe(latestKey)} from ${was} to ${now} while it was being saved (one writer per checkpoint root, or save with distinct roots)`, {
+    throw errorFor('IO', `checkpoint ${store.describe(joinKey(dirOf(latestKey), name))} was not committed: another writer moved ${store.describe(latestKey)} from ${was} to ${now} while it was being saved (one writer per checkpoint root, or save with distinct roots)`, {
       path: store.describe(latestKey), detail: 'CONFLICT', cause: e,
     });
   }
@@ -369,7 +372,7 @@ async function commitLatest(store: Store, latestKey: string, name: string, befor
 async function checkWrittenManifest(store: Store, key: string, written: Uint8Array, mac: SaveOptions['key']): Promise<void> {
   const back = await store.read(key);
   if (back.length !== written.length || hex(back) !== hex(written)) {
-    throw new CheckpointError('IO', `${store.describe(key)} does not read back as written (${back.length} bytes, ${written.length} written): the store lost or changed it; nothing was committed`, {
+    throw errorFor('IO', `${store.describe(key)} does not read back as written (${back.length} bytes, ${written.length} written): the store lost or changed it; nothing was committed`, {
       path: store.describe(key), detail: 'READBACK',
     });
   }

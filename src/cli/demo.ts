@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from './commands.js';
 import { parseArgs } from './args.js';
 import { UsageError } from './usage.js';
-import { CheckpointError } from '../errors.js';
+import { UnsupportedError } from '../errors.js';
 import type { Tf } from '../tfjs/tf.js';
 import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, CORPUS, charVocab, encode, type TinyLMConfig } from '../demo/index.js';
 import { saveCheckpoint, type TrainingState } from '../checkpoint/save.js';
@@ -61,7 +61,7 @@ async function loadTf(): Promise<Tf> {
     const m = (await import(name)) as { default?: unknown };
     tf = (m.default ?? m) as typeof tf;
   } catch (e) {
-    throw new CheckpointError('UNSUPPORTED', `the demo trains a model with TensorFlow.js, which is not installed here: run \`${TFJS_INSTALL}\` in your project, then \`npx safeckpt demo\` again`, {
+    throw new UnsupportedError(`the demo trains a model with TensorFlow.js, which is not installed here: run \`${TFJS_INSTALL}\` in your project, then \`npx safeckpt demo\` again`, {
       detail: 'NO_TFJS', cause: e,
     });
   }

@@ -9,7 +9,7 @@
 // object {ok:false, code:'USAGE', message, usage} is the last line of stdout,
 // as for every other failure.
 import { readFileSync } from 'node:fs';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, IoError } from '../errors.js';
 import { commands, type Command } from './commands.js';
 import { UsageError, suggestion } from './usage.js';
 import { wantsJson } from './args.js';
@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) {
       return usageError(`${name}: ${e.message}`, `safeckpt ${cmd.usage}`, `usage: safeckpt ${cmd.usage}\n(safeckpt help ${name} for every option)`, json);
     }
-    const err = e instanceof CheckpointError ? e : new CheckpointError('IO', `unexpected failure: ${String(e)}`, { cause: e });
+    const err = e instanceof CheckpointError ? e : new IoError(`unexpected failure: ${String(e)}`, { cause: e });
     if (json) console.log(JSON.stringify(err.toJSON()));
     else console.error(`safeckpt ${name}: ${err.code}: ${err.message}`);
     return cmd.errorExit ?? EXIT.FAILED;

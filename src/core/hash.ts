@@ -8,17 +8,19 @@ export type Bytes = Uint8Array;
 /** What the async forms accept: bytes, text (UTF-8), or a stream of byte chunks. */
 export type HashInput = Bytes | string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
+/** A streaming SHA-256 hasher (`update()` … `digest()`) on the engine this runtime runs. */
 export function createSha256(): Hasher {
   return hashEngine().createSha256();
 }
 
+/** SHA-256 of bytes or UTF-8 text, synchronously. */
 export function sha256(data: Bytes | string): Uint8Array {
   return createSha256().update(toBytes(data)).digest();
 }
 
 /**
- * SHA-256 of bytes, text or a stream. Measures the engines first (once).
- * A whole buffer goes to WebCrypto where that measured faster.
+ * SHA-256 of bytes, text or a stream. Loads this runtime's engine first (once); in browsers and
+ * workerd a whole buffer of ≥ WEBCRYPTO_MIN_BYTES goes to WebCrypto (src/core/hash-engines.ts).
  */
 export async function sha256Async(data: HashInput): Promise<Uint8Array> {
   await ready();
@@ -59,6 +61,7 @@ export function createHmacSha256(key: Bytes | string, e: HashEngine = hashEngine
   return h;
 }
 
+/** HMAC-SHA256 (RFC 2104) of bytes or UTF-8 text under `key`, synchronously. */
 export function hmacSha256(key: Bytes | string, data: Bytes | string): Uint8Array {
   return createHmacSha256(key).update(toBytes(data)).digest();
 }
@@ -110,6 +113,7 @@ export function toBytes(data: Bytes | string): Uint8Array {
   return typeof data === 'string' ? encoder.encode(data) : data;
 }
 
+/** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);

@@ -1,12 +1,14 @@
 // The one streaming shape every SHA-256 engine has (after hash-wasm's
 // init / update / digest), and the misuse errors they share.
 
+/** A streaming hash: `update()` any number of times, then `digest()` once. */
 export interface Hasher {
   update(data: Uint8Array): Hasher;
   /** The 32-byte digest. The hasher cannot be used afterwards. */
   digest(): Uint8Array;
 }
 
+/** A SHA-256 implementation: a name and a way to start a streaming hasher. */
 export interface HashEngine {
   /** 'core', 'hash-wasm' or 'node:crypto'. */
   readonly name: string;

@@ -11,6 +11,7 @@ export const MAX_HEADER_LENGTH = 100_000_000;
 /** Bytes of the little-endian u64 header-length prefix. */
 export const HEADER_PREFIX_BYTES = 8;
 
+/** Options of parseHeader: the file's size (to check offsets against it) and a path for messages. */
 export interface HeaderOptions {
   /** Size of the whole file when `bytes` holds only its start (at least 8 + N bytes). */
   fileSize?: number;

@@ -4,7 +4,7 @@
 // update() call, so any number of hashers interleave on one instance and a
 // trap that discards the instance loses no hasher's state.
 import { withCore, type CoreExports } from './wasm.js';
-import { CheckpointError, CorruptError } from '../errors.js';
+import { CorruptError, errorFor } from '../errors.js';
 import { usedAfterDigest, type Hasher, type HashEngine } from './hasher.js';
 
 /**
@@ -16,7 +16,7 @@ const CORE_CHUNK = 64 * 1024;
 export const SHA256_STATE_BYTES = 112;
 
 const trap = (e: unknown) =>
-  new CheckpointError('IO', `SHA-256 core failed unexpectedly: ${String(e)}`, { detail: 'CORE_TRAP', cause: e });
+  errorFor('IO', `SHA-256 core failed unexpectedly: ${String(e)}`, { detail: 'CORE_TRAP', cause: e });
 
 /** A streaming SHA-256 of the core, whose state can be saved and resumed later (even in another runtime). */
 export interface CoreHasher extends Hasher {
@@ -116,6 +116,7 @@ function checkState(state: Uint8Array): void {
   }
 }
 
+/** The WASM core's SHA-256, whose state can be saved and resumed anywhere. */
 export interface CoreEngine extends HashEngine {
   readonly name: 'core';
   createSha256(): CoreHasher;
@@ -123,6 +124,7 @@ export interface CoreEngine extends HashEngine {
   resume(state: Uint8Array): CoreHasher;
 }
 
+/** The WASM core's SHA-256: synchronous from the first call; `save()` a hasher's state and `resume()` it later, in any runtime. */
 export const coreEngine: CoreEngine = {
   name: 'core',
   createSha256: () => new CoreSha256(),

@@ -10,13 +10,14 @@
 import { withCore, type CoreExports } from './wasm.js';
 import { TensorTable, encodeTable, specCode, DTYPE_ANY, type ExpectedTensor } from './table.js';
 import { headerTable } from './header.js';
-import { CheckpointError, CompatibilityError } from '../errors.js';
+import { CompatibilityError, errorFor } from '../errors.js';
 import type { Header } from '../types/tensor.js';
 import type { Dtype } from '../types/dtype.js';
 
 /** A model's or a checkpoint's tensors: a parsed Header, or name → { dtype?, shape } (no dtype: any fits). */
 export type TensorSpecs = Header | Readonly<Record<string, ExpectedTensor>> | ReadonlyMap<string, ExpectedTensor>;
 
+/** Options of checkShapes/compareShapes: allow missing or unexpected tensors, the path named in errors. */
 export interface ShapeCheckOptions {
   /** Tensors the model expects may be absent from the checkpoint. */
   allowMissing?: boolean;
@@ -26,6 +27,7 @@ export interface ShapeCheckOptions {
   path?: string;
 }
 
+/** Every difference between two tensor specs at once: missing, unexpected, reshaped and retyped tensors. */
 export interface ShapeReport {
   /** True when nothing but allowed differences was found. */
   ok: boolean;
@@ -44,7 +46,7 @@ const K_MISSING = 1, K_UNEXPECTED = 2, K_SHAPE = 3, K_DTYPE = 4;
 const MESSAGE_LIST_LIMIT = 10;
 
 const invalid = (name: string, why: string) =>
-  new CheckpointError('UNSUPPORTED', `shape check: expected tensor ${JSON.stringify(name)} ${why}`, { detail: 'INVALID_ARGUMENT', tensor: name });
+  errorFor('UNSUPPORTED', `shape check: expected tensor ${JSON.stringify(name)} ${why}`, { detail: 'INVALID_ARGUMENT', tensor: name });
 
 function isHeader(x: TensorSpecs): x is Header {
   return typeof (x as Header).tensors === 'function' && typeof (x as Header).names === 'function';
@@ -134,16 +136,16 @@ function coreDifferences(expected: TensorSpecs, actual: TensorSpecs): ShapeRepor
     const eIdx = align8(e.arena.length), aBase = align8(eIdx + 4 * e.count);
     const aIdx = align8(aBase + a.arena.length), out = align8(aIdx + 4 * a.count);
     const ptr = c.reserve(out);
-    if (ptr === 0) throw new CheckpointError('UNSUPPORTED', 'shape check: the WebAssembly core could not grow its memory', { detail: 'OUT_OF_MEMORY' });
+    if (ptr === 0) throw errorFor('UNSUPPORTED', 'shape check: the WebAssembly core could not grow its memory', { detail: 'OUT_OF_MEMORY' });
     const mem = new Uint8Array(c.memory.buffer);
     mem.set(e.arena, ptr);
     new Uint32Array(c.memory.buffer, ptr + eIdx, e.count).set(e.index);
     mem.set(a.arena, ptr + aBase);
     new Uint32Array(c.memory.buffer, ptr + aIdx, a.count).set(a.index);
     const n = c.shapesCompare(ptr, ptr + eIdx, e.count, ptr + aBase, ptr + aIdx, a.count, ptr + out, (Math.random() * 4294967296) >>> 0);
-    if (n < 0) throw new CheckpointError('UNSUPPORTED', 'shape check: the WebAssembly core could not grow its memory', { detail: 'OUT_OF_MEMORY' });
+    if (n < 0) throw errorFor('UNSUPPORTED', 'shape check: the WebAssembly core could not grow its memory', { detail: 'OUT_OF_MEMORY' });
     return new Uint32Array(c.memory.buffer, ptr + out, n * 3).slice();
-  }, (err) => new CheckpointError('IO', `shape check: the safeckpt core failed unexpectedly (${String(err)}); this is a safeckpt bug`, { detail: 'CORE_TRAP', cause: err }));
+  }, (err) => errorFor('IO', `shape check: the safeckpt core failed unexpectedly (${String(err)}); this is a safeckpt bug`, { detail: 'CORE_TRAP', cause: err }));
 
   const report: ShapeReport = { ok: true, missing: [], unexpected: [], shape: [], dtype: [] };
   for (let k = 0; k < entries.length; k += 3) {

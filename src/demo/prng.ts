@@ -3,6 +3,7 @@
 // exported, so nothing that must resume exactly may draw from it).
 // mulberry32: fast, 2^32 period, good enough for shuffling and initialising.
 
+/** A seeded PRNG (mulberry32) whose whole state is one u32, so it is saved and restored exactly. */
 export class Prng {
   private s: number;
 

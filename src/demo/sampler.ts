@@ -4,6 +4,7 @@
 // very same next batch after a resume.
 import { Prng, mixSeed } from './prng.js';
 
+/** A sampler's position: seed, epoch and windows handed out in it. */
 export interface SamplerCursor {
   seed: number;
   epoch: number;
@@ -11,6 +12,7 @@ export interface SamplerCursor {
   position: number;
 }
 
+/** One batch of token windows: inputs and next-token targets. */
 export interface Batch {
   /** Inputs, [batchSize × seqLen] row-major token ids. */
   x: Int32Array;
@@ -20,6 +22,7 @@ export interface Batch {
   seqLen: number;
 }
 
+/** Draws shuffled token windows, epoch after epoch; its cursor is all that must be saved to draw the same next batch after a resume. */
 export class TextSampler {
   private order: Uint32Array = new Uint32Array(0);
   private orderEpoch = -1;

@@ -13,6 +13,7 @@ import type { Tf, Variable, Tensor } from '../tfjs/tf.js';
 import type { VariableModel } from '../tfjs/tf.js';
 import { Prng, mixSeed } from './prng.js';
 
+/** TinyLM's architecture: vocabulary, widths, layers, heads, rotary base, dropout, tied embeddings, seed. */
 export interface TinyLMConfig {
   vocab_size: number;
   d_model: number;
@@ -33,6 +34,7 @@ export interface TinyLMConfig {
   seed: number;
 }
 
+/** The demo's TinyLM size (everything but the vocabulary). */
 export const TINY_LM_DEFAULTS: Omit<TinyLMConfig, 'vocab_size'> = {
   d_model: 32,
   n_layers: 2,
@@ -92,6 +94,7 @@ export interface ForwardOptions {
   step?: number;
 }
 
+/** A tiny decoder-only transformer LM in TensorFlow.js core ops, laid out like Qwen2, deterministic (seeded init and dropout). */
 export class TinyLM implements VariableModel {
   readonly architecture_type: string;
   readonly variables: Readonly<Record<string, Variable>>;

@@ -5,7 +5,7 @@
 // by default; remote ones (HTTP) load nothing until asked, then fetch only the
 // tensors asked for — and, when a sidecar exists, check each one's SHA-256
 // against it (and the header's), so a tensor fetched alone is verified alone.
-import { CheckpointError, IntegrityError, NotFoundError } from '../errors.js';
+import { CheckpointError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
@@ -24,6 +24,7 @@ export const READ_SEGMENT = 256 << 20;
 /** Two requested tensors this close are fetched in one range request (gap bytes are cheaper than a round trip). */
 export const COALESCE_GAP = 64 << 10;
 
+/** Options of readSafetensors: what to load now, whether to verify against the sidecar, strict mode, the HMAC key, workers, a logger. */
 export interface ReadOptions extends ParallelOptions {
   /** Tensors to fetch now: 'all' (default for local stores), 'none' (default for http), or a list of names. */
   load?: 'all' | 'none' | string[];
@@ -36,6 +37,7 @@ export interface ReadOptions extends ParallelOptions {
   logger?: Logger;
 }
 
+/** An opened safetensors file or sharded model: header, metadata, names, and tensors fetched (and verified) on demand. */
 export interface SafetensorsFile {
   /** The file (or, sharded, the index) as a location people can read. */
   readonly path: string;
@@ -55,6 +57,7 @@ export interface SafetensorsFile {
   readonly files: readonly SafetensorsFile[];
 }
 
+/** A tensor of a safetensors file: a zero-copy view of its bytes. */
 export class SafetensorsView implements TensorView {
   constructor(readonly info: TensorInfo, private readonly data: Uint8Array) {}
   get name() { return this.info.name; }
@@ -108,7 +111,7 @@ export function checkSidecarAgainst(store: Store, key: string, sc: Sidecar | nul
   const path = store.describe(key);
   if (!sc) {
     if (opts.key !== undefined) {
-      throw new CheckpointError('AUTH', `${path} has no sidecar, so it carries no HMAC, but a key was given: it is not authenticated (sign it with \`safeckpt sign\`)`, {
+      throw errorFor('AUTH', `${path} has no sidecar, so it carries no HMAC, but a key was given: it is not authenticated (sign it with \`safeckpt sign\`)`, {
         path: store.describe(sidecarKeyFor(key)), detail: 'HMAC_MISSING',
       });
     }

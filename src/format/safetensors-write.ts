@@ -6,7 +6,7 @@
 // bytes go to the store in slices, hashed on the way: the writer never holds
 // more than the tensors the caller already has (#458 of the reference asks for
 // exactly this). The sidecar is written with the file.
-import { CheckpointError, CompatibilityError, UnsupportedError } from '../errors.js';
+import { CheckpointError, CompatibilityError, UnsupportedError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
@@ -27,6 +27,7 @@ import { nameRecord } from '../name-record.js';
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
 
+/** Options of writeSafetensors: metadata, HMAC key and key id, shard size, workers, progress, a logger. */
 export interface WriteOptions extends ParallelOptions {
   /** `__metadata__`: string → string, stored in the header and in the sidecar. */
   metadata?: Record<string, string> | null;
@@ -43,6 +44,7 @@ export interface WriteOptions extends ParallelOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What was written: the path, size, SHA-256 and per-tensor digests, the sidecar, the shards. */
 export interface WriteResult {
   /** Where the file (or, sharded, the index) was written. */
   path: string;
@@ -256,13 +258,14 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
     }
     log.error('safetensors write failed', { path: store.describe(key), error: String(e) });
     if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError('IO', `writing ${store.describe(key)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(key), cause: e });
+    throw errorFor('IO', `writing ${store.describe(key)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(key), cause: e });
   }
 }
 
 /** The key a write goes to when the destination names a store's root or a folder-less source. */
 export const DEFAULT_MODEL_KEY = 'model.safetensors';
 
+/** Writes tensors as safetensors, byte-identical to the reference writer, streamed and hashed as written, with its sidecar (signed with a key); atomic; sharded past maxShardSize. */
 export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: WriteOptions = {}): Promise<WriteResult> {
   const { store, key: k } = resolveSource(dest);
   if (store.readOnly) {
@@ -270,7 +273,7 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
   }
   const key = k === '' ? DEFAULT_MODEL_KEY : k;
   const entries = writeEntries(tensors);
-  // Large data follows: pick the fastest correct SHA-256 engine first (measured once, ~20 ms).
+  // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
   const lease = new PoolLease(opts, AUTO_WORKERS_FROM.write);
   try {

@@ -5,7 +5,7 @@
 // — or the open fails INTEGRITY naming the shard. All of that holds before any tensor data is read, so a
 // shard copied in from another model signed with the same key, a shard dropped from the weight map or a
 // deleted index sidecar never yields a tensor.
-import { CheckpointError, AuthError, IntegrityError, NotFoundError } from '../errors.js';
+import { AuthError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { loggerFrom } from '../log/logger.js';
@@ -139,7 +139,7 @@ function checkWeightMap(store: Store, indexKey: string, index: ShardIndex, shard
     for (const n of files[i].names) {
       const mapped = own(index.weight_map, n);
       if (mapped !== file) {
-        throw new CheckpointError('CORRUPT', `${path}: shard ${file} holds tensor '${n}', which the weight_map ${mapped ? `puts in ${mapped}` : 'does not list'}`, {
+        throw errorFor('CORRUPT', `${path}: shard ${file} holds tensor '${n}', which the weight_map ${mapped ? `puts in ${mapped}` : 'does not list'}`, {
           path, tensor: n, detail: 'INDEX_MISMATCH',
         });
       }
@@ -147,7 +147,7 @@ function checkWeightMap(store: Store, indexKey: string, index: ShardIndex, shard
   }
   const present = new Set(files.flatMap((f) => f.names));
   for (const [n, file] of Object.entries(index.weight_map)) {
-    if (!present.has(n)) throw new CheckpointError('CORRUPT', `${path}: the weight_map puts tensor '${n}' in ${file}, but that shard does not hold it`, { path, tensor: n, detail: 'INDEX_MISMATCH' });
+    if (!present.has(n)) throw errorFor('CORRUPT', `${path}: the weight_map puts tensor '${n}' in ${file}, but that shard does not hold it`, { path, tensor: n, detail: 'INDEX_MISMATCH' });
   }
 }
 
@@ -184,7 +184,7 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
  * `probe`: the first bytes of the file (or the whole index), already read to tell what it is.
  */
 export async function openModel(store: Store, kind: 'file' | 'sharded', key: string, opts: ReadOptions = {}, probe?: Uint8Array): Promise<SafetensorsFile> {
-  // Large data follows: pick the fastest correct SHA-256 engine first.
+  // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
   const lease = new PoolLease(opts, AUTO_WORKERS_FROM.load);
   try {

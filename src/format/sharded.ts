@@ -8,15 +8,18 @@ import { CorruptError, UnsupportedError } from '../errors.js';
 import { baseOf, dirOf, joinKey } from '../store/keys.js';
 import { parseJsonObject, shownJson, signJson, type MacKey } from './signed-json.js';
 
+/** The suffix of a sharded model's index, as Hugging Face names it (`model.safetensors.index.json`). */
 export const INDEX_SUFFIX = '.safetensors.index.json';
 export const INDEX_SIDECAR_FORMAT = 'safeckpt.index-sidecar';
 export const INDEX_SIDECAR_VERSION = 1;
 
+/** A sharded model's index: metadata (total_size) and the weight map, tensor → shard file. */
 export interface ShardIndex {
   metadata: { total_size: number; [k: string]: unknown };
   weight_map: Record<string, string>;
 }
 
+/** The index's sidecar: the index's own SHA-256 and each shard's size and SHA-256, optionally HMAC-signed. */
 export interface IndexSidecar {
   format: typeof INDEX_SIDECAR_FORMAT;
   format_version: number;

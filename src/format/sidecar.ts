@@ -8,11 +8,14 @@ import { CorruptError, UnsupportedError } from '../errors.js';
 import { isDtype, type Dtype } from '../types/dtype.js';
 import { parseJsonObject, shownJson, type MacKey, signJson } from './signed-json.js';
 
+/** The `format` tag of a sidecar (NAME.safetensors.meta.json). */
 export const SIDECAR_FORMAT = 'safeckpt.sidecar';
 /** Bumped only for changes an older reader would misread; a newer version is refused as UNSUPPORTED. */
 export const SIDECAR_VERSION = 1;
+/** What a sidecar's name adds to its file's name. */
 export const SIDECAR_SUFFIX = '.meta.json';
 
+/** One tensor as its sidecar records it: dtype, shape, offsets and SHA-256. */
 export interface SidecarTensor {
   dtype: Dtype;
   shape: number[];
@@ -20,6 +23,7 @@ export interface SidecarTensor {
   sha256: string;
 }
 
+/** A safetensors file's sidecar: its size and SHA-256, its header's SHA-256, every tensor's SHA-256, metadata, optional HMAC. */
 export interface Sidecar extends SidecarFacts {
   format: typeof SIDECAR_FORMAT;
   format_version: number;
@@ -27,6 +31,7 @@ export interface Sidecar extends SidecarFacts {
   hmac?: string;
 }
 
+/** The sidecar key of a file key (`dir/x.safetensors` → `dir/x.safetensors.meta.json`). */
 export function sidecarKeyFor(key: string): string {
   return key + SIDECAR_SUFFIX;
 }

@@ -37,6 +37,7 @@ export interface LogTimer {
   clear(handle: unknown): void;
 }
 
+/** Options of CircularLog: capacity, flush interval, sink, level. */
 export interface CircularLogOptions {
   /** Records kept in the ring (and in a snapshot sink's file). */
   capacity: number;
@@ -59,6 +60,7 @@ export interface CircularLogOptions {
 /** Default of CircularLogOptions.closeTimeoutMs. */
 export const LOG_CLOSE_TIMEOUT_MS = 30_000;
 
+/** What a log did: records accepted, writes, sink errors, records lost. */
 export interface CircularLogStats {
   /** Records accepted (at or above the level, before close). */
   records: number;
@@ -99,6 +101,7 @@ const refTimer: LogTimer = {
   clear: (h) => clearTimeout(h as Parameters<typeof clearTimeout>[0]),
 };
 
+/** A logger keeping the last `capacity` records in a ring and writing them lazily to its sink; nothing emitted before close() is lost. */
 export class CircularLog implements Logger, ExitFlushable {
   readonly capacity: number;
   readonly flushIntervalMs: number;

@@ -13,6 +13,7 @@ export interface ConsoleLike {
 
 const METHOD = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error', CRITICAL: 'error' } as const;
 
+/** A sink writing each record to the console (browsers, and anywhere without a file system). */
 export function consoleSink(target: ConsoleLike = globalThis.console): LogSink {
   return {
     write(batch: LogBatch) {

@@ -13,6 +13,7 @@ import type { FlushReason, LogBatch, LogSink } from './sink.js';
 
 type Fs = typeof import('node:fs');
 
+/** Options of fileSink: when to fsync (by default for ERROR and above, close and exit). */
 export interface FileSinkOptions {
   /**
    * When to fsync the file and its directory: 'urgent' (default: ERROR/CRITICAL, close, exit —

@@ -2,9 +2,12 @@
 // Users pass any object of this shape — a CircularLog, or an adapter to their
 // own logger; without one, operations log nothing and warnings go nowhere.
 
+/** Log levels, least to most severe. */
 export type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL';
+/** Structured fields of a log record. */
 export type Fields = Record<string, unknown>;
 
+/** What every operation logs through (`opts.logger`): one method per level. */
 export interface Logger {
   debug(msg: string, fields?: Fields): void;
   info(msg: string, fields?: Fields): void;

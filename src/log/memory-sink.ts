@@ -3,6 +3,7 @@
 import type { LogRecord } from './record.js';
 import type { FlushReason, LogBatch, LogSink } from './sink.js';
 
+/** A sink that keeps its batches in memory. */
 export interface MemorySink extends LogSink {
   /** Every record received, in order (each exactly once). */
   readonly records: LogRecord[];
@@ -13,6 +14,7 @@ export interface MemorySink extends LogSink {
   readonly closed: boolean;
 }
 
+/** A sink keeping what it is given in memory (tests, and reading a log back). */
 export function memorySink(): MemorySink {
   const records: LogRecord[] = [];
   const writes: Array<{ reason: FlushReason; records: number; lost: number }> = [];

@@ -5,6 +5,7 @@
 // change what was logged.
 import type { Fields, Level } from './logger.js';
 
+/** Every level, least to most severe. */
 export const LEVELS: readonly Level[] = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'];
 
 /** Level name → rank (DEBUG 0 … CRITICAL 4); ranks compare like the levels. */

@@ -13,6 +13,7 @@ export type FlushReason =
   | 'close'     // close() was called
   | 'exit';     // the process (or page) is exiting
 
+/** What a log hands its sink at once: the records as JSON lines, and why it writes now. */
 export interface LogBatch {
   readonly reason: FlushReason;
   /** Records appended since the previous batch, oldest first, one JSON line each (no newline). */
@@ -25,6 +26,7 @@ export interface LogBatch {
   readonly lost: number;
 }
 
+/** Where a CircularLog writes its batches (file, OPFS, console, memory, or your own). */
 export interface LogSink {
   /**
    * Writes one batch. A sink that returns nothing has finished when it returns (the file sink does:

@@ -23,7 +23,7 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
       try {
         await setHashEngine(m.engine as HashEngineName);
       } catch {
-        await ready(); // that engine does not load here: measure, as the main thread did
+        await ready(); // that engine does not load here: the runtime's rule, as on the main thread
       }
       return;
     }

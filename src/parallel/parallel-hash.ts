@@ -8,13 +8,17 @@
 import { sha256, createSha256 } from '../core/hash.js';
 import type { ByteRange } from '../types/range.js';
 import { CorruptError } from '../errors.js';
-import { coreCount, workersAvailable } from '../platform/runtime.js';
+import { AUTO_WORKERS_FROM, PoolLease } from './lease.js';
 
 /** Bytes to hash: in memory, or read on demand (e.g. a file or HTTP range reader). */
 export type RangeSource = Uint8Array | ((start: number, end: number) => Promise<Uint8Array> | Uint8Array);
 
+/** Options of hashRangesParallel: worker count and bytes per message. */
 export interface ParallelHashOptions {
-  /** Worker threads to start (default: the processor count, at most the number of ranges; 0 hashes on this thread). */
+  /**
+   * Worker threads to start (at most MAX_WORKERS and the number of ranges; 0 hashes on this thread). Default:
+   * as verify decides — workers from AUTO_WORKERS_FROM.verify bytes on, as many as the cores (at most MAX_WORKERS).
+   */
   workers?: number;
   /** Bytes per message to a worker (default 8 MiB). */
   pieceBytes?: number;
@@ -43,18 +47,18 @@ export async function hashRangesParallel(
     }
     return bytes;
   };
-  const wanted = opts.workers ?? (await coreCount());
-  const count = Math.max(0, Math.min(wanted, ranges.length));
-  if (count === 0 || !workersAvailable()) return hashHere(ranges, read, piece);
-  const { HashPool } = await import('../parallel/pool.js'); // loads with the first parallel hash, not with the page
-  const pool = new HashPool(count);
+  // The one pool policy (PoolLease): the workers asked for, capped at MAX_WORKERS, or by default a pool
+  // only from AUTO_WORKERS_FROM.verify bytes on (below it, starting workers costs more than they save).
+  const lease = new PoolLease({ workers: opts.workers === undefined ? undefined : Math.min(opts.workers, ranges.length) }, AUTO_WORKERS_FROM.verify);
   try {
+    const pool = ranges.length === 0 ? null : await lease.get(ranges.reduce((a, r) => a + (r.end - r.start), 0));
+    if (!pool) return await hashHere(ranges, read, piece);
     // One job per range (ranges may overlap); a reader's bytes may be its own, so they are copied before lending.
     const jobs = ranges.map(({ start, end }, i) => ({ from: start, to: end, ranges: [{ name: String(i), start, end }] }));
     const hex = await pool.hashJobs({ read, lends: false }, jobs, undefined, piece);
     return ranges.map((_, i) => fromHex(hex[String(i)]));
   } finally {
-    pool.close();
+    lease.close();
   }
 }
 

@@ -9,7 +9,7 @@
 // transferred ArrayBuffers, sent back after hashing, so nothing is copied and
 // at most a few jobs' bytes are in flight. Digests are the same as on one
 // thread: only where they are computed changes.
-import { CheckpointError, IoError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { CheckpointError, IoError, ERROR_CODES, type ErrorCode, errorFor } from '../errors.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
 import type { NamedRange } from './range-hash.js';
 import { CORE_WASM_BASE64 } from '../core/wasm-bytes.js';
@@ -51,7 +51,7 @@ async function spawn(onReply: (r: WorkerReply) => void, onFail: (e: Error) => vo
 function toError(json: Record<string, unknown>): CheckpointError {
   const message = String(json.message ?? 'hashing worker failed');
   if (ERROR_CODES.includes(json.code as ErrorCode)) {
-    return new CheckpointError(json.code as ErrorCode, message, {
+    return errorFor(json.code as ErrorCode, message, {
       detail: json.detail as string | undefined, path: json.path as string | undefined, tensor: json.tensor as string | undefined,
       position: json.position as number | undefined, data: json.data,
     });

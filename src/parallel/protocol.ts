@@ -5,7 +5,7 @@
 import type { NamedRange } from './range-hash.js';
 
 export type WorkerRequest =
-  /** Pins the engine the main thread measured (digests are the same whichever runs; speed is not). */
+  /** Pins the engine the main thread runs (digests are the same whichever runs; speed is not). */
   | { op: 'init'; engine: string }
   /** Hash `ranges` of the file at root/key, reading [from, to) itself in `slice`-byte reads. */
   | { op: 'file'; id: number; root: string; key: string; from: number; to: number; slice: number; ranges: NamedRange[] }

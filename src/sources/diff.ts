@@ -9,12 +9,14 @@ import type { Dtype } from '../types/dtype.js';
 import type { TensorLike, TensorView } from '../types/tensor.js';
 import { openTensors, type OpenTensorsOptions, type TensorEntry, type TensorSource } from './open.js';
 
+/** A tensor as a diff reports it: name, dtype, shape. */
 export interface TensorSummary {
   name: string;
   dtype: Dtype;
   shape: number[];
 }
 
+/** A tensor in both sources that differs: what changed, and the max absolute difference of float values. */
 export interface ChangedTensor {
   name: string;
   a: { dtype: Dtype; shape: number[] };
@@ -27,6 +29,7 @@ export interface ChangedTensor {
   nonFiniteMismatches?: number;
 }
 
+/** Two weights sources compared: tensors added, removed, changed and unchanged. */
 export interface TensorDiff {
   /** Same names, dtypes, shapes and bytes. */
   identical: boolean;

@@ -14,12 +14,14 @@ import { openModel } from '../format/sharded-read.js';
 import { readTorchFile } from '../format/torch/read.js';
 import { detectSource } from './detect.js';
 
+/** A tensor's dtype, shape and size, known without reading its data. */
 export interface TensorEntry {
   readonly dtype: Dtype;
   readonly shape: readonly number[];
   readonly byteLength: number;
 }
 
+/** Any weights source (safetensors, sharded, .pt, checkpoint) behind one interface: names, info, tensors on demand. */
 export interface TensorSource {
   /** 'checkpoint': the model weights of a training checkpoint; 'tensors': a record given in memory. */
   readonly format: 'safetensors' | 'sharded' | 'torch' | 'checkpoint' | 'tensors';
@@ -36,6 +38,7 @@ export interface TensorSource {
   readonly checkpoint?: CheckpointFacts;
 }
 
+/** What openTensors checked of a training checkpoint: step, files, HMAC status. */
 export interface CheckpointFacts {
   step: number;
   /** Files the manifest lists, each checked for its size and SHA-256. */
@@ -47,6 +50,7 @@ export interface CheckpointFacts {
   optimizerTensors: number;
 }
 
+/** Options of openTensors: the HMAC key, whether to verify, a logger. */
 export interface OpenTensorsOptions {
   /** HMAC key the sidecars must be signed with (safetensors). */
   key?: MacKey;

@@ -5,7 +5,7 @@
 // header check guarantees the tensors tile the data region); the whole-file
 // SHA-256 the sidecar records is computed in the same pass and compared too, so
 // a stale recorded value is never reported as matching (or signed).
-import { CheckpointError, IntegrityError, UnsupportedError } from '../errors.js';
+import { CheckpointError, IntegrityError, UnsupportedError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
@@ -29,6 +29,7 @@ import { detectSource, type DetectedSource } from './detect.js';
 /** Bytes read per slice while streaming a file through the hashers. */
 export const VERIFY_SLICE = 16 << 20;
 
+/** Options of verify: the HMAC key, strict mode (a sidecar is required), workers, progress, a logger. */
 export interface VerifyOptions extends ParallelOptions {
   /** HMAC key: sidecars must be signed with it (AUTH otherwise). */
   key?: MacKey;
@@ -39,6 +40,7 @@ export interface VerifyOptions extends ParallelOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What verify checked: every byte against the sidecar(s) or only the structure, the HMAC status, the shards, warnings. */
 export interface VerifyReport {
   ok: true;
   kind: 'safetensors' | 'sharded' | 'checkpoint';
@@ -181,7 +183,7 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
   if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, opts);
   const kind = modelKind(store, d, 'verify');
   const log = loggerFrom(opts);
-  // Large data follows: pick the fastest correct SHA-256 engine first.
+  // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
   let done = 0;
   const total = opts.onProgress ? await totalBytes(store, kind, d.key) : 0;
@@ -201,6 +203,7 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
   }
 }
 
+/** Options of sign: a key id label, workers, progress, a logger. */
 export interface SignOptions extends ParallelOptions {
   keyId?: string;
   logger?: Logger;
@@ -241,7 +244,7 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
  */
 export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Promise<{ path: string; sidecars: string[] }> {
   const { store, key: k } = resolveSource(src);
-  if (store.readOnly) throw new CheckpointError('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
+  if (store.readOnly) throw errorFor('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
   const d = await detectSource(store, k);
   if (d.kind === 'checkpoint') {
     throw new UnsupportedError(`${store.describe(d.key)} is a training checkpoint: its manifest is signed when it is saved (saveCheckpoint's key option); signing its files here would break the manifest`, {

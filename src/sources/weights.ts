@@ -9,7 +9,7 @@
 // (config.json + model.safetensors or model.safetensors.index.json) — maps its
 // tensors onto the model through an architecture adapter, checks every shape
 // and dtype, and only then assigns them all: all or nothing.
-import { CheckpointError, UnsupportedError } from '../errors.js';
+import { UnsupportedError, errorFor } from '../errors.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import { resolveSource, type Dest, type Source } from '../store/resolve.js';
 import { joinKey } from '../store/keys.js';
@@ -34,6 +34,7 @@ import { detectSource } from './detect.js';
 /** A Hugging Face model folder's description of the model. */
 export const HF_CONFIG = 'config.json';
 
+/** Options of saveWeights: signing key, metadata, adapter, sharding, logger, progress. */
 export interface SaveWeightsOptions {
   /** HMAC-SHA256 key: signs the sidecar (never stored). */
   key?: MacKey;
@@ -48,6 +49,7 @@ export interface SaveWeightsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What saveWeights wrote: the file(s), the tensor names and the metadata recorded. */
 export interface SavedWeights extends WriteResult {
   /** The tensor names written, in model order. */
   names: string[];
@@ -71,6 +73,7 @@ export async function saveWeights(dest: Dest, model: ModelLike, opts: SaveWeight
   return { ...r, names: Object.keys(tensors), metadata: meta };
 }
 
+/** Options of loadWeights: key, adapters, strictness, TensorFlow.js namespace, logger. */
 export interface LoadWeightsOptions {
   /** HMAC key: the sidecar (or checkpoint manifest) must be signed with it (AUTH otherwise). */
   key?: MacKey;
@@ -85,6 +88,7 @@ export interface LoadWeightsOptions {
   logger?: Logger | null;
 }
 
+/** What loadWeights assigned, and where it came from. */
 export interface LoadedWeights {
   /** What was read, for people. */
   path: string;
@@ -122,7 +126,7 @@ async function readJson(store: Store, key: string): Promise<Record<string, unkno
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
     throw new Error('not a JSON object');
   } catch (e) {
-    throw new CheckpointError('CORRUPT', `${store.describe(key)} is not a JSON object: ${(e as Error).message}`, { path: store.describe(key), detail: 'BAD_JSON', cause: e });
+    throw errorFor('CORRUPT', `${store.describe(key)} is not a JSON object: ${(e as Error).message}`, { path: store.describe(key), detail: 'BAD_JSON', cause: e });
   }
 }
 
@@ -174,7 +178,7 @@ export async function loadWeights(src: Source, model: ModelLike, opts: LoadWeigh
   if (o.kind === 'huggingface' && o.config && adapter.checkConfig) {
     const diffs = adapter.checkConfig(o.config, model);
     if (diffs.length) {
-      throw new CheckpointError('ARCH_MISMATCH', `${o.path}: the model given does not match the Hugging Face config.json (${diffs.join('; ')}): build it from that config (${adapter.description}). Nothing was loaded.`, {
+      throw errorFor('ARCH_MISMATCH', `${o.path}: the model given does not match the Hugging Face config.json (${diffs.join('; ')}): build it from that config (${adapter.description}). Nothing was loaded.`, {
         path: o.path, data: { differences: diffs },
       });
     }

@@ -1,6 +1,6 @@
 // The filesystem store for Node, Deno and Bun, all through node:fs, which
 // platform/runtime.ts loads on first use (NO_FS where the runtime has none).
-import { CheckpointError, IoError, NotFoundError } from '../errors.js';
+import { CheckpointError, IoError, NotFoundError, errorFor } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, dirOf } from './keys.js';
 import { writeAhead } from './write-ahead.js';
@@ -13,6 +13,7 @@ type FsPromises = typeof import('node:fs/promises');
 /** Bytes per read() call when a caller asks for a large range: keeps syscalls few without huge temporaries. */
 const READ_SLICE = 64 << 20;
 
+/** Files under a folder (Node, Deno, Bun): ranged reads, streamed writes, atomic renames, fsync. */
 export class FsStore implements Store {
   readonly kind = 'fs';
   readonly readOnly = false;
@@ -123,7 +124,7 @@ export class FsStore implements Store {
       const n = Math.min(READ_SLICE, out.length - done);
       const { bytesRead } = await h.read(out, done, n, start + done);
       if (bytesRead === 0) {
-        throw new CheckpointError('CORRUPT', `${this.describe(key)} ended at byte ${start + done} while reading up to ${start + out.length} (it shrank while being read?)`, {
+        throw errorFor('CORRUPT', `${this.describe(key)} ended at byte ${start + done} while reading up to ${start + out.length} (it shrank while being read?)`, {
           detail: 'SHORT_READ', path: this.describe(key), position: start + done,
         });
       }

@@ -4,7 +4,7 @@
 // that reads before it asks the size costs no HEAD. A server that ignores Range answers 200 with the whole body: that body
 // is kept and every later range of the same URL is served from it, so a file
 // is downloaded at most once.
-import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
+import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange } from './keys.js';
 import { redactUrl } from './redact.js';
@@ -13,6 +13,7 @@ import { HTTP_TIMEOUT_MS, readBody, Watch } from './http-deadline.js';
 /** A fetch error's message may quote the URL it was given: show the redacted one instead. */
 const redactMessage = (msg: string, href: string, shown: string) => msg.split(href).join(shown);
 
+/** Options of HttpStore: request headers, the fetch to use, a query string (e.g. a token) for every URL. */
 export interface HttpStoreOptions {
   /** Extra request headers (e.g. an Authorization token). */
   headers?: Record<string, string>;
@@ -47,6 +48,7 @@ interface Exchange {
   watch: Watch;
 }
 
+/** Requests and bytes an HttpStore made and received. */
 export interface HttpStats {
   requests: number;
   /** Body bytes received. */
@@ -55,6 +57,7 @@ export interface HttpStats {
   fullReads: number;
 }
 
+/** Files under a URL, read-only, by range requests (only the bytes asked for). */
 export class HttpStore implements Store {
   readonly kind = 'http';
   readonly readOnly = true;
@@ -234,7 +237,7 @@ export class HttpStore implements Store {
     }
     if (b.length !== range.end - range.start) {
       // A short 206 means the range ran past the end of the file.
-      throw new CheckpointError('CORRUPT', `${url}: asked for bytes [${range.start}, ${range.end}) but got ${b.length} (the file is shorter: truncated?)`, {
+      throw errorFor('CORRUPT', `${url}: asked for bytes [${range.start}, ${range.end}) but got ${b.length} (the file is shorter: truncated?)`, {
         detail: 'SHORT_READ', path: url, position: range.start + b.length,
       });
     }

@@ -5,7 +5,7 @@
 // a write is atomic however large the value (tf.io's IndexedDB handler saves a
 // model as one value and runs out of memory near 2 GB, tfjs#7702), and rename
 // is a single transaction that moves records, never bytes.
-import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
+import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, describeIdb } from './keys.js';
 import { IDB_CHUNK } from './idb.js';
@@ -106,7 +106,7 @@ export class IdbBackend implements Store {
       );
       parts.forEach((c, i) => {
         const idx = first + i;
-        if (!c) throw new CheckpointError('CORRUPT', `${this.describe(key)}: chunk ${idx} is missing from IndexedDB (the database was altered?)`, { path: this.describe(key), detail: 'MISSING_CHUNK' });
+        if (!c) throw errorFor('CORRUPT', `${this.describe(key)}: chunk ${idx} is missing from IndexedDB (the database was altered?)`, { path: this.describe(key), detail: 'MISSING_CHUNK' });
         const cStart = idx * rec.chunk;
         const from = Math.max(r.start, cStart), to = Math.min(r.end, cStart + c.length);
         out.set(c.subarray(from - cStart, to - cStart), from - r.start);

@@ -1,7 +1,7 @@
 // Key arithmetic shared by every store and by the formats that address
 // siblings (a sidecar next to its file, shards next to their index). Keys are
 // '/'-separated, relative to a store's root, never absolute, never '..'.
-import { CheckpointError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import type { ByteRange } from './store.js';
 
 /** The folder part of a key ('' at the root). */
@@ -24,7 +24,7 @@ export function joinKey(dir: string, name: string): string {
 export function checkKey(key: string, where: string): string {
   const parts = key.split('/');
   if (key.startsWith('/') || parts.some((p) => p === '..' || p === '.') || key.includes('\0')) {
-    throw new CheckpointError('IO', `${where}: invalid key '${key}' (keys are relative '/'-separated paths without '.' or '..')`, {
+    throw errorFor('IO', `${where}: invalid key '${key}' (keys are relative '/'-separated paths without '.' or '..')`, {
       detail: 'INVALID_KEY',
       path: key,
     });
@@ -38,7 +38,7 @@ export function checkRange(range: ByteRange, size: number, where: string): void 
     throw new RangeError(`${where}: invalid byte range [${range.start}, ${range.end})`);
   }
   if (range.end > size) {
-    throw new CheckpointError('CORRUPT', `${where}: asked for bytes [${range.start}, ${range.end}) but it holds only ${size} bytes (truncated?)`, {
+    throw errorFor('CORRUPT', `${where}: asked for bytes [${range.start}, ${range.end}) but it holds only ${size} bytes (truncated?)`, {
       detail: 'SHORT_READ',
       path: where,
       position: size,

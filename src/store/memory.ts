@@ -5,6 +5,7 @@ import { IoError, NotFoundError } from '../errors.js';
 import type { ByteRange, Store, StoreEntry, VersionedValue, WriteCondition } from './store.js';
 import { checkKey, checkRange, collect } from './keys.js';
 
+/** Files in memory: the reference Store, and a fast one for tests. */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly readOnly = false;

@@ -24,6 +24,7 @@ export interface StoreRef {
  * `opfs:NAME`, `idb:NAME`, `memory:NAME`, a Uint8Array (read-only use), a Store (its root), or a StoreRef.
  */
 export type Source = string | URL | Uint8Array | Store | StoreRef;
+/** Where to write: a path or file: URL, an s3:, opfs:, idb: or memory: name, or a Store. */
 export type Dest = Source;
 
 /** The key a Uint8Array source is known by in messages. */
@@ -47,6 +48,7 @@ export interface ResolveOptions {
   http?: Omit<HttpStoreOptions, 'search'>;
 }
 
+/** The store and key a Source names: the URL scheme picks the backend. */
 export function resolveSource(src: Source, opts: ResolveOptions = {}): StoreRef {
   if (src instanceof Uint8Array) return { store: new MemoryStore({ [BYTES_KEY]: src }), key: BYTES_KEY };
   if (isStore(src)) return { store: src, key: '' };

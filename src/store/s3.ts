@@ -17,7 +17,7 @@
 // - Every request is retried with exponential backoff on network errors, 5xx
 //   and throttling, has a timeout, and stops at once when `signal` aborts.
 // Folders are key prefixes ending in '/', as every S3 console shows them.
-import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
+import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
 import type { ByteRange, Store, StoreEntry, VersionedValue, WriteCondition } from './store.js';
 import { checkKey, checkRange } from './keys.js';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, canonicalQuery, signRequest, uriEncode, type S3Credentials } from './sigv4.js';
@@ -38,6 +38,7 @@ const MIN_PART_SIZE = 5 << 20;
 /** Deletes sent at once when removing a folder (DeleteObjects needs Content-MD5, which WebCrypto lacks). */
 const DELETES_IN_FLIGHT = 8;
 
+/** Options of S3Store: bucket and prefix, endpoint, region, credentials (default: the AWS_* variables), addressing, multipart sizes, retries, timeout, abort signal. */
 export interface S3StoreOptions {
   bucket: string;
   /** Key prefix every key is under ('' for the bucket's root). */
@@ -61,6 +62,7 @@ export interface S3StoreOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** Requests and bytes an S3Store made and moved. */
 export interface S3Stats {
   requests: number;
   retries: number;
@@ -122,6 +124,7 @@ function xmlOne(xml: string, tag: string): string | undefined {
   return v === undefined ? undefined : xmlText(v);
 }
 
+/** Objects under an S3-compatible bucket and prefix (AWS, Ceph RGW, MinIO …), signed with SigV4: ranged reads, multipart writes. */
 export class S3Store implements Store {
   readonly kind = 's3';
   readonly readOnly = false;
@@ -210,7 +213,7 @@ export class S3Store implements Store {
     const objectKey = req.key === undefined || req.key === null ? null : req.key;
     const where = objectKey === null ? `s3://${this.bucket}` : `s3://${this.bucket}/${objectKey}`;
     if (!this.credentials) {
-      throw new CheckpointError('AUTH', `no credentials for ${where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass { credentials } to the S3 store`, {
+      throw errorFor('AUTH', `no credentials for ${where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass { credentials } to the S3 store`, {
         detail: 'NO_CREDENTIALS', path: where,
       });
     }
@@ -259,7 +262,7 @@ export class S3Store implements Store {
     const msg = xmlOne(text, 'Message');
     const detail = `${what} ${where}: ${res.status} ${code}${msg ? ` (${msg})` : ''}`;
     if (res.status === 403 || code === 'SignatureDoesNotMatch' || code === 'InvalidAccessKeyId') {
-      return new CheckpointError('AUTH', `${detail}: check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the region`, { path: where, detail: code });
+      return errorFor('AUTH', `${detail}: check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the region`, { path: where, detail: code });
     }
     if (code === 'NoSuchBucket') return new NotFoundError(`${detail}: create the bucket first`, { path: where, detail: code });
     if (res.status === 412) return new IoError(`${detail}: the object changed since it was read (another writer?)`, { path: where, detail: 'PRECONDITION_FAILED' });
@@ -323,7 +326,7 @@ export class S3Store implements Store {
         return b.subarray(range.start, range.end);
       }
       if (b.length !== range.end - range.start) {
-        throw new CheckpointError('CORRUPT', `${where}: asked for bytes [${range.start}, ${range.end}) but got ${b.length} (the object is shorter: truncated?)`, {
+        throw errorFor('CORRUPT', `${where}: asked for bytes [${range.start}, ${range.end}) but got ${b.length} (the object is shorter: truncated?)`, {
           detail: 'SHORT_READ', path: where, position: range.start + b.length,
         });
       }
@@ -368,7 +371,7 @@ export class S3Store implements Store {
         throw e instanceof CheckpointError ? e : new IoError(`download of ${where} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: where, cause: e });
       }
       if (fill !== end) {
-        throw new CheckpointError('CORRUPT', `${where}: asked for bytes [${range.start + at}, ${range.start + end}) but got ${fill - at} (the object is shorter: truncated?)`, {
+        throw errorFor('CORRUPT', `${where}: asked for bytes [${range.start + at}, ${range.start + end}) but got ${fill - at} (the object is shorter: truncated?)`, {
           detail: 'SHORT_READ', path: where, position: range.start + fill,
         });
       }

@@ -4,6 +4,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 // and tested against its documented example signatures (test/sigv4.test.js).
 
+/** AWS-style credentials: access key id, secret key, optional session token. */
 export interface S3Credentials {
   accessKeyId: string;
   secretAccessKey: string;

@@ -7,6 +7,7 @@ import type { ByteRange } from '../types/range.js';
 
 export type { ByteRange };
 
+/** One entry of a listing: key, size, and whether it is a folder. */
 export interface StoreEntry {
   key: string;
   size: number;
@@ -24,6 +25,7 @@ export interface WriteCondition {
   ifVersion: string | null;
 }
 
+/** One storage interface for every backend: read (ranges), write (bytes or streams), list, rename, remove, sync. */
 export interface Store {
   /** Short name of the backend, e.g. 'fs', 'http', 'memory', 'opfs', 'idb'. */
   readonly kind: string;

@@ -10,7 +10,7 @@
 // written directly. Slots are indexed by the position of their variable in the
 // list given to minimize(), so that order is saved (`slot_order`) as file
 // names of the variables, and replayed on restore.
-import { CheckpointError } from '../errors.js';
+import { errorFor, type CheckpointError } from '../errors.js';
 import type { TensorData, TensorMap } from '../types/tensor.js';
 import type { Optimizer, Tensor, TfOps, Variable } from './tf.js';
 import type { NamedVariable } from './variables.js';
@@ -82,7 +82,7 @@ export function optimizerSpec(opt: Optimizer): { name: string; spec: OptimizerSp
   const name = typeof o.getClassName === 'function' ? o.getClassName() : String((opt as { constructor?: { name?: string } }).constructor?.name);
   const spec = OPTIMIZER_SPECS[name];
   if (!spec) {
-    throw new CheckpointError('UNSUPPORTED', `optimizer '${name}' is not supported for exact checkpoints; supported: ${Object.keys(OPTIMIZER_SPECS).join(', ')}`, {
+    throw errorFor('UNSUPPORTED', `optimizer '${name}' is not supported for exact checkpoints; supported: ${Object.keys(OPTIMIZER_SPECS).join(', ')}`, {
       detail: 'OPTIMIZER',
     });
   }
@@ -96,7 +96,7 @@ export function optimizerSpec(opt: Optimizer): { name: string; spec: OptimizerSp
 }
 
 function internalsChanged(name: string, field: string): CheckpointError {
-  return new CheckpointError('UNSUPPORTED', `optimizer '${name}' has no '${field}': this TensorFlow.js version lays out its state differently from the 4.x sources safeckpt knows`, {
+  return errorFor('UNSUPPORTED', `optimizer '${name}' has no '${field}': this TensorFlow.js version lays out its state differently from the 4.x sources safeckpt knows`, {
     detail: 'OPTIMIZER_INTERNALS',
   });
 }
@@ -119,11 +119,11 @@ export function snapshotOptimizer(opt: Optimizer, vars: NamedVariable[], take: (
     const names: string[] = [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      if (!e) throw new CheckpointError('UNSUPPORTED', `optimizer '${name}' has no '${suffix}' slot at position ${i} (a variable was skipped in minimize()); pass the same variable list at every step`, { detail: 'OPTIMIZER_SLOTS' });
+      if (!e) throw errorFor('UNSUPPORTED', `optimizer '${name}' has no '${suffix}' slot at position ${i} (a variable was skipped in minimize()); pass the same variable list at every step`, { detail: 'OPTIMIZER_SLOTS' });
       const tfName = e.originalName.endsWith('/' + suffix) ? e.originalName.slice(0, -suffix.length - 1) : e.originalName;
       const file = byTfName.get(tfName);
       if (file === undefined) {
-        throw new CheckpointError('SHAPE_MISMATCH', `optimizer '${name}' holds a '${suffix}' slot for tfjs variable '${tfName}', which is not a variable of the model being saved`, {
+        throw errorFor('SHAPE_MISMATCH', `optimizer '${name}' holds a '${suffix}' slot for tfjs variable '${tfName}', which is not a variable of the model being saved`, {
           detail: 'OPTIMIZER_SLOTS', tensor: tfName,
         });
       }
@@ -131,7 +131,7 @@ export function snapshotOptimizer(opt: Optimizer, vars: NamedVariable[], take: (
       slots[`${file}/${suffix}`] = take(e.variable, `${file}/${suffix}`);
     }
     if (order && (order.length !== names.length || order.some((n, i) => n !== names[i]))) {
-      throw new CheckpointError('UNSUPPORTED', `optimizer '${name}': its slot arrays disagree on the variable order`, { detail: 'OPTIMIZER_SLOTS' });
+      throw errorFor('UNSUPPORTED', `optimizer '${name}': its slot arrays disagree on the variable order`, { detail: 'OPTIMIZER_SLOTS' });
     }
     order = names;
   }
@@ -168,31 +168,31 @@ export function planOptimizerRestore(tf: TfOps, opt: Optimizer, vars: NamedVaria
   const { name, spec } = optimizerSpec(opt);
   const o = internals(opt);
   if (name !== state.name) {
-    throw new CheckpointError('ARCH_MISMATCH', `${where} holds the state of a ${state.name} optimizer, but the optimizer given is ${name}: create tf.train.${state.name.toLowerCase()}(…) with the saved config ${JSON.stringify(state.config)}`, {
+    throw errorFor('ARCH_MISMATCH', `${where} holds the state of a ${state.name} optimizer, but the optimizer given is ${name}: create tf.train.${state.name.toLowerCase()}(…) with the saved config ${JSON.stringify(state.config)}`, {
       detail: 'OPTIMIZER_MISMATCH', path: where, data: { expected: state.name, found: name },
     });
   }
   const kinds = spec.slots(o);
   const liveKinds = kinds.map((k) => k.suffix);
   if (liveKinds.join(',') !== state.slot_kinds.join(',')) {
-    throw new CheckpointError('ARCH_MISMATCH', `${where}: the ${name} optimizer was saved with slots [${state.slot_kinds.join(', ')}] but the optimizer given keeps [${liveKinds.join(', ')}] (e.g. RMSProp 'centered' differs): create it with the saved config ${JSON.stringify(state.config)}`, {
+    throw errorFor('ARCH_MISMATCH', `${where}: the ${name} optimizer was saved with slots [${state.slot_kinds.join(', ')}] but the optimizer given keeps [${liveKinds.join(', ')}] (e.g. RMSProp 'centered' differs): create it with the saved config ${JSON.stringify(state.config)}`, {
       detail: 'OPTIMIZER_MISMATCH', path: where,
     });
   }
   const byName = new Map(vars.map((v) => [v.name, v.variable]));
   const missing = state.slot_order.filter((n) => !byName.has(n));
   if (missing.length) {
-    throw new CheckpointError('SHAPE_MISMATCH', `${where}: optimizer slots refer to variables the model does not have: ${missing.join(', ')}`, {
+    throw errorFor('SHAPE_MISMATCH', `${where}: optimizer slots refer to variables the model does not have: ${missing.join(', ')}`, {
       detail: 'OPTIMIZER_SLOTS', path: where, data: { missing },
     });
   }
   for (const c of spec.counters) {
     if (typeof state.counters[c] !== 'number' || !Number.isFinite(state.counters[c])) {
-      throw new CheckpointError('CORRUPT', `${where}: the ${name} optimizer state lacks its '${c}' counter (needed for an exact resume)`, { detail: 'OPTIMIZER_STATE', path: where });
+      throw errorFor('CORRUPT', `${where}: the ${name} optimizer state lacks its '${c}' counter (needed for an exact resume)`, { detail: 'OPTIMIZER_STATE', path: where });
     }
   }
   if (!Number.isSafeInteger(state.iterations) || state.iterations < 0) {
-    throw new CheckpointError('CORRUPT', `${where}: optimizer iterations must be a non-negative integer, found ${String(state.iterations)}`, { detail: 'OPTIMIZER_STATE', path: where });
+    throw errorFor('CORRUPT', `${where}: optimizer iterations must be a non-negative integer, found ${String(state.iterations)}`, { detail: 'OPTIMIZER_STATE', path: where });
   }
   // Every new tensor is made before anything is touched; on failure they are freed and the optimizer is as it was.
   const made: Tensor[] = [];
@@ -202,10 +202,10 @@ export function planOptimizerRestore(tf: TfOps, opt: Optimizer, vars: NamedVaria
       fresh[field] = state.slot_order.map((n) => {
         const key = `${n}/${suffix}`;
         const t = slots[key];
-        if (!t) throw new CheckpointError('SHAPE_MISMATCH', `${where}: optimizer slot '${key}' is missing`, { tensor: key, path: where });
+        if (!t) throw errorFor('SHAPE_MISMATCH', `${where}: optimizer slot '${key}' is missing`, { tensor: key, path: where });
         const live = byName.get(n)!;
         if (t.shape.length !== live.shape.length || t.shape.some((d, i) => d !== live.shape[i])) {
-          throw new CheckpointError('SHAPE_MISMATCH', `${where}: optimizer slot '${key}' has shape [${t.shape.join(', ')}], its variable has [${live.shape.join(', ')}]`, {
+          throw errorFor('SHAPE_MISMATCH', `${where}: optimizer slot '${key}' has shape [${t.shape.join(', ')}], its variable has [${live.shape.join(', ')}]`, {
             tensor: key, path: where,
           });
         }

@@ -4,6 +4,7 @@
 // a single TensorFlow.js instance (and its one global engine) is ever used.
 import type * as tfc from '@tensorflow/tfjs-core';
 
+/** TensorFlow.js as safeckpt uses it: the caller's own `tf` (a peer dependency, never bundled). */
 export type Tf = typeof tfc;
 export type Tensor = tfc.Tensor;
 export type Variable = tfc.Variable;

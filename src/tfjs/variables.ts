@@ -5,7 +5,7 @@
 // LayersModel the stable names of names.ts (by layer and role, never tfjs's
 // process-global counters), in the model's own order; tfjs's variable names
 // never reach a file, so a resumed process may register different ones.
-import { CheckpointError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import type { Dtype } from '../types/dtype.js';
 import type { TensorData, TensorLike, TensorMap } from '../types/tensor.js';
 import { toFloat32 } from '../format/convert.js';
@@ -47,7 +47,7 @@ export function namedVariables(model: ModelLike): NamedVariable[] {
   const out: NamedVariable[] = [];
   for (const [name, v] of Object.entries(rec)) {
     if (!isTfVariable(v)) {
-      throw new CheckpointError('UNSUPPORTED', `model entry '${name}' is not a tf.Variable: pass a LayersModel, a { variables } model or a record of tf.Variables`, {
+      throw errorFor('UNSUPPORTED', `model entry '${name}' is not a tf.Variable: pass a LayersModel, a { variables } model or a record of tf.Variables`, {
         detail: 'NOT_A_VARIABLE', tensor: name,
       });
     }
@@ -60,7 +60,7 @@ export function namedVariables(model: ModelLike): NamedVariable[] {
 export function dtypeOfTf(tfDtype: string, name: string): Dtype {
   const d = TF_TO_DTYPE[tfDtype];
   if (!d) {
-    throw new CheckpointError('UNSUPPORTED', `variable '${name}' has tf dtype '${tfDtype}', which safetensors checkpoints do not carry (float32, int32 and bool are supported)`, {
+    throw errorFor('UNSUPPORTED', `variable '${name}' has tf dtype '${tfDtype}', which safetensors checkpoints do not carry (float32, int32 and bool are supported)`, {
       detail: 'DTYPE', tensor: name,
     });
   }
@@ -118,7 +118,7 @@ export function loadableInto(d: Dtype, tfDtype: string): boolean {
 export function valuesFor(t: TensorLike, tfDtype: string, name: string): Float32Array | Int32Array | Uint8Array {
   const bytes = tensorBytes(t);
   if (!loadableInto(t.dtype, tfDtype)) {
-    throw new CheckpointError('DTYPE_MISMATCH', `tensor '${name}' is ${t.dtype} in the checkpoint but the variable is ${tfDtype}`, {
+    throw errorFor('DTYPE_MISMATCH', `tensor '${name}' is ${t.dtype} in the checkpoint but the variable is ${tfDtype}`, {
       tensor: name, data: { expected: tfDtype, found: t.dtype },
     });
   }
@@ -145,9 +145,9 @@ export function planModelRestore(tf: TfOps, vars: NamedVariable[], tensors: Tens
   try {
     for (const { name, variable } of vars) {
       const t = tensors[name];
-      if (!t) throw new CheckpointError('SHAPE_MISMATCH', `${where}: tensor '${name}' is missing`, { tensor: name, path: where });
+      if (!t) throw errorFor('SHAPE_MISMATCH', `${where}: tensor '${name}' is missing`, { tensor: name, path: where });
       if (t.shape.length !== variable.shape.length || t.shape.some((d, i) => d !== variable.shape[i])) {
-        throw new CheckpointError('SHAPE_MISMATCH', `${where}: tensor '${name}' has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`, {
+        throw errorFor('SHAPE_MISMATCH', `${where}: tensor '${name}' has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`, {
           tensor: name, path: where,
         });
       }

@@ -62,4 +62,5 @@ export interface TensorData {
 }
 
 export type TensorLike = TensorData | TensorView;
+/** Tensors to write, by name: `{ dtype, shape, data }` records or TensorViews. */
 export type TensorMap = Record<string, TensorLike>;

@@ -2,11 +2,12 @@
 // Hugging Face's) map onto the tfjs model's variables, chosen by the
 // checkpoint's architecture_type. An adapter is a small object; callers add
 // their own through the `adapters` option of save/load (no global registry).
-import { CheckpointError } from '../../errors.js';
+import { errorFor } from '../../errors.js';
 import { dtypeBits } from '../../types/dtype.js';
 import type { TensorData, TensorLike, TensorMap } from '../../types/tensor.js';
 import { tensorBytes } from '../../tfjs/variables.js';
 
+/** Maps a model's own tensor names and layouts to a checkpoint file's and back, by `architecture_type`. */
 export interface ArchitectureAdapter {
   /** The architecture_type it handles ('custom-transformer', 'qwen', …). */
   readonly architecture_type: string;
@@ -33,10 +34,10 @@ export interface ArchitectureAdapter {
 /** A 2-D tensor transposed ([a, b] → [b, a]), element by element whatever the dtype's width. */
 export function transpose2d(t: TensorLike, name: string): TensorData {
   if (t.shape.length !== 2) {
-    throw new CheckpointError('SHAPE_MISMATCH', `tensor '${name}' should be 2-D (a linear layer's weight) but has shape [${t.shape.join(', ')}]`, { tensor: name });
+    throw errorFor('SHAPE_MISMATCH', `tensor '${name}' should be 2-D (a linear layer's weight) but has shape [${t.shape.join(', ')}]`, { tensor: name });
   }
   const bits = dtypeBits(t.dtype);
-  if (bits % 8 !== 0) throw new CheckpointError('UNSUPPORTED', `tensor '${name}': ${t.dtype} packs several elements per byte and cannot be transposed`, { tensor: name, detail: 'DTYPE' });
+  if (bits % 8 !== 0) throw errorFor('UNSUPPORTED', `tensor '${name}': ${t.dtype} packs several elements per byte and cannot be transposed`, { tensor: name, detail: 'DTYPE' });
   const [rows, cols] = t.shape, w = bits / 8;
   const src = tensorBytes(t);
   const out = new Uint8Array(src.length);

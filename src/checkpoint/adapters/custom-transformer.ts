@@ -3,6 +3,7 @@
 import type { TensorMap, TensorLike } from '../../types/tensor.js';
 import type { ArchitectureAdapter } from './adapter.js';
 
+/** The identity adapter (`custom-transformer`): the file holds the model's variables under their own names. */
 export const customTransformerAdapter: ArchitectureAdapter = {
   architecture_type: 'custom-transformer',
   description: "safeckpt's TinyLM under its own parameter names (TinyLM.create(tf, config))",

@@ -1,9 +1,10 @@
 // The adapters safeckpt ships, and the lookup by architecture_type.
-import { CheckpointError } from '../../errors.js';
+import { errorFor } from '../../errors.js';
 import type { ArchitectureAdapter } from './adapter.js';
 import { customTransformerAdapter } from './custom-transformer.js';
 import { qwenAdapter } from './qwen.js';
 
+/** The adapters safeckpt ships, by `architecture_type` (`custom-transformer`, `qwen`). */
 export const BUILTIN_ADAPTERS: Readonly<Record<string, ArchitectureAdapter>> = {
   [customTransformerAdapter.architecture_type]: customTransformerAdapter,
   [qwenAdapter.architecture_type]: qwenAdapter,
@@ -14,7 +15,7 @@ export function adapterFor(type: string, extra: readonly ArchitectureAdapter[] =
   const found = extra.find((a) => a.architecture_type === type) ?? BUILTIN_ADAPTERS[type];
   if (!found) {
     const known = [...new Set([...extra.map((a) => a.architecture_type), ...Object.keys(BUILTIN_ADAPTERS)])];
-    throw new CheckpointError('UNSUPPORTED', `no adapter for architecture_type '${type}' (known: ${known.join(', ')}); pass one in the 'adapters' option`, {
+    throw errorFor('UNSUPPORTED', `no adapter for architecture_type '${type}' (known: ${known.join(', ')}); pass one in the 'adapters' option`, {
       detail: 'ARCHITECTURE', data: { architecture_type: type, known },
     });
   }

@@ -47,6 +47,7 @@ export function qwenName(internal: string): string | null {
   return map(internal, RULES)?.name ?? null;
 }
 
+/** Hugging Face Qwen2 names and layouts ↔ a model laid out like safeckpt/demo's TinyLM (every linear weight transposed). */
 export const qwenAdapter: ArchitectureAdapter = {
   architecture_type: 'qwen',
   description: 'Hugging Face Qwen2 (model.layers.N.self_attn.q_proj.weight, …) on a TinyLM built with qwenToTinyLMConfig(config.json)',

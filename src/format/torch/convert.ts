@@ -17,6 +17,7 @@ export const WEIGHT_KEYS = ['model', 'state_dict', 'model_state_dict', 'module',
 /** Bytes hashed per read of the source: bounded memory for any file size. */
 const HASH_CHUNK = 16 << 20;
 
+/** Options of convertTorchToSafetensors: which part of the pickled structure to take, the HMAC key, CRC checks. */
 export interface ConvertOptions extends ReadTorchOptions, Omit<WriteOptions, 'metadata'> {
   /**
    * Dotted path of the part to convert ('model', 'ema.state_dict'); '' for every
@@ -29,6 +30,7 @@ export interface ConvertOptions extends ReadTorchOptions, Omit<WriteOptions, 'me
   metadata?: Record<string, string>;
 }
 
+/** What a conversion wrote, which part of the .pt it took and why, what it skipped, and the source's SHA-256. */
 export interface ConvertResult extends WriteResult {
   /** The dotted path converted ('' = the whole file). */
   selected: string;
@@ -86,6 +88,7 @@ export async function sourceSha256(src: Source): Promise<{ sha256: string; name:
   return { sha256: toHex(h.digest()), name: s.name, size: s.size };
 }
 
+/** Converts a PyTorch .pt (read without executing its pickle) to safetensors with a sidecar. */
 export async function convertTorchToSafetensors(src: Source, dest: Dest, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const file = await readTorchFile(src, opts);
   const { selected, reason, tensors } = selectTensors(file, opts.select);

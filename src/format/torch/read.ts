@@ -19,6 +19,7 @@ import { NumpyArray, NumpyDtype } from './numpy.js';
 
 export { TorchTensor, TorchStorage };
 
+/** Options of readTorch: CRC-32 checks of the zip entries, the pickle caps, a name for messages. */
 export interface ReadTorchOptions {
   /** Check each zip entry's CRC-32 (torch writes them but never checks them). Default false. */
   verifyCrc?: boolean;
@@ -28,6 +29,7 @@ export interface ReadTorchOptions {
   name?: string;
 }
 
+/** A read .pt: the unpickled value, every tensor by dotted path, and the container's facts. */
 export interface TorchFile {
   /** The unpickled object as plain JS values; every tensor a TorchTensor (a TensorView). */
   value: unknown;
@@ -52,10 +54,12 @@ const LEGACY_PROTOCOL = 1001;
 /** Small records (version, byteorder, serialization id) are a few bytes; refuse anything large. */
 const MAX_RECORD_BYTES = 4096;
 
+/** Reads a PyTorch .pt without executing its pickle: plain JS values with a TensorView for every tensor. */
 export async function readTorch(src: Source, opts: ReadTorchOptions = {}): Promise<unknown> {
   return (await readTorchFile(src, opts)).value;
 }
 
+/** Reads a PyTorch .pt without executing its pickle, with its tensors by dotted path and the container's facts. */
 export async function readTorchFile(src: Source, opts: ReadTorchOptions = {}): Promise<TorchFile> {
   const source = await openSource(src);
   const name = opts.name ?? source.name;

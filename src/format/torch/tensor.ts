@@ -10,6 +10,7 @@ export const elementBytes = (d: Dtype): number => DTYPES[d].bits / 8;
 /** Bytes swapped as one unit when the file is big-endian: a complex number is two floats. */
 const swapUnit = (d: Dtype): number => (d === 'C64' ? 4 : elementBytes(d));
 
+/** A torch storage: the bytes tensors view, shared between them. */
 export class TorchStorage {
   static readonly pyType = 'torch.storage';
   /** Filled by the reader once the pickle has been checked: the raw bytes as stored. */
@@ -55,6 +56,7 @@ export class TorchStorage {
   }
 }
 
+/** A torch tensor (a view into a storage with shape, strides and offset) as a TensorView: contiguous bytes on demand. */
 export class TorchTensor implements TensorView {
   static readonly pyType = 'torch.Tensor';
   /** The first dotted path at which the tensor was found in the file's structure. */

@@ -10,6 +10,7 @@ import { CompatibilityError, CorruptError, UnsupportedError } from '../../errors
 import { TorchTensor } from './tensor.js';
 import { WEIGHT_KEYS } from './convert.js';
 
+/** A torch Adam/AdamW or SGD state mapped onto the tfjs optimizer's slots and counters. */
 export interface TorchOptimizerState {
   /** The tfjs optimizer this state restores into: 'Adam', 'SGD' or 'Momentum'. */
   name: 'Adam' | 'SGD' | 'Momentum';
@@ -29,6 +30,7 @@ export interface TorchOptimizerState {
   torch: { algorithm: string; param_groups: Record<string, unknown>[] };
 }
 
+/** A torch training checkpoint's model weights and optimizer state, ready to restore into tfjs. */
 export interface TorchTrainingState {
   /** The model's state dict (parameters and buffers), by name. */
   weights: Record<string, TorchTensor>;
@@ -42,6 +44,7 @@ export interface TorchTrainingState {
   extra: Record<string, unknown>;
 }
 
+/** Options of torchCheckpointToTrainingState: parameter order, and whether to carry moments across a weight-decay difference. */
 export interface TrainingStateOptions {
   /** Parameter names in torch's order, when the state dict's own order cannot tell parameters from buffers. */
   paramNames?: string[];
@@ -69,6 +72,7 @@ function accBeta(beta: number, t: number): number {
   return a;
 }
 
+/** Maps a torch training checkpoint (model state dict + Adam/AdamW/SGD state) onto tfjs weights and optimizer slots. */
 export function torchCheckpointToTrainingState(value: unknown, opts: TrainingStateOptions = {}): TorchTrainingState {
   if (!isObj(value)) throw new UnsupportedError('a torch training checkpoint is a dict ({model, optimizer, …}); this file holds something else', { detail: 'TRAINING_STATE' });
   const weightsKey = WEIGHT_KEYS.find((k) => isObj(value[k]) && Object.values(value[k] as object).some((t) => t instanceof TorchTensor));

@@ -11,6 +11,7 @@
 // get_unsafe_globals_in_checkpoint does. Nothing is ever executed either way.
 import { CheckpointError, CorruptError, UnsafePickleError, UnsupportedError } from '../../errors.js';
 
+/** Caps on what a pickle may build (ops, depth, containers, bytes): a hostile .pt fails typed, within bounds. */
 export interface PickleLimits {
   /** Bytes of one pickle. */
   pickleBytes: number;
@@ -30,6 +31,7 @@ export interface PickleLimits {
   tensors: number;
 }
 
+/** The pickle caps readTorch applies unless told otherwise (`limits`). */
 export const DEFAULT_LIMITS: Readonly<PickleLimits> = {
   // A pickle describes structure, not data: torch's for a 100k-tensor model is ~15 MB.
   pickleBytes: 256 * 1024 * 1024,

@@ -1,0 +1,19 @@
+// The internal entry (dist/internal.js): the public entry plus what the tests, benchmarks and tools of
+// this repository reach that users do not call — tuning constants, key helpers, engine pinning, the
+// detector. Not in package.json's exports: nothing here is a promise to users.
+export * from './index.js';
+export { errorFor } from './errors.js';
+export { constantTimeEqual } from './core/hash.js';
+export { hashEngine, setHashEngine, availableHashEngines, WEBCRYPTO_MIN_BYTES } from './core/hash-engines.js';
+export { SHA256_STATE_BYTES } from './core/sha256-core.js';
+export { loggerFrom } from './log/logger.js';
+export { IDB_CHUNK } from './store/idb.js';
+export { writeAtomic, isTempKey } from './store/atomic.js';
+export { dirOf, baseOf, joinKey } from './store/keys.js';
+export { layout as safetensorsLayout, WRITE_CHUNK, DEFAULT_MODEL_KEY } from './format/safetensors-write.js';
+export { READ_SEGMENT, COALESCE_GAP } from './format/safetensors-read.js';
+export { AUTO_WORKERS_FROM, MAX_WORKERS } from './parallel/lease.js';
+export { scanTensors } from './sources/verify.js';
+export { detectSource } from './sources/detect.js';
+export type { DetectedSource, SourceKind } from './sources/detect.js';
+export { inspectSource } from './sources/inspect.js';
