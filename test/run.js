@@ -384,9 +384,11 @@ export default {
         // As wrangler does: a .wasm import stays an import, of a module the config provides.
         b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './' + a.path.split('/').pop(), external: true }));
         // The tests import ../dist/index.js by path, where no export condition applies: give them what the
-        // package name resolves to under `workerd` (test/worker-example.test.js goes through the name itself).
-        b.onResolve({ filter: /\/dist\/index\.js$/ }, (a) => (a.importer.startsWith(join(root, 'test'))
-          ? { path: join(root, 'dist', 'index.workerd.js') } : undefined));
+        // package name resolves to under `workerd` (test/worker-example.test.js goes through the name itself);
+        // so does the internal entry (dist/internal.js), which re-exports the public one.
+        const workerdEntry = { path: join(root, 'dist', 'index.workerd.js') };
+        b.onResolve({ filter: /\/dist\/index\.js$/ }, (a) => (a.importer.startsWith(join(root, 'test')) ? workerdEntry : undefined));
+        b.onResolve({ filter: /^\.\/index\.js$/ }, (a) => (a.importer === join(root, 'dist', 'internal.js') ? workerdEntry : undefined));
         // TensorFlow.js's WASM backend cannot compile in Workers: the tests' tf is the CPU backend there.
         b.onResolve({ filter: /\/build\/tf\.js$/ }, () => ({ path: join(root, 'test', '_tf-workerd.js') }));
       } }] });

@@ -10,7 +10,7 @@
 // hash-wasm's SHA-256. node:crypto loads asynchronously: until `ready()` has resolved (the first async
 // hash, or any operation on large data awaits it) the core runs. Digests are identical whichever runs.
 // hash-wasm's SHA-256 is no engine: the tests use it as an independent oracle.
-import { usedAfterDigest, type Hasher, type HashEngine } from './hasher.js';
+import { toBytes, usedAfterDigest, type Hasher, type HashEngine } from './hasher.js';
 import { coreEngine, onFirstLargeInput } from './sha256-core.js';
 import { UnsupportedError } from '../errors.js';
 
@@ -145,7 +145,7 @@ function guarded(update: (d: Uint8Array) => void, digest: () => Uint8Array): Has
   const h: Hasher = {
     update(d) {
       if (done) throw usedAfterDigest('update');
-      update(d);
+      update(toBytes(d));
       return h;
     },
     digest() {

@@ -2,7 +2,9 @@
 // whatever engine computes them (see hash-engines.ts); HMAC is built once on
 // top of any engine.
 import { hashEngine, ready, useWebCrypto } from './hash-engines.js';
-import type { Hasher, HashEngine } from './hasher.js';
+import { toBytes, type Hasher, type HashEngine } from './hasher.js';
+
+export { toBytes };
 
 export type Bytes = Uint8Array;
 /** What the async forms accept: bytes, text (UTF-8), or a stream of byte chunks. */
@@ -50,8 +52,8 @@ export function createHmacSha256(key: Bytes | string, e: HashEngine = hashEngine
   }
   const inner = e.createSha256().update(ipad);
   const h: Hasher = {
-    update(data: Bytes) {
-      inner.update(data);
+    update(data: Bytes | string) {
+      inner.update(toBytes(data));
       return h;
     },
     digest() {
@@ -108,10 +110,6 @@ function isShared(b: Uint8Array): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && b.buffer instanceof SharedArrayBuffer;
 }
 
-const encoder = new TextEncoder();
-export function toBytes(data: Bytes | string): Uint8Array {
-  return typeof data === 'string' ? encoder.encode(data) : data;
-}
 
 /** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {

@@ -5,7 +5,7 @@
 // trap that discards the instance loses no hasher's state.
 import { withCore, type CoreExports } from './wasm.js';
 import { CorruptError, errorFor } from '../errors.js';
-import { usedAfterDigest, type Hasher, type HashEngine } from './hasher.js';
+import { toBytes, usedAfterDigest, type Hasher, type HashEngine } from './hasher.js';
 
 /**
  * Bytes copied into the core per call: the copy stays in L2 while the rounds
@@ -20,7 +20,7 @@ const trap = (e: unknown) =>
 
 /** A streaming SHA-256 of the core, whose state can be saved and resumed later (even in another runtime). */
 export interface CoreHasher extends Hasher {
-  update(data: Uint8Array): CoreHasher;
+  update(data: Uint8Array | string): CoreHasher;
   /** The hasher's state: 112 bytes, as sensitive as the data hashed so far. */
   save(): Uint8Array;
 }
@@ -51,8 +51,9 @@ class CoreSha256 implements CoreHasher {
     this.state = initialState.slice();
   }
 
-  update(data: Uint8Array): CoreHasher {
+  update(input: Uint8Array | string): CoreHasher {
     if (this.done) throw usedAfterDigest('update');
+    const data = toBytes(input);
     if (data.length === 0) return this;
     if (onLargeInput && data.length >= LARGE_INPUT) {
       const start = onLargeInput;
