@@ -2,6 +2,8 @@
 // start), train until the time budget runs out, commit a checkpoint
 // atomically, return. Many short invocations give the same losses as one
 // long run: everything that decides the next step is in the checkpoint.
+// The same file runs in Node, Deno, Bun, browsers and a Worker (worker.js); `root` is any checkpoint root —
+// s3://bucket/prefix or an S3Store where functions have no disk.
 import { saveCheckpoint, resumeTraining } from '../../dist/index.js';
 import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, CORPUS, charVocab, encode } from '../../dist/demo/index.js';
 
@@ -9,7 +11,7 @@ export const BATCH = { batchSize: 8, seqLen: 32, seed: 11 };
 
 /**
  * @param tf      the caller's TensorFlow.js namespace (a peer dependency)
- * @param root    checkpoint root: a folder, `opfs:name`, `idb:name`, a Store
+ * @param root    checkpoint root: `s3://bucket/prefix`, an S3Store, a folder, `opfs:name`, `idb:name`, a Store
  * @param budgetMs  wall-clock budget for training (the save comes after it)
  * @param maxSteps  stop early at this step (tests use it instead of a clock)
  */
@@ -24,12 +26,14 @@ export async function handler({ tf, root, budgetMs = 10_000, maxSteps = Infinity
     const deadline = Date.now() + budgetMs;
     const losses = {};
     while (Date.now() < deadline && loop.step < maxSteps) loop.run(1, (s, l) => { losses[s] = l; });
-    if (Object.keys(losses).length === 0) return { step: loop.step, losses, skipped: r?.skipped ?? [] };
+    if (Object.keys(losses).length === 0) return { step: loop.step, resumedFrom: r?.step ?? 0, losses, skipped: r?.skipped ?? [] };
     const saved = await saveCheckpoint(root, {
       model, optimizer, step: loop.step, vocab, config: BATCH, dataCursor: loop.sampler.state(),
       metrics: { loss: losses[loop.step] }, metadata: r?.metadata ?? { model_name: 'tiny-alice' }, lineage: r?.lineage,
     }, { retention: { keepLast: 3, keepBest: { k: 1, metric: 'loss' } }, logger });
-    return { step: saved.step, checkpoint: saved.name, losses, skipped: r?.skipped ?? [] };
+    // The committed files' SHA-256: two runs that trained the same steps from the same start write the same bytes.
+    const sha256 = Object.fromEntries(['model.safetensors', 'optimizer.safetensors'].map((f) => [f, saved.files[f].sha256]));
+    return { step: saved.step, checkpoint: saved.name, resumedFrom: r?.step ?? 0, losses, sha256, skipped: r?.skipped ?? [] };
   } finally {
     model.dispose();
     optimizer.dispose();
