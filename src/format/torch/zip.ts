@@ -3,7 +3,10 @@
 // there (torch's local headers carry zeros, the real sizes follow the data in
 // descriptors), and hands out stored entries as zero-copy views of the source.
 // DEFLATE entries, which torch never writes but other zip tools might, go
-// through fflate into a buffer of exactly the declared size.
+// through fflate into a buffer of exactly the declared size (fflate's inflateSync is
+// loaded anyway: the core's embedded bytes are deflated; a named import keeps the rest
+// of fflate out of every bundle).
+import { inflateSync } from 'fflate';
 import { CorruptError, UnsupportedError } from '../../errors.js';
 import { crc32Async } from '../../core/crc32.js';
 import type { ByteSource } from '../source.js';
@@ -183,8 +186,6 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
       const raw = await body();
       // One spare byte: output that fills it means the stream holds more than declared.
       let inflated: Uint8Array;
-      // Loaded on first use: torch never deflates, so most programs never need it.
-      const { inflateSync } = await import('fflate');
       try {
         inflated = inflateSync(raw, { out: new Uint8Array(e.size + 1) });
       } catch (err) {
