@@ -57,6 +57,7 @@ export type { MacKey } from './format/signed-json.js';
 export { DTYPES, isDtype, dtypeBits } from './types/dtype.js';
 export type { Dtype } from './types/dtype.js';
 export type { TensorInfo, Header, TensorView, TensorData, TensorMap } from './types/tensor.js';
+export type { Progress, ProgressPhase, ProgressCallback, OperationOptions } from './types/operation.js';
 // TensorFlow.js bridge (tf is the caller's own: a peer dependency, never bundled)
 export type { Tf, ModelLike, VariableModel, LayersModelLike, LayerVariableLike } from './tfjs/tf.js';
 export { namedVariables, snapshotModel, modelSignature, planModelRestore } from './tfjs/variables.js';

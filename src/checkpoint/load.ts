@@ -24,9 +24,10 @@ import { architectureDifferences, type Lineage, type ModelMetadata } from './met
 import { checkShapes, type TensorSpecs } from '../core/shapes.js';
 import type { SafetensorsFile } from '../format/safetensors-read.js';
 import { locateCheckpoint, readCheckpointDir, type CheckpointContents } from './read.js';
+import { throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 
 /** Options of loadCheckpoint: the model and optimizer to restore in place, the HMAC key, adapters, a logger. */
-export interface LoadOptions {
+export interface LoadOptions extends OperationOptions {
   /** The model to restore into (a LayersModel, a { variables } model, or a record of tf.Variables). */
   model?: ModelLike;
   /** The optimizer to restore into: it must be of the saved class (its config may differ, with a warning). */
@@ -231,10 +232,16 @@ export function loadedFrom(c: CheckpointContents): LoadedCheckpoint {
  * the rest of the training state.
  */
 export async function loadCheckpoint(src: Source, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
+  return underSignal(opts.signal, () => loadUnder(src, opts));
+}
+
+async function loadUnder(src: Source, opts: LoadOptions): Promise<LoadedCheckpoint> {
   const log = loggerFrom(opts);
-  const { store, key } = resolveSource(src);
+  const { store, key } = resolveSource(src, { http: { signal: opts.signal } });
   const dir = await locateCheckpoint(store, key);
-  const contents = await readCheckpointDir(store, dir, { key: opts.key, logger: log });
+  const contents = await readCheckpointDir(store, dir, { key: opts.key, logger: log, signal: opts.signal, onProgress: opts.onProgress });
+  // Nothing is assigned until every file is read and checked: an abort up to here leaves the model as it was.
+  throwIfAborted(opts.signal);
   const plans = prepareRestore(contents, opts, log);
   for (const p of plans) p.commit();
   log.info('checkpoint loaded', { path: contents.path, step: contents.manifest.step, model_name: contents.manifest.model.model_name, restored: plans.length > 0 });

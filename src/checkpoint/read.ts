@@ -13,6 +13,7 @@ import { checkJsonMac, parseJson, type MacKey } from '../format/signed-json.js';
 import type { SafetensorsFile } from '../format/safetensors-read.js';
 import { openModel } from '../format/sharded-read.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
+import { ProgressReporter, throwIfAborted, type ProgressCallback } from '../types/operation.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedOf, stepDirName, stepOfDir } from './layout.js';
 import { logMigration, parseManifest, type Manifest } from './manifest.js';
 import { parseTrainerState, type TrainerState } from './trainer-state.js';
@@ -36,6 +37,10 @@ export interface CheckpointContents {
 export interface ReadCheckpointOptions {
   key?: MacKey;
   logger: Logger;
+  /** Checked before each file is read: an aborted signal stops the read with its reason. */
+  signal?: AbortSignal;
+  /** Bytes of the listed files read and hashed (phase 'read'), ending at their total. */
+  onProgress?: ProgressCallback;
 }
 
 /**
@@ -89,7 +94,9 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
 
   // Every listed file: present, of the recorded size, with the recorded SHA-256.
   const bytes: Record<string, Uint8Array> = {};
+  const progress = new ProgressReporter(opts.onProgress, Object.values(m.files).reduce((a, f) => a + (f.size ?? 0), 0), 'read');
   for (const [name, f] of Object.entries(m.files)) {
+    throwIfAborted(opts.signal);
     const fk = joinKey(key, name);
     if (f.size !== null) {
       const size = await store.size(fk).catch((e) => {
@@ -110,7 +117,9 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
       });
     }
     bytes[name] = b;
+    progress.add(b.length);
   }
+  progress.finish();
 
   // The bytes are exactly the committed ones; parse them in place (the manifest hash covered every byte).
   const open = async (file: string): Promise<SafetensorsFile> => {

@@ -25,9 +25,14 @@ import { loadedFrom, prepareRestore, type LoadedCheckpoint, type LoadOptions } f
 import { readCheckpointDir, type CheckpointContents } from './read.js';
 import { forkLineage } from './metadata.js';
 import { registerModel, updateRegistry } from './registry.js';
+import { throwIfAborted, underSignal } from '../types/operation.js';
 
-/** Options of resumeTraining: those of a load (the model required), a new fine-tuning run's name and id, leftover cleanup. */
-export interface ResumeOptions extends LoadOptions {
+/**
+ * Options of resumeTraining: those of a load (the model required), a new fine-tuning run's name and id, leftover
+ * cleanup. `signal` cancels it (reads stop, nothing is assigned); there is no onProgress: a broken checkpoint
+ * makes it fall back to an older one, so no total is known in advance.
+ */
+export interface ResumeOptions extends Omit<LoadOptions, 'onProgress'> {
   model: NonNullable<LoadOptions['model']>;
   /** Start a new fine-tuning run under this model_name (registered, with lineage). */
   newModelName?: string;
@@ -61,8 +66,12 @@ const DAMAGE = new Set(['NOT_FOUND', 'CORRUPT', 'INTEGRITY', 'AUTH', 'IO']);
 
 /** Restores the newest checkpoint under `root` that verifies into the model and optimizer given, falling back past broken ones and cleaning leftovers of interrupted saves. */
 export async function resumeTraining(root: Source, opts: ResumeOptions): Promise<ResumedCheckpoint> {
+  return underSignal(opts.signal, () => resumeUnder(root, opts));
+}
+
+async function resumeUnder(root: Source, opts: ResumeOptions): Promise<ResumedCheckpoint> {
   const log = loggerFrom(opts);
-  const { store, key: rootKey } = resolveSource(root);
+  const { store, key: rootKey } = resolveSource(root, { http: { signal: opts.signal } });
 
   const recovered: Recovery = opts.cleanup !== false && !store.readOnly ? await recoverRoot(store, rootKey, { logger: log }) : { restored: [], cleaned: [] };
   const { restored, cleaned } = recovered;
@@ -86,11 +95,14 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
   let plans: ReturnType<typeof prepareRestore> = [];
   for (const name of order) {
     try {
-      const c = await readCheckpointDir(store, joinKey(rootKey, dirOf.get(name) ?? name), { key: opts.key, logger: log });
+      const c = await readCheckpointDir(store, joinKey(rootKey, dirOf.get(name) ?? name), { key: opts.key, logger: log, signal: opts.signal });
+      throwIfAborted(opts.signal);
       plans = prepareRestore(c, opts, log);
       chosen = c;
       break;
     } catch (e) {
+      // An abort is the caller's, not damage: never a reason to fall back to an older checkpoint.
+      throwIfAborted(opts.signal);
       const err = e instanceof CheckpointError ? e : errorFor('IO', String((e as Error)?.message ?? e), { cause: e });
       if (!DAMAGE.has(err.code)) throw err;
       skipped.push({ name, code: err.code, message: err.message });

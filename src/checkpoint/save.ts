@@ -29,7 +29,7 @@ import type { Store, VersionedValue } from '../store/store.js';
 import { resolveSource, type Dest } from '../store/resolve.js';
 import { tempKeyFor, writeAtomic } from '../store/atomic.js';
 import { dirOf, joinKey } from '../store/keys.js';
-import { writeSafetensors } from '../format/safetensors-write.js';
+import { tensorBytes, writeSafetensors } from '../format/safetensors-write.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import type { MacKey } from '../format/signed-json.js';
 import type { TensorMap } from '../types/tensor.js';
@@ -48,6 +48,7 @@ import { checkJsonMac } from '../format/signed-json.js';
 import { readRegistry, registerModel, updateRegistry } from './registry.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 import { serializeTrainerState, type TrainerState } from './trainer-state.js';
+import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 
 /** Everything that decides the next training step, plus who the model is. */
 export interface TrainingState {
@@ -75,7 +76,7 @@ export interface TrainingState {
 }
 
 /** Options of saveCheckpoint: HMAC key, retention, async capture, multi-writer rank/world size, a logger. */
-export interface SaveOptions {
+export interface SaveOptions extends OperationOptions {
   /** HMAC-SHA256 key: signs the manifest and the sidecars (never stored). */
   key?: MacKey;
   keyId?: string;
@@ -216,11 +217,13 @@ export function saveCheckpoint(root: Dest, state: TrainingState, opts: AsyncSave
 export function saveCheckpoint(root: Dest, state: TrainingState, opts?: SaveOptions & { async?: false }): Promise<CheckpointInfo>;
 export async function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions & { async?: boolean; maxInFlight?: number } = {}): Promise<CheckpointInfo | PendingCheckpoint> {
   if (opts.async) return saveAsync(root, state, opts as AsyncSaveOptions);
+  throwIfAborted(opts.signal);
   const c = capture(root, state, opts);
-  return queueFor(c.store.describe(c.rootKey)).enqueue(() => commit(c, opts), 'sync');
+  return queueFor(c.store.describe(c.rootKey)).enqueue(() => underSignal(opts.signal, () => commit(c, opts)), 'sync');
 }
 
 async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOptions): Promise<PendingCheckpoint> {
+  throwIfAborted(opts.signal);
   const log = loggerFrom(opts);
   const { store, key } = resolveSource(root);
   const q = queueFor(store.describe(key));
@@ -237,7 +240,7 @@ async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOption
   const committed = q.enqueue(async () => {
     try {
       await d.materialize();
-      return await commit(c, opts);
+      return await underSignal(opts.signal, () => commit(c, opts));
     } finally {
       // After the write: pooled capture buffers may be reused by the next capture only once written.
       d.dispose();
@@ -291,24 +294,32 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   const before = store.writeIf && store.readVersioned ? await store.readVersioned(latestKey) : undefined;
   const files: Record<string, FileEntry> = {};
   let aside: string | null = null;
+  // Progress: the tensor bytes of both files, then the trainer state and vocab; an abort stops before the
+  // commit (the temporary folder is removed), never between the folder's rename and LATEST's.
+  const modelBytes = tensorBytes(weights), optBytes = opt ? tensorBytes(opt.slots) : 0;
+  const progress = new ProgressReporter(opts.onProgress, modelBytes + optBytes + trainerBytes.length + vocabBytes.length, 'write');
   try {
-    const wopts = { key: opts.key, keyId: opts.keyId, logger: log };
+    const wopts = { key: opts.key, keyId: opts.keyId, logger: log, signal: opts.signal };
     const mw = await writeSafetensors({ store, key: joinKey(tmp, MODEL_FILE) }, weights, {
       ...wopts, metadata: { ...(adapter.fileMetadata?.() ?? {}), model_name: meta.model_name, architecture_type: meta.architecture_type },
+      onProgress: progress.active ? (p) => progress.to(p.done) : undefined,
     });
     files[MODEL_FILE] = { size: mw.size, sha256: mw.sha256 };
     files[MODEL_FILE + '.meta.json'] = await fileEntry(store, sidecarKeyFor(joinKey(tmp, MODEL_FILE)));
     if (opt) {
       const ow = await writeSafetensors({ store, key: joinKey(tmp, OPTIMIZER_FILE) }, opt.slots, {
         ...wopts, metadata: { optimizer: opt.state.name, iterations: String(opt.state.iterations) },
+        onProgress: progress.active ? (p) => progress.to(modelBytes + p.done) : undefined,
       });
       files[OPTIMIZER_FILE] = { size: ow.size, sha256: ow.sha256 };
       files[OPTIMIZER_FILE + '.meta.json'] = await fileEntry(store, sidecarKeyFor(joinKey(tmp, OPTIMIZER_FILE)));
     }
     for (const [file, bytes] of [[TRAINER_STATE, trainerBytes], [VOCAB, vocabBytes]] as const) {
+      throwIfAborted(opts.signal);
       await store.write(joinKey(tmp, file), bytes);
       await store.sync(joinKey(tmp, file));
       files[file] = { size: bytes.length, sha256: hex(bytes) };
+      progress.add(bytes.length);
     }
     const manifest: Manifest = {
       format: CHECKPOINT_FORMAT, format_version: CHECKPOINT_VERSION, step, created_at: createdAt,
@@ -319,6 +330,7 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
     await store.sync(joinKey(tmp, MANIFEST));
     await checkWrittenManifest(store, joinKey(tmp, MANIFEST), manifestBytes, opts.key);
     await store.sync(tmp);
+    throwIfAborted(opts.signal);
 
     // 3. Commit: the folder, then LATEST; a re-saved step's previous folder goes only after that (commit.ts).
     // On object stores there is nothing to rename: the folder is this save's alone.

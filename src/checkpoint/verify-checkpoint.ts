@@ -7,6 +7,7 @@ import { signatureStatus, type MacKey, type SignatureStatus } from '../format/si
 import type { Logger } from '../log/logger.js';
 import { loggerFrom } from '../log/logger.js';
 import { locateCheckpoint, readCheckpointDir } from './read.js';
+import type { OperationOptions } from '../types/operation.js';
 
 export interface CheckpointVerifyReport {
   ok: true;
@@ -21,11 +22,11 @@ export interface CheckpointVerifyReport {
   warnings: string[];
 }
 
-export async function verifyCheckpoint(store: Store, key: string, opts: { key?: MacKey; logger?: Logger } = {}): Promise<CheckpointVerifyReport> {
+export async function verifyCheckpoint(store: Store, key: string, opts: { key?: MacKey; logger?: Logger } & OperationOptions = {}): Promise<CheckpointVerifyReport> {
   const warnings: string[] = [];
   const log = loggerFrom(opts);
   const collect: Logger = { ...log, warn: (msg, f) => { warnings.push(msg); log.warn(msg, f); } };
-  const c = await readCheckpointDir(store, await locateCheckpoint(store, key), { key: opts.key, logger: collect });
+  const c = await readCheckpointDir(store, await locateCheckpoint(store, key), { key: opts.key, logger: collect, signal: opts.signal, onProgress: opts.onProgress });
   const m = c.manifest;
   return {
     ok: true, kind: 'checkpoint', path: c.path,

@@ -1,5 +1,8 @@
-// A progress bar on stderr for long hashing, only when stderr is a terminal:
-// pipes and logs stay clean. Redrawn at most ten times a second.
+// A progress bar on stderr for long operations, drawn from their onProgress
+// ({ done, total, phase }: src/types/operation.ts), only when stderr is a
+// terminal: pipes and logs stay clean. Redrawn at most ten times a second.
+import type { Progress } from '../types/operation.js';
+
 const WIDTH = 30;
 const MIN_INTERVAL_MS = 100;
 
@@ -8,12 +11,12 @@ function mib(n: number): string {
 }
 
 /** An onProgress callback drawing `label`, and `done()` to clear it; both no-ops off a terminal. */
-export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): { onProgress?: (done: number, total: number) => void; done(): void } {
+export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): { onProgress?: (p: Progress) => void; done(): void } {
   if (!stream.isTTY) return { done() {} };
   let last = 0, drawn = false;
   const started = Date.now();
   return {
-    onProgress(done: number, total: number) {
+    onProgress({ done, total }: Progress) {
       const now = Date.now();
       if (now - last < MIN_INTERVAL_MS && done < total) return;
       last = now;

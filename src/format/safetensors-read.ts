@@ -18,6 +18,7 @@ import { checkJsonMac, type MacKey } from './signed-json.js';
 import { JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { nameRecord, own } from '../name-record.js';
+import { abortReason, ProgressReporter, throwIfAborted, type OperationOptions } from '../types/operation.js';
 
 /** Bytes per read when loading many tensors: few requests, no single multi-GB buffer. */
 export const READ_SEGMENT = 256 << 20;
@@ -25,7 +26,7 @@ export const READ_SEGMENT = 256 << 20;
 export const COALESCE_GAP = 64 << 10;
 
 /** Options of readSafetensors: what to load now, whether to verify against the sidecar, strict mode, the HMAC key, workers, a logger. */
-export interface ReadOptions extends ParallelOptions {
+export interface ReadOptions extends ParallelOptions, OperationOptions {
   /** Tensors to fetch now: 'all' (default for local stores), 'none' (default for http), or a list of names. */
   load?: 'all' | 'none' | string[];
   /** Check what is loaded against the sidecar when there is one (default true). */
@@ -35,6 +36,8 @@ export interface ReadOptions extends ParallelOptions {
   /** HMAC key: the sidecar must be signed with it (AUTH otherwise). */
   key?: MacKey;
   logger?: Logger;
+  // signal: cancels the open and the initial load, and every later tensor fetch of the file (they reject with
+  // its reason); onProgress: bytes of tensor data loaded by the open (phase 'read').
 }
 
 /** An opened safetensors file or sharded model: header, metadata, names, and tensors fetched (and verified) on demand. */
@@ -190,6 +193,8 @@ export class SingleFile implements SafetensorsFile {
     readonly sidecar: Sidecar | null,
     private readonly verify: boolean,
     private readonly log: Logger,
+    /** The open's signal: it also cancels the file's later fetches. */
+    private readonly signal?: AbortSignal,
   ) {
     this.path = store.describe(key);
     this.names = header.names();
@@ -212,7 +217,7 @@ export class SingleFile implements SafetensorsFile {
    * With a pool (the initial load of a large local file), tensors are read in
    * smaller ranges, each lent to a worker for hashing while the next is read.
    */
-  async load(names: readonly string[] = this.names, pool: HashPool | null = null): Promise<Record<string, TensorView>> {
+  async load(names: readonly string[] = this.names, pool: HashPool | null = null, progress?: ProgressReporter): Promise<Record<string, TensorView>> {
     const infos = names.map((n) => this.info(n));
     const missing = infos.filter((i) => !this.loaded[i.name] && !this.pending.has(i.name));
     const ranges = planReads(missing, this.store.remote ? COALESCE_GAP : 0, pool ? pooledRangeBytes(missing, pool.size) : READ_SEGMENT);
@@ -223,11 +228,11 @@ export class SingleFile implements SafetensorsFile {
     for (const r of ranges) {
       let p: Promise<Map<string, TensorView>>;
       if (pool) {
-        p = gate.then(() => this.fetch(r, pool));
+        p = gate.then(() => this.fetch(r, pool, progress));
         const settled = p.catch(() => {});
         inFlight.push(settled);
         gate = inFlight.length > pool.size ? inFlight[inFlight.length - 1 - pool.size] : gate;
-      } else p = this.fetch(r, pool);
+      } else p = this.fetch(r, pool, progress);
       for (const i of r.infos) {
         const one = p.then((m) => m.get(i.name)!);
         one.catch(() => {});
@@ -243,9 +248,21 @@ export class SingleFile implements SafetensorsFile {
     return out;
   }
 
-  private async fetch(r: Range, pool: HashPool | null): Promise<Map<string, TensorView>> {
+  private async fetch(r: Range, pool: HashPool | null, progress?: ProgressReporter): Promise<Map<string, TensorView>> {
+    try {
+      return await this.fetchRange(r, pool, progress);
+    } catch (e) {
+      // Aborted mid-read (a cancelled fetch, a closed pool): the caller gets the signal's reason, as from fetch.
+      if (this.signal?.aborted) throw abortReason(this.signal);
+      throw e;
+    }
+  }
+
+  private async fetchRange(r: Range, pool: HashPool | null, progress?: ProgressReporter): Promise<Map<string, TensorView>> {
+    throwIfAborted(this.signal);
     const base = this.header.dataStart;
     let bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
+    throwIfAborted(this.signal);
     const check = this.verify && this.sidecar;
     let digests: Record<string, string> | undefined;
     if (check && pool && freshReads(this.store) && ownsBuffer(bytes)) {
@@ -258,6 +275,9 @@ export class SingleFile implements SafetensorsFile {
       const v = new SafetensorsView(i, data);
       this.loaded[i.name] = v;
       out.set(i.name, v);
+      // Tensor by tensor: a range may hold the whole file, and an abort stops before the next check.
+      progress?.add(i.byteLength);
+      throwIfAborted(this.signal);
     }
     this.log.debug('loaded tensors', { path: this.path, tensors: r.infos.length, bytes: r.end - r.start, verified: this.verify && !!this.sidecar });
     return out;
@@ -278,22 +298,33 @@ export async function openSafetensorsFile(store: Store, key: string, opts: ReadO
   if (verify || opts.key !== undefined) checkSidecarAgainst(store, key, sidecar, size, head, opts);
   const log = loggerFrom(opts);
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
-  return new SingleFile(store, key, header, size, sidecar, verify, log);
+  return new SingleFile(store, key, header, size, sidecar, verify, log, opts.signal);
 }
 
 /** Loads what `opts.load` asks for (default: all of a local file, nothing over HTTP), hashing on the pool when it pays. */
-export async function loadRequested(f: SingleFile, store: Store, opts: ReadOptions, lease?: PoolLease): Promise<void> {
+export async function loadRequested(f: SingleFile, store: Store, opts: ReadOptions, lease?: PoolLease, progress?: ProgressReporter): Promise<void> {
+  const names = requestedNames(f, store, opts);
+  if (names.length === 0) return;
+  const pool = opts.verify !== false && f.sidecar && lease ? await lease.get(bytesOf(f, names)) : null;
+  await f.load(names, pool, progress);
+}
+
+/** The names `opts.load` asks for (default: all of a local file, none over HTTP). */
+export function requestedNames(f: SingleFile, store: Store, opts: ReadOptions): readonly string[] {
   const load = opts.load ?? (store.remote ? 'none' : 'all');
-  if (load === 'none') return;
-  const names = load === 'all' ? f.names : load;
-  const bytes = names.reduce((a, n) => a + (f.header.get(n)?.byteLength ?? 0), 0);
-  const pool = opts.verify !== false && f.sidecar && lease ? await lease.get(bytes) : null;
-  await f.load(names, pool);
+  return load === 'none' ? [] : load === 'all' ? f.names : load;
+}
+
+/** Tensor data bytes of `names` in `f`. */
+export function bytesOf(f: SingleFile, names: readonly string[]): number {
+  return names.reduce((a, n) => a + (f.header.get(n)?.byteLength ?? 0), 0);
 }
 
 /** Opens one safetensors file at `store[key]` and loads what `opts.load` asks for. */
 export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}, lease?: PoolLease, probe?: Uint8Array): Promise<SafetensorsFile> {
   const f = await openSafetensorsFile(store, key, opts, probe);
-  await loadRequested(f, store, opts, lease);
+  const progress = new ProgressReporter(opts.onProgress, bytesOf(f, requestedNames(f, store, opts)), 'read');
+  await loadRequested(f, store, opts, lease, progress);
+  progress.finish();
   return f;
 }

@@ -23,12 +23,13 @@ import { AUTO_WORKERS_FROM, PoolLease, type ParallelOptions } from '../parallel/
 import type { HashPool } from '../parallel/pool.js';
 import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
 import { nameRecord } from '../name-record.js';
+import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
 
 /** Options of writeSafetensors: metadata, HMAC key and key id, shard size, workers, progress, a logger. */
-export interface WriteOptions extends ParallelOptions {
+export interface WriteOptions extends ParallelOptions, OperationOptions {
   /** `__metadata__`: string → string, stored in the header and in the sidecar. */
   metadata?: Record<string, string> | null;
   /** HMAC-SHA256 key for the sidecar (never written anywhere). */
@@ -40,8 +41,6 @@ export interface WriteOptions extends ParallelOptions {
   /** Write the sidecar (default true). */
   sidecar?: boolean;
   logger?: Logger;
-  /** Called as data is written (bytes so far, bytes in all). */
-  onProgress?: (done: number, total: number) => void;
 }
 
 /** What was written: the path, size, SHA-256 and per-tensor digests, the sidecar, the shards. */
@@ -119,6 +118,11 @@ export function writeEntries(tensors: TensorMap): WriteEntry[] {
   return Object.entries(tensors).map(([name, t]) => entryOf(name, t));
 }
 
+/** Tensor data bytes `tensors` write (what writeSafetensors' progress counts). */
+export function tensorBytes(tensors: TensorMap): number {
+  return writeEntries(tensors).reduce((a, e) => a + e.byteLength, 0);
+}
+
 
 export interface Layout {
   /** The length prefix and the padded header JSON. */
@@ -171,13 +175,15 @@ interface Written {
  * with a pool the whole-file hash runs on a worker, fed copies of the chunks
  * through a few reused buffers, while the tensor hashes run here.
  */
-async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void, pool: HashPool | null): Promise<Written> {
+async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void, pool: HashPool | null, signal?: AbortSignal): Promise<Written> {
   const local = pool ? undefined : createSha256();
   const remote = pool?.stream();
   const file = async (c: Uint8Array) => (remote ? remote.update(c) : void local!.update(c));
   const headerSha256 = toHex(createSha256().update(lay.head).digest());
   const tensors = nameRecord<SidecarTensor>();
   async function* chunks(): AsyncGenerator<Uint8Array> {
+    // An abort stops the stream before its next chunk: the store's write fails, and the temporary file goes.
+    throwIfAborted(signal);
     await file(lay.head);
     yield lay.head;
     for (const t of lay.order) {
@@ -187,6 +193,7 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
       }
       const h: Hasher = createSha256();
       for (let off = 0; off < b.length; off += WRITE_CHUNK) {
+        throwIfAborted(signal);
         const c = b.subarray(off, Math.min(b.length, off + WRITE_CHUNK));
         // Handed to the store first: its write runs on the I/O threads while the chunk is hashed here.
         yield c;
@@ -209,16 +216,11 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
  * file without a sidecar, or both new — never a file next to a sidecar that
  * describes another.
  */
-export async function writeSafetensorsAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions = {}, progress?: (n: number) => void, lease?: PoolLease): Promise<WriteResult> {
+export async function writeSafetensorsAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions = {}, progress?: ProgressReporter, lease?: PoolLease): Promise<WriteResult> {
   const log = loggerFrom(opts);
   const lay = layout(entries, opts.metadata);
   const total = lay.head.length + lay.dataLength;
-  let done = 0;
-  const onChunk = (n: number) => {
-    done += n;
-    progress?.(n);
-    if (!progress) opts.onProgress?.(done, total);
-  };
+  const onChunk = progress?.onBytes ?? (() => {});
   // An object store's PUT is all-or-nothing, and its rename is a copy: there the file and sidecar are written in
   // place, the old sidecar removed first, so the same crash outcomes hold without copying the file.
   const direct = store.atomicWrites === true;
@@ -228,8 +230,9 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
   const withSidecar = opts.sidecar !== false;
   try {
     if (direct) await store.remove(side);
-    const w = await stream(store, tmp, lay, onChunk, lease ? await lease.get(total) : null);
+    const w = await stream(store, tmp, lay, onChunk, lease ? await lease.get(total) : null, opts.signal);
     await store.sync(tmp);
+    throwIfAborted(opts.signal);
     if (withSidecar) {
       const sc = makeSidecar({
         file: baseOf(key), size: w.size, sha256: w.sha256, header_sha256: w.headerSha256, tensors: w.tensors,
@@ -238,6 +241,7 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
       await store.write(sideTmp, serializeSidecar(sc));
       await store.sync(sideTmp);
     }
+    throwIfAborted(opts.signal);
     if (!direct) {
       await store.remove(side);
       await store.rename(tmp, key);
@@ -267,6 +271,10 @@ export const DEFAULT_MODEL_KEY = 'model.safetensors';
 
 /** Writes tensors as safetensors, byte-identical to the reference writer, streamed and hashed as written, with its sidecar (signed with a key); atomic; sharded past maxShardSize. */
 export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: WriteOptions = {}): Promise<WriteResult> {
+  return underSignal(opts.signal, () => writeUnder(dest, tensors, opts));
+}
+
+async function writeUnder(dest: Dest, tensors: TensorMap, opts: WriteOptions): Promise<WriteResult> {
   const { store, key: k } = resolveSource(dest);
   if (store.readOnly) {
     throw new UnsupportedError(`cannot write to ${store.describe(k)}: ${store.kind} is read-only`, { detail: 'READ_ONLY', path: store.describe(k) });
@@ -276,9 +284,13 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
   const lease = new PoolLease(opts, AUTO_WORKERS_FROM.write);
+  // Progress counts the tensors' bytes as they are written (the header and sidecars are small).
+  const progress = new ProgressReporter(opts.onProgress, entries.reduce((a, e) => a + e.byteLength, 0), 'write');
   try {
-    if (opts.maxShardSize !== undefined) return await writeShardedAt(store, key, entries, opts, lease);
-    return await writeSafetensorsAt(store, key, entries, opts, undefined, lease);
+    const r = opts.maxShardSize !== undefined ? await writeShardedAt(store, key, entries, opts, lease, progress)
+      : await writeSafetensorsAt(store, key, entries, opts, progress, lease);
+    progress.finish();
+    return r;
   } finally {
     lease.close();
   }
@@ -289,13 +301,11 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
  * index is committed last: until it lands, readers see the previous model (or
  * none); shards of an interrupted write are plain unreferenced files.
  */
-export async function writeShardedAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions, lease?: PoolLease): Promise<WriteResult> {
+export async function writeShardedAt(store: Store, key: string, entries: WriteEntry[], opts: WriteOptions, lease?: PoolLease, progress?: ProgressReporter): Promise<WriteResult> {
   const sorted = [...entries].sort((a, b) => byCodePoint(a.name, b.name));
   const groups = splitShards(sorted, opts.maxShardSize!);
   const keys = shardKeys(key, groups.length);
   const total = entries.reduce((a, e) => a + e.byteLength, 0);
-  let done = 0;
-  const progress = (n: number) => opts.onProgress?.((done += n), total);
   const shards: WriteResult[] = [];
   const weightMap = nameRecord<string>();
   const tensors = nameRecord<string>();
@@ -309,6 +319,8 @@ export async function writeShardedAt(store: Store, key: string, entries: WriteEn
       tensors[e.name] = r.tensors[e.name];
     }
   }
+  // Until the index lands, readers see the previous model: an abort here leaves only unreferenced shards.
+  throwIfAborted(opts.signal);
   const ik = indexKeyFor(key);
   const indexBytes = serializeIndex({ metadata: { total_size: total }, weight_map: weightMap });
   const indexSha = toHex(createSha256().update(indexBytes).digest());

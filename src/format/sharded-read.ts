@@ -14,10 +14,11 @@ import { baseOf } from '../store/keys.js';
 import type { Header, TensorView } from '../types/tensor.js';
 import { AUTO_WORKERS_FROM, PoolLease } from '../parallel/lease.js';
 import { nameRecord, own } from '../name-record.js';
+import { ProgressReporter } from '../types/operation.js';
 import { sidecarKeyFor } from './sidecar.js';
 import { checkJsonMac } from './signed-json.js';
 import { parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar, type ShardIndex } from './sharded.js';
-import { loadRequested, openSafetensors, openSafetensorsFile, sidecarMissing, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
+import { bytesOf, loadRequested, requestedNames, openSafetensors, openSafetensorsFile, sidecarMissing, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
 
 /** A sharded model seen as one file: names and tensors across shards, loaded shard by shard. */
 export class ShardedFile implements SafetensorsFile {
@@ -174,8 +175,10 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
   for (const w of warnings) log.warn(w, { path: store.describe(indexKey) });
   const model = new ShardedFile(store, indexKey, index, files, check ? isc : null, warnings);
   // A list of names is routed to the shards holding them (an unknown name is NOT_FOUND); 'all' loads every shard.
+  const progress = new ProgressReporter(opts.onProgress, files.reduce((a, f) => a + bytesOf(f, Array.isArray(opts.load) ? opts.load.filter((n) => f.header.get(n)) : requestedNames(f, store, opts)), 0), 'read');
   if (Array.isArray(opts.load)) await model.load(opts.load);
-  else await Promise.all(files.map((f) => loadRequested(f, store, opts, lease)));
+  else await Promise.all(files.map((f) => loadRequested(f, store, opts, lease, progress)));
+  progress.finish();
   return model;
 }
 

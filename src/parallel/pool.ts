@@ -10,6 +10,7 @@
 // at most a few jobs' bytes are in flight. Digests are the same as on one
 // thread: only where they are computed changes.
 import { CheckpointError, IoError, ERROR_CODES, type ErrorCode, errorFor } from '../errors.js';
+import { abortReason, throwIfAborted } from '../types/operation.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
 import type { NamedRange } from './range-hash.js';
 import { CORE_WASM_DEFLATED_BASE64 } from '../core/wasm-bytes.js';
@@ -311,15 +312,32 @@ export class HashPool {
    * and a larger one-range job is streamed to one worker `piece` bytes at a
    * time. Fails with the first error; returns name → hex SHA-256.
    */
-  async hashJobs(source: JobSource, jobs: HashJob[], onBytes?: (n: number) => void, piece = JOB_BYTES): Promise<Record<string, string>> {
+  async hashJobs(source: JobSource, jobs: HashJob[], onBytes?: (n: number) => void, piece = JOB_BYTES, signal?: AbortSignal): Promise<Record<string, string>> {
     const out = nameRecord<string>();
     let failed: unknown;
     const running: Promise<void>[] = [];
     const track = (p: Promise<Record<string, string>>) => {
       running.push(p.then((d) => void Object.assign(out, d), (e) => void (failed ??= e)));
     };
+    // Aborting stops the workers' jobs: the pool (one per operation, see PoolLease) is closed, its workers
+    // terminated mid-job, and every pending job fails at once.
+    const stop = () => {
+      failed ??= abortReason(signal!);
+      this.close();
+    };
+    throwIfAborted(signal);
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return await this.runJobs(source, jobs, onBytes, piece, out, running, track, () => failed);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  private async runJobs(source: JobSource, jobs: HashJob[], onBytes: ((n: number) => void) | undefined, piece: number, out: Record<string, string>,
+    running: Promise<void>[], track: (p: Promise<Record<string, string>>) => void, failure: () => unknown): Promise<Record<string, string>> {
     for (const job of jobs) {
-      if (failed) break;
+      if (failure()) break;
       if ('file' in source) {
         track(this.hashFileJob(source.file, source.key, job, onBytes));
         await this.roomForMore();
@@ -345,7 +363,7 @@ export class HashPool {
       }
     }
     await Promise.all(running);
-    if (failed) throw failed;
+    if (failure()) throw failure();
     return out;
   }
 

@@ -5,6 +5,7 @@
 // the writer all hash tensors through this one function.
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { nameRecord } from '../name-record.js';
+import { throwIfAborted } from '../types/operation.js';
 
 /** A named range [start, end) of a byte source (absolute positions). */
 export interface NamedRange {
@@ -24,6 +25,8 @@ export interface RangeHashOptions {
   all?: Hasher;
   /** Called after each slice with its length. */
   onBytes?: (n: number) => void;
+  /** Checked before each slice: an aborted signal stops the pass with its reason. */
+  signal?: AbortSignal;
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -49,6 +52,7 @@ export async function hashRanges(
   let ti = 0;
   let cur: Hasher | undefined;
   for (let off = from; off < to; off += opts.slice) {
+    throwIfAborted(opts.signal);
     const end = Math.min(to, off + opts.slice);
     const bytes = await read(off, end);
     opts.all?.update(bytes);

@@ -8,6 +8,7 @@ import { toFloat32 } from '../format/convert.js';
 import type { Dtype } from '../types/dtype.js';
 import type { TensorLike, TensorView } from '../types/tensor.js';
 import { openTensors, type OpenTensorsOptions, type TensorEntry, type TensorSource } from './open.js';
+import { throwIfAborted, underSignal } from '../types/operation.js';
 
 /** A tensor as a diff reports it: name, dtype, shape. */
 export interface TensorSummary {
@@ -111,6 +112,10 @@ function valueDiff(a: Float32Array, b: Float32Array): { maxAbsDiff: number; nonF
  * record name → tensor. Sources with a sidecar are verified as they are read.
  */
 export async function diffTensors(a: DiffSide, b: DiffSide, opts: OpenTensorsOptions = {}): Promise<TensorDiff> {
+  return underSignal(opts.signal, () => diffUnder(a, b, opts));
+}
+
+async function diffUnder(a: DiffSide, b: DiffSide, opts: OpenTensorsOptions): Promise<TensorDiff> {
   const [sa, sb] = await Promise.all([open(a, 'a', opts), open(b, 'b', opts)]);
   const inB = new Set(sb.names);
   const inA = new Set(sa.names);
@@ -125,6 +130,7 @@ export async function diffTensors(a: DiffSide, b: DiffSide, opts: OpenTensorsOpt
   };
   for (const name of sa.names) {
     if (!inB.has(name)) continue;
+    throwIfAborted(opts.signal);
     const ea = sa.info(name)!, eb = sb.info(name)!;
     const sameShape = ea.shape.length === eb.shape.length && ea.shape.every((d, i) => d === eb.shape[i]);
     const changes: ChangedTensor['changes'] = [];

@@ -12,6 +12,8 @@ import { locateCheckpoint } from '../checkpoint/read.js';
 import { parseManifest } from '../checkpoint/manifest.js';
 import { readHeaderAt } from '../format/safetensors-read.js';
 import { safetensorsTensors } from './inspect-safetensors.js';
+import { ProgressReporter } from '../types/operation.js';
+
 
 export async function inspectCheckpoint(store: Store, rootKey: string, opts: InspectOptions): Promise<Inspection> {
   const key = await locateCheckpoint(store, rootKey);
@@ -26,11 +28,12 @@ export async function inspectCheckpoint(store: Store, rootKey: string, opts: Ins
     }
   }));
   const total = heads.reduce((a, h) => a + h.header.dataLength, 0);
-  let hashed = 0;
+  const progress = new ProgressReporter(opts.onProgress, total, 'hash');
   const tensors: InspectedTensor[] = [];
   for (const h of heads) {
-    for (const t of await safetensorsTensors(store, joinKey(key, h.file), h.header, h.size, opts, (n) => opts.onProgress?.((hashed += n), total))) tensors.push({ ...t, file: h.file });
+    for (const t of await safetensorsTensors(store, joinKey(key, h.file), h.header, h.size, opts, progress.onBytes)) tensors.push({ ...t, file: h.file });
   }
+  if (opts.digests) progress.finish();
   const md = m.model;
   const details: Record<string, string | number> = {
     step: m.step,

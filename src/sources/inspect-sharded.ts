@@ -8,6 +8,7 @@ import { shardKeysOf } from '../format/sharded.js';
 import { openSharded } from '../format/sharded-read.js';
 import { baseOf } from '../store/keys.js';
 import { safetensorsTensors } from './inspect-safetensors.js';
+import { ProgressReporter } from '../types/operation.js';
 
 /** A sharded model, opened by the one sharded reader (no data, no sidecars: inspect describes, verify checks). */
 export async function inspectSharded(store: Store, key: string, opts: InspectOptions, probe?: Uint8Array): Promise<Inspection> {
@@ -16,16 +17,18 @@ export async function inspectSharded(store: Store, key: string, opts: InspectOpt
   const index = model.index;
   const shards = shardKeysOf(key, index);
   const total = model.files.reduce((a, f) => a + f.header.dataLength, 0);
-  let hashed = 0, size = 0;
+  const progress = new ProgressReporter(opts.onProgress, total, 'hash');
+  let size = 0;
   const tensors: InspectedTensor[] = [];
   for (const [i, f] of model.files.entries()) {
     const shardSize = f.header.dataStart + f.header.dataLength;
     size += shardSize;
     const file = baseOf(shards[i]);
-    for (const t of await safetensorsTensors(store, shards[i], f.header, shardSize, opts, (n) => opts.onProgress?.((hashed += n), total))) {
+    for (const t of await safetensorsTensors(store, shards[i], f.header, shardSize, opts, progress.onBytes)) {
       tensors.push({ ...t, file });
     }
   }
+  if (opts.digests) progress.finish();
   const details: Record<string, string | number> = { shards: shards.length };
   if (typeof index.metadata?.total_size === 'number') details['total_size (index)'] = index.metadata.total_size;
   return { format: 'safetensors-sharded', path: store.describe(key), size, tensors, metadata: model.metadata, details };

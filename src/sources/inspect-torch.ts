@@ -6,22 +6,24 @@ import type { Inspection, InspectedTensor, InspectOptions } from './inspect.js';
 import type { Store } from '../store/store.js';
 import { readTorchFile } from '../format/torch/read.js';
 import { createSha256, toHex } from '../core/hash.js';
+import { ProgressReporter, throwIfAborted } from '../types/operation.js';
 
 /** A PyTorch file, read without executing its pickle. */
 export async function inspectTorch(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
   const file = await readTorchFile({ store, key });
   const total = [...file.tensors.values()].reduce((a, t) => a + t.byteLength, 0);
-  let hashed = 0;
+  const progress = new ProgressReporter(opts.onProgress, total, 'hash');
   const tensors: InspectedTensor[] = [];
   for (const [name, t] of file.tensors) {
     const entry: InspectedTensor = { name, dtype: t.dtype, shape: [...t.shape], byteLength: t.byteLength };
     if (opts.digests) {
+      throwIfAborted(opts.signal);
       entry.sha256 = toHex(createSha256().update(t.bytes()).digest());
-      hashed += t.byteLength;
-      opts.onProgress?.(hashed, total);
+      progress.add(t.byteLength);
     }
     tensors.push(entry);
   }
+  if (opts.digests) progress.finish();
   const storages = new Set([...file.tensors.values()].map((t) => t.storage.root ?? t.storage));
   const details: Record<string, string | number> = {
     container: file.format === 'zip' ? `zip, entries under '${file.prefix}/'` : 'legacy (pre-1.6, non-zip)',

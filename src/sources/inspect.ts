@@ -8,6 +8,7 @@ import { inspectSafetensors } from './inspect-safetensors.js';
 import { inspectSharded } from './inspect-sharded.js';
 import { inspectTorch } from './inspect-torch.js';
 import { inspectCheckpoint } from './inspect-checkpoint.js';
+import { underSignal, type OperationOptions } from '../types/operation.js';
 
 export interface InspectedTensor {
   name: string;
@@ -34,13 +35,17 @@ export interface Inspection {
   details?: Record<string, string | number>;
 }
 
-export interface InspectOptions {
+/** Options of inspectSource: tensor digests (reads the data), and a signal and progress for that hashing. */
+export interface InspectOptions extends OperationOptions {
   digests: boolean;
-  onProgress?: (done: number, total: number) => void;
 }
 
 /** Inspects `store[key]` as the detector tells: checkpoint, sharded model, torch file, or safetensors. */
 export async function inspectSource(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
+  return underSignal(opts.signal, () => inspectDetected(store, key, opts));
+}
+
+async function inspectDetected(store: Store, key: string, opts: InspectOptions): Promise<Inspection> {
   const d = await detectSource(store, key);
   switch (d.kind) {
     case 'checkpoint': return inspectCheckpoint(store, d.key, opts);

@@ -13,6 +13,7 @@ import { signatureStatus, type MacKey, type SignatureStatus } from '../format/si
 import { openModel } from '../format/sharded-read.js';
 import { readTorchFile } from '../format/torch/read.js';
 import { detectSource } from './detect.js';
+import { throwIfAborted } from '../types/operation.js';
 
 /** A tensor's dtype, shape and size, known without reading its data. */
 export interface TensorEntry {
@@ -57,15 +58,18 @@ export interface OpenTensorsOptions {
   /** Check tensors against their sidecar when there is one (default true). */
   verify?: boolean;
   logger?: Logger;
+  /** Cancels the open and every later tensor read of the source (they reject with its reason). */
+  signal?: AbortSignal;
 }
 
 /** Opens any weights source for reading tensors by name. */
 export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): Promise<TensorSource> {
-  const ref = resolveSource(src);
+  throwIfAborted(opts.signal);
+  const ref = resolveSource(src, { http: { signal: opts.signal } });
   const d = await detectSource(ref.store, ref.key);
   if (d.kind === 'checkpoint') {
     // Always verified: a checkpoint is read whole and every byte checked against its manifest (and its HMAC with a key).
-    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, d.key), { key: opts.key, logger: loggerFrom(opts) });
+    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, d.key), { key: opts.key, logger: loggerFrom(opts), signal: opts.signal });
     const m = c.manifest;
     return {
       format: 'checkpoint',
@@ -101,7 +105,7 @@ export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): P
     };
   }
   const sharded = d.kind === 'sharded';
-  const f = await openModel(ref.store, sharded ? 'sharded' : 'file', d.key, { load: 'none', verify: opts.verify, key: opts.key, logger: opts.logger }, d.probe);
+  const f = await openModel(ref.store, sharded ? 'sharded' : 'file', d.key, { load: 'none', verify: opts.verify, key: opts.key, logger: opts.logger, signal: opts.signal }, d.probe);
   return {
     format: sharded ? 'sharded' : 'safetensors',
     path: f.path,

@@ -9,13 +9,18 @@ import { openModel } from '../format/sharded-read.js';
 import { MODEL_FILE } from '../checkpoint/layout.js';
 import { locateCheckpoint } from '../checkpoint/read.js';
 import { detectSource } from './detect.js';
+import { underSignal } from '../types/operation.js';
 
 /**
  * Opens a safetensors file or a sharded model (its index, or a folder holding either; a training
  * checkpoint: its model weights) from any source. See ReadOptions for what is loaded and checked.
  */
 export async function readSafetensors(src: Source, opts: ReadOptions = {}): Promise<SafetensorsFile> {
-  const { store, key } = resolveSource(src);
+  return underSignal(opts.signal, () => readUnder(src, opts));
+}
+
+async function readUnder(src: Source, opts: ReadOptions): Promise<SafetensorsFile> {
+  const { store, key } = resolveSource(src, { http: { signal: opts.signal } });
   const d = await detectSource(store, key);
   switch (d.kind) {
     case 'sharded':

@@ -24,20 +24,19 @@ import { makeIndexSidecar, parseIndex, shardKeysOf } from '../format/sharded.js'
 import { checkSidecarAgainst, checkTensor, planReads, openSafetensorsFile, readHeaderAt, readSidecarAt, type SingleFile } from '../format/safetensors-read.js';
 import { openSharded } from '../format/sharded-read.js';
 import { nameRecord } from '../name-record.js';
+import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 import { detectSource, type DetectedSource } from './detect.js';
 
 /** Bytes read per slice while streaming a file through the hashers. */
 export const VERIFY_SLICE = 16 << 20;
 
 /** Options of verify: the HMAC key, strict mode (a sidecar is required), workers, progress, a logger. */
-export interface VerifyOptions extends ParallelOptions {
+export interface VerifyOptions extends ParallelOptions, OperationOptions {
   /** HMAC key: sidecars must be signed with it (AUTH otherwise). */
   key?: MacKey;
   /** Refuse files without a sidecar. */
   strict?: boolean;
   logger?: Logger;
-  /** Called as bytes are hashed (bytes so far, bytes in all). */
-  onProgress?: (done: number, total: number) => void;
 }
 
 /** What verify checked: every byte against the sidecar(s) or only the structure, the HMAC status, the shards, warnings. */
@@ -76,22 +75,22 @@ export interface ScanResult {
  * asked for, streams here.
  */
 export async function scanTensors(store: Store, key: string, header: Header, size: number,
-  opts: { fileHash?: boolean; onBytes?: (n: number) => void; pool?: HashPool | null } = {}): Promise<ScanResult> {
+  opts: { fileHash?: boolean; onBytes?: (n: number) => void; pool?: HashPool | null; signal?: AbortSignal } = {}): Promise<ScanResult> {
   const base = header.dataStart;
   const at = (t: TensorInfo) => ({ name: t.name, start: base + t.begin, end: base + t.end });
   const read = (start: number, end: number) => store.read(key, { start, end });
   if (!opts.pool) {
     const all = opts.fileHash ? createSha256() : undefined;
-    const tensors = await hashRanges([...header.tensors()].map(at), read, { slice: VERIFY_SLICE, from: all ? 0 : base, to: size, all, onBytes: opts.onBytes });
+    const tensors = await hashRanges([...header.tensors()].map(at), read, { slice: VERIFY_SLICE, from: all ? 0 : base, to: size, all, onBytes: opts.onBytes, signal: opts.signal });
     return { tensors, ...(all ? { sha256: toHex(all.digest()) } : {}) };
   }
   const jobs = planReads([...header.tensors()], 0, JOB_BYTES).map((r) => ({ from: base + r.start, to: base + r.end, ranges: r.infos.map(at) }));
   const whole = async () => {
     const all = createSha256();
-    await hashRanges([], read, { slice: VERIFY_SLICE, from: 0, to: size, all });
+    await hashRanges([], read, { slice: VERIFY_SLICE, from: 0, to: size, all, signal: opts.signal });
     return toHex(all.digest());
   };
-  const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(storeSource(store, key), jobs, opts.onBytes), opts.fileHash ? whole() : undefined]);
+  const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(storeSource(store, key), jobs, opts.onBytes, JOB_BYTES, opts.signal), opts.fileHash ? whole() : undefined]);
   return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
 }
 
@@ -109,21 +108,20 @@ function checkFileHash(store: Store, key: string, sc: Sidecar, actual: string): 
 }
 
 /** Every tensor of an opened file against its sidecar (its header and MAC were checked when it was opened). */
-async function verifyOpened(store: Store, key: string, f: SingleFile, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease): Promise<VerifyReport> {
+async function verifyOpened(store: Store, key: string, f: SingleFile, opts: VerifyOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<VerifyReport> {
   const path = store.describe(key);
   const { header, size, sidecar: sc } = f;
   const warnings: string[] = [];
   if (sc) {
-    const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress, pool: await lease.get(size - header.dataStart) });
+    const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await lease.get(size - header.dataStart), signal: opts.signal });
     for (const name of header.names()) checkTensor(path, sc, name, tensors[name]);
     const extra = Object.keys(sc.tensors).filter((n) => !header.get(n));
     if (extra.length) throw new IntegrityError(`${path}: the sidecar lists tensors the file lacks: ${extra.slice(0, 5).join(', ')}`, { path, tensor: extra[0], detail: 'TENSOR_MISSING' });
     checkFileHash(store, key, sc, sha256!);
   } else {
-    progress(size);
     warnings.push(`no sidecar (${store.describe(sidecarKeyFor(key))}): only the structure was checked (header, offsets, tensor sizes), not the data`);
   }
-  return {
+  const report: VerifyReport = {
     ok: true, kind: 'safetensors', path, size, tensors: header.size,
     sidecar: sc ? 'verified' : 'missing',
     hmac: signatureStatus(sc?.hmac !== undefined, opts.key !== undefined),
@@ -131,16 +129,23 @@ async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Veri
     ...(sc ? { sha256: sc.sha256 } : {}),
     metadata: header.metadata, warnings,
   };
+  // Every byte of the file is accounted for, whatever the hashers counted (workers count tensors, not the header).
+  progress.to(at + size);
+  return report;
 }
 
 /** Checks on open what needs no data (header, sidecar, MAC); the logger stays out: the report carries the warnings. */
 const openOpts = (opts: VerifyOptions) => ({ key: opts.key, strict: opts.strict, verify: true, load: 'none' as const });
 
-async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions, progress: (n: number) => void, lease: PoolLease, probe?: Uint8Array): Promise<VerifyReport> {
+async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions, progress: ProgressReporter, lease: PoolLease, probe?: Uint8Array): Promise<VerifyReport> {
   // The one sharded open: index sidecar (AUTH with a key), every shard's header and sidecar, the weight map, every shard bound.
   const model = await openSharded(store, indexKey, openOpts(opts), undefined, probe);
   const files: VerifyReport[] = [];
-  for (const [i, k] of shardKeysOf(indexKey, model.index).entries()) files.push(await verifyOpened(store, k, model.files[i], opts, progress, lease));
+  let at = 0;
+  for (const [i, k] of shardKeysOf(indexKey, model.index).entries()) {
+    files.push(await verifyOpened(store, k, model.files[i], opts, progress, at, lease));
+    at += model.files[i].size;
+  }
   const isc = model.indexSidecar;
   return {
     ok: true, kind: 'sharded', path: model.path, size: files.reduce((a, r) => a + r.size, 0), tensors: files.reduce((a, r) => a + r.tensors, 0),
@@ -177,7 +182,11 @@ function modelKind(store: Store, d: DetectedSource, op: string): 'file' | 'shard
  * path), CORRUPT (truncated, garbled), INTEGRITY (names the tensor), AUTH.
  */
 export async function verify(src: Source, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const { store, key } = resolveSource(src);
+  return underSignal(opts.signal, () => verifyUnder(src, opts));
+}
+
+async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyReport> {
+  const { store, key } = resolveSource(src, { http: { signal: opts.signal } });
   const d = await detectSource(store, key);
   // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
   if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, opts);
@@ -185,13 +194,12 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
   const log = loggerFrom(opts);
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
-  let done = 0;
-  const total = opts.onProgress ? await totalBytes(store, kind, d.key) : 0;
-  const progress = (n: number) => opts.onProgress?.((done += n), total);
+  const progress = new ProgressReporter(opts.onProgress, opts.onProgress ? await totalBytes(store, kind, d.key) : 0, 'hash');
   const lease = new PoolLease(opts);
   try {
     const r = kind === 'sharded' ? await verifySharded(store, d.key, opts, progress, lease, d.probe)
-      : await verifyOpened(store, d.key, await openSafetensorsFile(store, d.key, openOpts(opts), d.probe), opts, progress, lease);
+      : await verifyOpened(store, d.key, await openSafetensorsFile(store, d.key, openOpts(opts), d.probe), opts, progress, 0, lease);
+    progress.finish();
     log.info('verified', { path: r.path, kind: r.kind, sidecar: r.sidecar, hmac: r.hmac, tensors: r.tensors });
     for (const w of r.warnings) log.warn(w, { path: r.path });
     return r;
@@ -204,26 +212,25 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
 }
 
 /** Options of sign: a key id label, workers, progress, a logger. */
-export interface SignOptions extends ParallelOptions {
+export interface SignOptions extends ParallelOptions, OperationOptions {
   keyId?: string;
   logger?: Logger;
-  onProgress?: (done: number, total: number) => void;
 }
 
-async function signFile(store: Store, key: string, mac: MacKey, opts: SignOptions, progress: (n: number) => void, lease: PoolLease): Promise<Sidecar> {
+async function signFile(store: Store, key: string, mac: MacKey, opts: SignOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<Sidecar> {
   const { header, size, head } = await readHeaderAt(store, key);
   const existing = await readSidecarAt(store, key);
   let sha256: string, tensors: Record<string, string>;
   if (existing) {
     // Signing vouches for the file as it is: a sidecar that no longer matches it is refused, not blessed.
     checkSidecarAgainst(store, key, existing, size, head, {});
-    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress, pool: await lease.get(size - header.dataStart) });
+    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await lease.get(size - header.dataStart), signal: opts.signal });
     for (const n of header.names()) checkTensor(store.describe(key), existing, n, scan.tensors[n]);
     checkFileHash(store, key, existing, scan.sha256!);
     sha256 = existing.sha256;
     tensors = scan.tensors;
   } else {
-    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress, pool: await lease.get(size - header.dataStart) });
+    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await lease.get(size - header.dataStart), signal: opts.signal });
     sha256 = scan.sha256!;
     tensors = scan.tensors;
   }
@@ -233,7 +240,9 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
     file: baseOf(key), size, sha256, header_sha256: toHex(createSha256().update(head).digest()), tensors: entries,
     metadata: header.metadata ? { ...header.metadata } : null,
   }, mac, opts.keyId);
+  throwIfAborted(opts.signal);
   await writeAtomic(store, sidecarKeyFor(key), serializeSidecar(sc));
+  progress.to(at + size);
   return sc;
 }
 
@@ -243,6 +252,10 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
  * (INTEGRITY otherwise); without one, the sidecar is created from the file.
  */
 export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Promise<{ path: string; sidecars: string[] }> {
+  return underSignal(opts.signal, () => signUnder(src, key, opts));
+}
+
+async function signUnder(src: Source, key: MacKey, opts: SignOptions): Promise<{ path: string; sidecars: string[] }> {
   const { store, key: k } = resolveSource(src);
   if (store.readOnly) throw errorFor('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
   const d = await detectSource(store, k);
@@ -253,14 +266,13 @@ export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Pr
   }
   const where = { kind: modelKind(store, d, 'sign'), key: d.key };
   await hashReady();
-  let done = 0;
-  const total = opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0;
-  const progress = (n: number) => opts.onProgress?.((done += n), total);
+  const progress = new ProgressReporter(opts.onProgress, opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0, 'hash');
   const log = loggerFrom(opts);
   const lease = new PoolLease(opts);
   try {
     if (where.kind === 'file') {
-      await signFile(store, where.key, key, opts, progress, lease);
+      await signFile(store, where.key, key, opts, progress, 0, lease);
+      progress.finish();
       log.info('signed', { path: store.describe(where.key), key_id: opts.keyId });
       return { path: store.describe(where.key), sidecars: [store.describe(sidecarKeyFor(where.key))] };
     }
@@ -269,14 +281,18 @@ export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Pr
     await openSharded(store, where.key, { verify: false, load: 'none' });
     const shards = nameRecord<{ size: number; sha256: string }>();
     const sidecars: string[] = [];
+    let at = 0;
     for (const sk of shardKeysOf(where.key, index)) {
-      const sc = await signFile(store, sk, key, opts, progress, lease);
+      const sc = await signFile(store, sk, key, opts, progress, at, lease);
+      at += sc.size;
       shards[baseOf(sk)] = { size: sc.size, sha256: sc.sha256 };
       sidecars.push(store.describe(sidecarKeyFor(sk)));
     }
     const isc = makeIndexSidecar(where.key, indexBytes.length, toHex(createSha256().update(indexBytes).digest()), shards, key, opts.keyId);
+    throwIfAborted(opts.signal);
     await writeAtomic(store, sidecarKeyFor(where.key), new TextEncoder().encode(JSON.stringify(isc, null, 1) + '\n'));
     sidecars.push(store.describe(sidecarKeyFor(where.key)));
+    progress.finish();
     log.info('signed sharded model', { path: store.describe(where.key), shards: sidecars.length - 1, key_id: opts.keyId });
     return { path: store.describe(where.key), sidecars };
   } finally {

@@ -30,6 +30,7 @@ import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
 import { prepareWeights } from '../checkpoint/load.js';
 import { readSafetensors } from './read.js';
 import { detectSource } from './detect.js';
+import type { ProgressCallback } from '../types/operation.js';
 
 /** A Hugging Face model folder's description of the model. */
 export const HF_CONFIG = 'config.json';
@@ -46,7 +47,10 @@ export interface SaveWeightsOptions {
   /** Split into shards of at most this many data bytes, with a model.safetensors.index.json. */
   maxShardSize?: number;
   logger?: Logger | null;
-  onProgress?: (done: number, total: number) => void;
+  /** Bytes of tensor data written: see OperationOptions. */
+  onProgress?: ProgressCallback;
+  /** Cancels the save: it rejects with the signal's reason and leaves no file under its final name. */
+  signal?: AbortSignal;
 }
 
 /** What saveWeights wrote: the file(s), the tensor names and the metadata recorded. */
@@ -67,7 +71,7 @@ export async function saveWeights(dest: Dest, model: ModelLike, opts: SaveWeight
     ...(hasLayers(model) && !opts.adapter ? { weight_naming: WEIGHT_NAMING } : {}),
   };
   const r = await writeSafetensors(dest, tensors, {
-    key: opts.key, keyId: opts.keyId, metadata: fileMeta, maxShardSize: opts.maxShardSize, logger: log, onProgress: opts.onProgress,
+    key: opts.key, keyId: opts.keyId, metadata: fileMeta, maxShardSize: opts.maxShardSize, logger: log, onProgress: opts.onProgress, signal: opts.signal,
   });
   log.info('weights saved', { path: r.path, tensors: Object.keys(tensors).length, model_name: meta.model_name });
   return { ...r, names: Object.keys(tensors), metadata: meta };

@@ -11,6 +11,7 @@ import type { TensorMap } from '../../types/tensor.js';
 import { openSource } from '../source.js';
 import { readTorchFile, walkTensors, type ReadTorchOptions, type TorchFile } from './read.js';
 import type { TorchTensor } from './tensor.js';
+import { throwIfAborted, underSignal } from '../../types/operation.js';
 
 /** Keys under which training scripts keep the model's weights, most common first. */
 export const WEIGHT_KEYS = ['model', 'state_dict', 'model_state_dict', 'module', 'net', 'network', 'weights'];
@@ -81,21 +82,29 @@ function topLevel(file: TorchFile): string {
 }
 
 /** SHA-256 of a whole source, read in bounded chunks. */
-export async function sourceSha256(src: Source): Promise<{ sha256: string; name: string; size: number }> {
+export async function sourceSha256(src: Source, signal?: AbortSignal): Promise<{ sha256: string; name: string; size: number }> {
   const s = await openSource(src);
   const h = createSha256();
-  for (let at = 0; at < s.size; at += HASH_CHUNK) h.update(await s.read(at, Math.min(s.size, at + HASH_CHUNK)));
+  for (let at = 0; at < s.size; at += HASH_CHUNK) {
+    throwIfAborted(signal);
+    h.update(await s.read(at, Math.min(s.size, at + HASH_CHUNK)));
+  }
   return { sha256: toHex(h.digest()), name: s.name, size: s.size };
 }
 
 /** Converts a PyTorch .pt (read without executing its pickle) to safetensors with a sidecar. */
 export async function convertTorchToSafetensors(src: Source, dest: Dest, opts: ConvertOptions = {}): Promise<ConvertResult> {
+  return underSignal(opts.signal, () => convertUnder(src, dest, opts));
+}
+
+async function convertUnder(src: Source, dest: Dest, opts: ConvertOptions): Promise<ConvertResult> {
   const file = await readTorchFile(src, opts);
+  throwIfAborted(opts.signal);
   const { selected, reason, tensors } = selectTensors(file, opts.select);
   if (tensors.size === 0) {
     throw new UnsupportedError(`${file.prefix ?? 'the file'}: no tensors ${selected ? `under '${selected}'` : 'in the file'} to convert`, { detail: 'NO_TENSORS' });
   }
-  const hashed = await sourceSha256(src);
+  const hashed = await sourceSha256(src, opts.signal);
   const base = src instanceof Uint8Array ? (opts.name ?? 'bytes') : baseName(resolveSource(src).key) || hashed.name;
   const map: TensorMap = {};
   for (const [name, t] of tensors) map[name] = t;
