@@ -2,7 +2,7 @@
 // small fronts over it, so a page that never uses them never downloads their
 // code — a bundler that splits code puts each backend in its own chunk, as
 // long as nothing imports the backend statically (bench/size.bench.js).
-import { IoError } from '../errors.js';
+import { CheckpointError, IoError } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 
 export class LazyStore implements Store {
@@ -18,8 +18,15 @@ export class LazyStore implements Store {
   }
 
   private get store(): Promise<Store> {
+    return this.backendStore();
+  }
+
+  /** The backend, loading it on the first call (for subclasses that forward more than the Store methods). */
+  protected backendStore(): Promise<Store> {
     return (this.backend ??= this.load().catch((e) => {
       this.backend = undefined;
+      // A backend that refuses its configuration says why itself; only a module that fails to load is wrapped.
+      if (e instanceof CheckpointError) throw e;
       throw new IoError(`could not load the ${this.kind} store's code: ${(e as Error)?.message ?? String(e)}`, { detail: 'STORE_LOAD', cause: e });
     }));
   }

@@ -20,21 +20,17 @@
 import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
 import type { ByteRange, Store, StoreEntry, VersionedValue, WriteCondition } from './store.js';
 import { checkKey, checkRange } from './keys.js';
+import { s3Config } from './s3-store.js';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, canonicalQuery, signRequest, uriEncode, type S3Credentials } from './sigv4.js';
 
 export type { S3Credentials } from './sigv4.js';
 
-/** Part size of multipart uploads: S3's minimum is 5 MiB (except the last); 8 MiB is what the AWS CLI uses. */
-export const DEFAULT_PART_SIZE = 8 << 20;
-/** Parts uploaded at once: enough to fill a link, while memory stays partSize × (this + 1). */
-export const DEFAULT_PARTS_IN_FLIGHT = 4;
 /** Attempts per request on network errors, 5xx and throttling (the AWS SDKs' standard mode uses 3). */
 export const DEFAULT_RETRIES = 4;
 /** One request's time limit: a stalled connection fails and is retried instead of hanging the save. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
-/** S3's limits: 10,000 parts, 5 MiB minimum part. */
+/** S3's limit of parts per upload (the 5 MiB minimum part is MIN_PART_SIZE). */
 const MAX_PARTS = 10_000;
-const MIN_PART_SIZE = 5 << 20;
 /** Deletes sent at once when removing a folder (DeleteObjects needs Content-MD5, which WebCrypto lacks). */
 const DELETES_IN_FLIGHT = 8;
 
@@ -70,18 +66,6 @@ export interface S3Stats {
   bytesIn: number;
   /** Body bytes sent. */
   bytesOut: number;
-}
-
-/** An S3 key/value read from the environment the runtime has: process.env (Node, Bun, Deno) or Deno.env. */
-export function envVar(name: string, env?: Record<string, string | undefined>): string | undefined {
-  if (env) return env[name] || undefined;
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> }; Deno?: { env: { get(n: string): string | undefined } } };
-  try {
-    const v = g.process?.env?.[name] ?? g.Deno?.env.get(name);
-    return v || undefined;
-  } catch {
-    return undefined; // Deno without --allow-env: as if unset.
-  }
 }
 
 interface S3Request {
@@ -124,8 +108,11 @@ function xmlOne(xml: string, tag: string): string | undefined {
   return v === undefined ? undefined : xmlText(v);
 }
 
-/** Objects under an S3-compatible bucket and prefix (AWS, Ceph RGW, MinIO …), signed with SigV4: ranged reads, multipart writes. */
-export class S3Store implements Store {
+/**
+ * The code behind S3Store (s3-store.ts), loaded on its first request: objects under an S3-compatible bucket and
+ * prefix (AWS, Ceph RGW, MinIO …), signed with SigV4: ranged reads, multipart writes.
+ */
+export class S3Backend implements Store {
   readonly kind = 's3';
   readonly readOnly = false;
   readonly remote = true;
@@ -148,27 +135,16 @@ export class S3Store implements Store {
   private unquotedIfMatch = false;
 
   constructor(opts: S3StoreOptions) {
-    const env = opts.env;
-    if (!opts.bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(opts.bucket)) {
-      throw new UnsupportedError(`'${opts.bucket}' is not an S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')`, { detail: 'BAD_SOURCE' });
-    }
-    this.bucket = opts.bucket;
-    this.prefix = (opts.prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
-    if (this.prefix !== '') checkKey(this.prefix, `s3://${this.bucket}`);
-    this.region = opts.region ?? envVar('AWS_REGION', env) ?? envVar('AWS_DEFAULT_REGION', env) ?? 'us-east-1';
-    const endpoint = opts.endpoint ?? envVar('AWS_ENDPOINT_URL_S3', env) ?? envVar('AWS_ENDPOINT_URL', env);
-    this.endpoint = (endpoint ?? `https://s3.${this.region}.amazonaws.com`).replace(/\/+$/, '');
-    // Virtual-hosted style on AWS (path style is deprecated there) when the name fits in a host name; path style elsewhere.
-    this.pathStyle = opts.forcePathStyle ?? (endpoint !== undefined || this.bucket.includes('.'));
-    const id = envVar('AWS_ACCESS_KEY_ID', env);
-    const secret = envVar('AWS_SECRET_ACCESS_KEY', env);
-    this.credentials = opts.credentials ?? (id && secret ? { accessKeyId: id, secretAccessKey: secret, sessionToken: envVar('AWS_SESSION_TOKEN', env) } : undefined);
+    const c = s3Config(opts);
+    this.bucket = c.bucket;
+    this.prefix = c.prefix;
+    this.region = c.region;
+    this.endpoint = c.endpoint;
+    this.pathStyle = c.forcePathStyle;
+    this.credentials = c.credentials;
+    this.partSize = c.partSize;
+    this.partsInFlight = c.partsInFlight;
     this.fetchFn = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
-    this.partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-    if (!(Number.isSafeInteger(this.partSize) && this.partSize >= MIN_PART_SIZE)) {
-      throw new RangeError(`S3 store: partSize must be at least ${MIN_PART_SIZE} bytes (S3's minimum part), got ${opts.partSize}`);
-    }
-    this.partsInFlight = Math.max(1, opts.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT);
     this.retries = Math.max(1, opts.retries ?? DEFAULT_RETRIES);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.signal = opts.signal;
@@ -665,9 +641,3 @@ async function eachLimited<T>(items: T[], limit: number, fn: (t: T) => Promise<v
   if (failed !== undefined) throw failed;
 }
 
-/** Splits `s3://bucket/prefix/key` into its bucket and key. */
-export function parseS3Url(url: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
-  if (!m) throw new UnsupportedError(`'${url}' is not an s3:// URL (s3://bucket/prefix)`, { detail: 'BAD_SOURCE', path: url });
-  return { bucket: m[1], key: m[2].split('/').map((s) => decodeURIComponent(s)).join('/').replace(/\/+$/, '') };
-}
