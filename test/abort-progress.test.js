@@ -165,6 +165,8 @@ A('aborted mid-way: write, read, verify and sign stop with the reason; no file, 
       assert.ok(seen < onProgress.last().total, `${where} ${name} stopped early (${seen} of ${onProgress.last().total} bytes)`);
     };
     await run('write', (o) => writeSafetensors({ store, key: 'new.safetensors' }, t, o));
+    // With workers the whole-file hash streams to a worker: the abort ends that stream and the pool too.
+    if (workersHere) await run('write, workers 2', (o) => writeSafetensors({ store, key: 'new.safetensors' }, t, { ...o, workers: 2 }));
     await run('write sharded', (o) => writeSafetensors({ store, key: 'sh/model.safetensors' }, t, { ...o, maxShardSize: 4 * MiB }));
     await run('read', (o) => readSafetensors({ store, key: 'm.safetensors' }, { ...o, load: 'all' }));
     for (const workers of workersHere ? [0, 2] : [0]) await run(`verify, workers ${workers}`, (o) => verify({ store, key: 'm.safetensors' }, { ...o, workers }));

@@ -4,7 +4,7 @@
 // weights); a save's and a load's progress is { done, total, phase } in bytes, monotonic, ending at total.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveCheckpoint, loadCheckpoint, resumeTraining, MemoryStore, isTempKey } from '../dist/internal.js';
+import { saveCheckpoint, loadCheckpoint, resumeTraining, saveWeights, loadWeights, MemoryStore, isTempKey } from '../dist/internal.js';
 import { TinyLM } from '../dist/demo/index.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, VOCAB, weightBytes } from './_tiny.js';
 import { freshRoot, listNames, readFile } from './_ckpt-env.js';
@@ -107,6 +107,27 @@ S('a resume aborted while it reads is not mistaken for damage: it rejects with t
   armed = true;
   assert.is(await resumeTraining({ store, key: '' }, { model: b.model, optimizer: b.opt, signal: c.signal }).catch((x) => x), reason);
   assert.equal(weightBytes(b.model), untouched);
+  a.dispose();
+  b.dispose();
+});
+S('saveWeights and loadWeights: an abort leaves no file and assigns nothing; saveWeights reports progress to its total', async () => {
+  const store = new MemoryStore();
+  const a = run(1);
+  const p = recorder();
+  await saveWeights({ store, key: 'w.safetensors' }, a.model, { onProgress: p });
+  assert.equal([p.last().phase, p.last().done], ['write', p.last().total]);
+  const c = new AbortController();
+  const reason = new Reason('save weights');
+  const onProgress = recorder((x) => { if (x.done > 0 && x.done < x.total) c.abort(reason); });
+  assert.is(await saveWeights({ store, key: 'x.safetensors' }, a.model, { signal: c.signal, onProgress }).catch((x) => x), reason);
+  assert.equal((await store.list('')).map((e) => e.key).sort(), ['w.safetensors', 'w.safetensors.meta.json']);
+  const b = run(2);
+  const untouched = weightBytes(b.model);
+  const r = new Reason('load weights');
+  assert.is(await loadWeights({ store, key: 'w.safetensors' }, b.model, { signal: AbortSignal.abort(r) }).catch((x) => x), r);
+  assert.equal(weightBytes(b.model), untouched);
+  await loadWeights({ store, key: 'w.safetensors' }, b.model);
+  assert.equal(weightBytes(b.model), weightBytes(a.model));
   a.dispose();
   b.dispose();
 });

@@ -237,7 +237,7 @@ export async function loadCheckpoint(src: Source, opts: LoadOptions = {}): Promi
 
 async function loadUnder(src: Source, opts: LoadOptions): Promise<LoadedCheckpoint> {
   const log = loggerFrom(opts);
-  const { store, key } = resolveSource(src, { http: { signal: opts.signal } });
+  const { store, key } = resolveSource(src, { signal: opts.signal });
   const dir = await locateCheckpoint(store, key);
   const contents = await readCheckpointDir(store, dir, { key: opts.key, logger: log, signal: opts.signal, onProgress: opts.onProgress });
   // Nothing is assigned until every file is read and checked: an abort up to here leaves the model as it was.

@@ -71,7 +71,7 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
 
 async function resumeUnder(root: Source, opts: ResumeOptions): Promise<ResumedCheckpoint> {
   const log = loggerFrom(opts);
-  const { store, key: rootKey } = resolveSource(root, { http: { signal: opts.signal } });
+  const { store, key: rootKey } = resolveSource(root, { signal: opts.signal });
 
   const recovered: Recovery = opts.cleanup !== false && !store.readOnly ? await recoverRoot(store, rootKey, { logger: log }) : { restored: [], cleaned: [] };
   const { restored, cleaned } = recovered;

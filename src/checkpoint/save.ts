@@ -185,7 +185,7 @@ interface Captured {
  * tensors through `take` (an eager copy of the values, or a backend-side clone read out later).
  */
 function capture(root: Dest, state: TrainingState, opts: SaveOptions, take: TensorTaker = snapshotTensor): Captured {
-  const { store, key: rootKey } = resolveSource(root);
+  const { store, key: rootKey } = resolveSource(root, { signal: opts.signal });
   if (store.readOnly) throw new UnsupportedError(`cannot save a checkpoint to ${store.describe(rootKey)}: ${store.kind} is read-only`, { detail: 'READ_ONLY', path: store.describe(rootKey) });
   const step = checkStep(state.step);
   const meta = modelMetadata(state.model, state.metadata);

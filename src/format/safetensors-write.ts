@@ -275,7 +275,7 @@ export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: Wri
 }
 
 async function writeUnder(dest: Dest, tensors: TensorMap, opts: WriteOptions): Promise<WriteResult> {
-  const { store, key: k } = resolveSource(dest);
+  const { store, key: k } = resolveSource(dest, { signal: opts.signal });
   if (store.readOnly) {
     throw new UnsupportedError(`cannot write to ${store.describe(k)}: ${store.kind} is read-only`, { detail: 'READ_ONLY', path: store.describe(k) });
   }

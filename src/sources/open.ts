@@ -65,7 +65,7 @@ export interface OpenTensorsOptions {
 /** Opens any weights source for reading tensors by name. */
 export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): Promise<TensorSource> {
   throwIfAborted(opts.signal);
-  const ref = resolveSource(src, { http: { signal: opts.signal } });
+  const ref = resolveSource(src, { signal: opts.signal });
   const d = await detectSource(ref.store, ref.key);
   if (d.kind === 'checkpoint') {
     // Always verified: a checkpoint is read whole and every byte checked against its manifest (and its HMAC with a key).

@@ -20,7 +20,7 @@ export async function readSafetensors(src: Source, opts: ReadOptions = {}): Prom
 }
 
 async function readUnder(src: Source, opts: ReadOptions): Promise<SafetensorsFile> {
-  const { store, key } = resolveSource(src, { http: { signal: opts.signal } });
+  const { store, key } = resolveSource(src, { signal: opts.signal });
   const d = await detectSource(store, key);
   switch (d.kind) {
     case 'sharded':

@@ -186,7 +186,7 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
 }
 
 async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyReport> {
-  const { store, key } = resolveSource(src, { http: { signal: opts.signal } });
+  const { store, key } = resolveSource(src, { signal: opts.signal });
   const d = await detectSource(store, key);
   // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
   if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, opts);
@@ -256,7 +256,7 @@ export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Pr
 }
 
 async function signUnder(src: Source, key: MacKey, opts: SignOptions): Promise<{ path: string; sidecars: string[] }> {
-  const { store, key: k } = resolveSource(src);
+  const { store, key: k } = resolveSource(src, { signal: opts.signal });
   if (store.readOnly) throw errorFor('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
   const d = await detectSource(store, k);
   if (d.kind === 'checkpoint') {

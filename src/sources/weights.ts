@@ -30,7 +30,7 @@ import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
 import { prepareWeights } from '../checkpoint/load.js';
 import { readSafetensors } from './read.js';
 import { detectSource } from './detect.js';
-import type { ProgressCallback } from '../types/operation.js';
+import { throwIfAborted, underSignal, type ProgressCallback } from '../types/operation.js';
 
 /** A Hugging Face model folder's description of the model. */
 export const HF_CONFIG = 'config.json';
@@ -90,6 +90,8 @@ export interface LoadWeightsOptions {
   /** Rarely needed: found from the model (see engine.ts). */
   tf?: TfOps;
   logger?: Logger | null;
+  /** Cancels the load: it rejects with the signal's reason, and nothing is assigned to the model. */
+  signal?: AbortSignal;
 }
 
 /** What loadWeights assigned, and where it came from. */
@@ -136,18 +138,18 @@ async function readJson(store: Store, key: string): Promise<Record<string, unkno
 
 /** Opens whatever `src` is (checkpoint, Hugging Face folder, file, index) and verifies what it reads. */
 async function openWeights(src: Source, opts: LoadWeightsOptions, log: Logger): Promise<Opened> {
-  const { store, key } = resolveSource(src);
+  const { store, key } = resolveSource(src, { signal: opts.signal });
   // The one detector (src/sources/detect.ts): a checkpoint, else a file or sharded model found in `key`.
   const d = await detectSource(store, key);
   if (d.kind === 'checkpoint') {
-    const c = await readCheckpointDir(store, await locateCheckpoint(store, d.key), { key: opts.key, logger: log });
+    const c = await readCheckpointDir(store, await locateCheckpoint(store, d.key), { key: opts.key, logger: log, signal: opts.signal });
     const m = c.manifest.model;
     return {
       kind: 'checkpoint', path: c.path, file: c.model, tensors: c.model.tensors, architecture_type: m.architecture_type,
     };
   }
   const hf = d.key !== key && await exists(store, joinKey(key, HF_CONFIG));
-  const file = await readSafetensors({ store, key }, { load: 'all', verify: true, strict: opts.strict, key: opts.key, logger: log });
+  const file = await readSafetensors({ store, key }, { load: 'all', verify: true, strict: opts.strict, key: opts.key, logger: log, signal: opts.signal });
   const kind = hf ? 'huggingface' : file.files.length > 1 || /\.index\.json$/.test(file.path) ? 'sharded' : 'safetensors';
   return {
     kind, path: file.path, file, tensors: file.tensors, architecture_type: file.metadata?.architecture_type ?? null,
@@ -177,7 +179,9 @@ function chooseAdapter(o: Opened, opts: LoadWeightsOptions): ArchitectureAdapter
 export async function loadWeights(src: Source, model: ModelLike, opts: LoadWeightsOptions = {}): Promise<LoadedWeights> {
   const log = loggerFrom(opts);
   if (!model || typeof model !== 'object') throw new UnsupportedError('loadWeights needs the model to restore into as its second argument', { detail: 'NO_MODEL' });
-  const o = await openWeights(src, opts, log);
+  const o = await underSignal(opts.signal, () => openWeights(src, opts, log));
+  // Every tensor is read and checked: an abort up to here leaves the model as it was.
+  throwIfAborted(opts.signal);
   const adapter = chooseAdapter(o, opts);
   if (o.kind === 'huggingface' && o.config && adapter.checkConfig) {
     const diffs = adapter.checkConfig(o.config, model);

@@ -43,9 +43,11 @@ function splitPath(path: string): [string, string] {
   return [i === 0 ? '/' : p.slice(0, i), p.slice(i + 1)];
 }
 
-/** How resolveSource builds the store a URL names (e.g. `{ http: { timeoutMs, signal } }`). */
+/** How resolveSource builds the store a URL names (e.g. `{ http: { timeoutMs } }`, `{ signal }`). */
 export interface ResolveOptions {
   http?: Omit<HttpStoreOptions, 'search'>;
+  /** An operation's AbortSignal, given to the store a URL names (http(s): and s3:), so its requests stop with it. */
+  signal?: AbortSignal;
 }
 
 /** The store and key a Source names: the URL scheme picks the backend. */
@@ -69,7 +71,7 @@ export function resolveSource(src: Source, opts: ResolveOptions = {}): StoreRef 
       const path = u.pathname;
       const i = path.lastIndexOf('/');
       // The query string (an access token, say) stays with the store: every key's URL carries it.
-      return { store: new HttpStore(u.origin + path.slice(0, i + 1), { ...opts.http, search: u.search }), key: decodePath(path.slice(i + 1), s) };
+      return { store: new HttpStore(u.origin + path.slice(0, i + 1), { ...opts.http, ...(opts.signal ? { signal: opts.signal } : {}), search: u.search }), key: decodePath(path.slice(i + 1), s) };
     }
     case 'file': {
       const [dir, name] = splitPath(decodePath(parseUrl(s).pathname, s));
@@ -78,7 +80,7 @@ export function resolveSource(src: Source, opts: ResolveOptions = {}): StoreRef 
     case 's3': {
       // The bucket is the store; the whole key path stays a key, so siblings (LATEST, a sidecar) share the store.
       const { bucket, key } = parseS3Url(s);
-      return { store: new S3Store({ bucket }), key };
+      return { store: new S3Store({ bucket, ...(opts.signal ? { signal: opts.signal } : {}) }), key };
     }
     case 'opfs':
       return { store: new OpfsStore(), key: trimKey(s.slice(5)) };
