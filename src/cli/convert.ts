@@ -7,6 +7,7 @@ import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { plural } from './text.js';
 import { convertTorchToSafetensors } from '../format/torch/convert.js';
+import { interruptible } from './interrupt.js';
 
 export const convert: Command = {
   usage: 'convert <in.pt> <out.safetensors> [--select PATH | --all] [--key-env VAR] [--json]',
@@ -30,10 +31,11 @@ Exit codes: 0 converted, 1 failed (code + message, e.g. UNSAFE_PICKLE naming the
     const key = keyFromEnv(p, false);
     const json = p.flags.has('--json');
     const bar = json ? { done() {} } : progressBar('converting');
+    const stop = interruptible();
     try {
       const r = await convertTorchToSafetensors(p.positionals[0], p.positionals[1], {
         select: p.flags.has('--all') ? '' : p.options.get('--select'),
-        key, keyId: p.options.get('--key-id'), verifyCrc: p.flags.has('--verify-crc'), onProgress: bar.onProgress,
+        key, keyId: p.options.get('--key-id'), verifyCrc: p.flags.has('--verify-crc'), onProgress: bar.onProgress, signal: stop.signal,
       });
       bar.done();
       if (json) {
@@ -48,6 +50,7 @@ Exit codes: 0 converted, 1 failed (code + message, e.g. UNSAFE_PICKLE naming the
       return 0;
     } finally {
       bar.done();
+      stop.done();
     }
   },
 };

@@ -13,6 +13,7 @@ import { CheckpointError, IoError } from '../errors.js';
 import { commands, type Command } from './commands.js';
 import { UsageError, suggestion } from './usage.js';
 import { wantsJson } from './args.js';
+import { EXIT_INTERRUPTED } from './interrupt.js';
 
 export { UsageError };
 
@@ -99,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
     const err = e instanceof CheckpointError ? e : new IoError(`unexpected failure: ${String(e)}`, { cause: e });
     if (json) console.log(JSON.stringify(err.toJSON()));
     else console.error(`safeckpt ${name}: ${err.code}: ${err.message}`);
+    if (err.detail === 'INTERRUPTED') return EXIT_INTERRUPTED;
     return cmd.errorExit ?? EXIT.FAILED;
   }
 }

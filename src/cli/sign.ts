@@ -4,6 +4,7 @@ import { parseArgs, keyFromEnv } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { sign as signModel } from '../sources/verify.js';
+import { interruptible } from './interrupt.js';
 
 export const sign: Command = {
   usage: 'sign <file|dir> --key-env VAR [--key-id ID] [--json]',
@@ -24,14 +25,16 @@ Exit codes: 0 signed, 1 failed (code + message), 2 usage.`,
     if (p.positionals.length !== 1) throw new UsageError('expected exactly one file or folder');
     const key = keyFromEnv(p, true)!;
     const bar = p.flags.has('--json') ? { done() {} } : progressBar('signing');
+    const stop = interruptible();
     try {
-      const r = await signModel(p.positionals[0], key, { keyId: p.options.get('--key-id'), onProgress: bar.onProgress });
+      const r = await signModel(p.positionals[0], key, { keyId: p.options.get('--key-id'), onProgress: bar.onProgress, signal: stop.signal });
       bar.done();
       if (p.flags.has('--json')) console.log(JSON.stringify({ ok: true, ...r }));
       else console.log(`signed ${r.path}\n${r.sidecars.map((s) => `  wrote ${s}`).join('\n')}`);
       return 0;
     } finally {
       bar.done();
+      stop.done();
     }
   },
 };

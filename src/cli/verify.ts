@@ -5,6 +5,7 @@ import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
 import { plural, byteSize } from './text.js';
 import { verify as verifyModel, type VerifyReport } from '../sources/verify.js';
+import { interruptible } from './interrupt.js';
 
 export function describeReport(r: VerifyReport): string {
   const lines = [`OK  ${r.path}  (${r.kind}, ${plural(r.tensors, 'tensor')}, ${byteSize(r.size)}${r.files ? `, ${plural(r.files.length, 'shard')}` : ''})`];
@@ -33,13 +34,15 @@ Exit codes: 0 valid, 1 invalid (code + message: NOT_FOUND, CORRUPT, INTEGRITY, A
     if (p.positionals.length !== 1) throw new UsageError('expected exactly one file, folder or URL');
     const key = keyFromEnv(p, false);
     const bar = p.flags.has('--json') ? { done() {} } : progressBar('verifying');
+    const stop = interruptible();
     try {
-      const r = await verifyModel(sourceFrom(p, p.positionals[0]), { key, strict: p.flags.has('--strict'), onProgress: bar.onProgress });
+      const r = await verifyModel(sourceFrom(p, p.positionals[0]), { key, strict: p.flags.has('--strict'), onProgress: bar.onProgress, signal: stop.signal });
       bar.done();
       console.log(p.flags.has('--json') ? JSON.stringify(r) : describeReport(r));
       return 0;
     } finally {
       bar.done();
+      stop.done();
     }
   },
 };
