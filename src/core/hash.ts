@@ -38,6 +38,33 @@ export async function sha256Async(data: HashInput): Promise<Uint8Array> {
   return h.digest();
 }
 
+/** A streamed SHA-256 whose updates may be asynchronous (see nativeSha256Stream). */
+export interface Sha256Sink {
+  update(bytes: Uint8Array): Promise<void>;
+  digest(): Promise<Uint8Array>;
+}
+
+type DigestStreamCtor = new (algorithm: string) => WritableStream<Uint8Array> & { digest: Promise<ArrayBuffer> };
+
+/**
+ * A native streaming SHA-256 where the runtime has one the engines cannot use synchronously: Cloudflare's
+ * `crypto.DigestStream` (workerd), native code instead of the WASM core. Null elsewhere. The caller must not
+ * change a buffer it passed to update() (the stream may hold it until its write is done).
+ */
+export function nativeSha256Stream(): Sha256Sink | null {
+  const DigestStream = (globalThis.crypto as unknown as { DigestStream?: DigestStreamCtor } | undefined)?.DigestStream;
+  if (typeof DigestStream !== 'function') return null;
+  const ds = new DigestStream('SHA-256');
+  const writer = ds.getWriter();
+  return {
+    update: (bytes) => writer.write(bytes),
+    digest: async () => {
+      await writer.close();
+      return new Uint8Array(await ds.digest);
+    },
+  };
+}
+
 const BLOCK = 64;
 
 /** HMAC-SHA256 (RFC 2104) in streaming form, over any engine. */

@@ -7,7 +7,7 @@
 // against it (and the header's), so a tensor fetched alone is verified alone.
 import { CheckpointError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
-import { createSha256, toHex } from '../core/hash.js';
+import { createSha256, sha256Async, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import type { Header, TensorInfo, TensorView } from '../types/tensor.js';
@@ -24,6 +24,10 @@ import { abortReason, ProgressReporter, throwIfAborted, type OperationOptions } 
 export const READ_SEGMENT = 256 << 20;
 /** Two requested tensors this close are fetched in one range request (gap bytes are cheaper than a round trip). */
 export const COALESCE_GAP = 64 << 10;
+/** Bytes per request when loading a remote file with verification: each request's tensors are hashed while the next downloads. */
+export const REMOTE_VERIFIED_SEGMENT = 32 << 20;
+/** Such requests in flight at once. */
+export const REMOTE_REQUESTS_IN_FLIGHT = 3;
 
 /** Options of readSafetensors: what to load now, whether to verify against the sidecar, strict mode, the HMAC key, workers, a logger. */
 export interface ReadOptions extends ParallelOptions, OperationOptions {
@@ -220,18 +224,22 @@ export class SingleFile implements SafetensorsFile {
   async load(names: readonly string[] = this.names, pool: HashPool | null = null, progress?: ProgressReporter): Promise<Record<string, TensorView>> {
     const infos = names.map((n) => this.info(n));
     const missing = infos.filter((i) => !this.loaded[i.name] && !this.pending.has(i.name));
-    const ranges = planReads(missing, this.store.remote ? COALESCE_GAP : 0, pool ? pooledRangeBytes(missing, pool.size) : READ_SEGMENT);
+    // A remote file being verified is fetched in smaller requests, a few at a time, so that each one's
+    // tensors are digested while the next ones download (one request for everything would hash only at the end).
+    const staged = this.store.remote && this.verify && !!this.sidecar;
+    const ranges = planReads(missing, this.store.remote ? COALESCE_GAP : 0, pool ? pooledRangeBytes(missing, pool.size) : staged ? REMOTE_VERIFIED_SEGMENT : READ_SEGMENT);
     // With a pool, a few reads at a time: started all at once, every read would finish (its file closed)
     // only after the last one, and hashing could not overlap reading.
+    const ahead = pool ? pool.size : staged ? REMOTE_REQUESTS_IN_FLIGHT : Infinity;
     let gate: Promise<unknown> = Promise.resolve();
     const inFlight: Promise<unknown>[] = [];
     for (const r of ranges) {
       let p: Promise<Map<string, TensorView>>;
-      if (pool) {
+      if (ahead !== Infinity) {
         p = gate.then(() => this.fetch(r, pool, progress));
         const settled = p.catch(() => {});
         inFlight.push(settled);
-        gate = inFlight.length > pool.size ? inFlight[inFlight.length - 1 - pool.size] : gate;
+        gate = inFlight.length > ahead ? inFlight[inFlight.length - 1 - ahead] : gate;
       } else p = this.fetch(r, pool, progress);
       for (const i of r.infos) {
         const one = p.then((m) => m.get(i.name)!);
@@ -269,9 +277,15 @@ export class SingleFile implements SafetensorsFile {
       ({ digests, bytes } = await pool.hashOwnedBytes(bytes, r.start, r.infos.map((i) => ({ name: i.name, start: i.begin, end: i.end }))));
     }
     const out = new Map<string, TensorView>();
+    // Tensors not hashed on a worker: all at once, so that where WebCrypto digests them (browsers, workerd)
+    // it does so natively, a browser off this thread; node:crypto hashes them here.
+    if (check && !digests) {
+      const found = await Promise.all(r.infos.map((i) => sha256Async(bytes.subarray(i.begin - r.start, i.end - r.start))));
+      digests = Object.fromEntries(r.infos.map((i, k) => [i.name, toHex(found[k])]));
+    }
     for (const i of r.infos) {
       const data = bytes.subarray(i.begin - r.start, i.end - r.start);
-      if (check) checkTensor(this.path, this.sidecar!, i.name, digests?.[i.name] ?? toHex(createSha256().update(data).digest()));
+      if (check) checkTensor(this.path, this.sidecar!, i.name, digests![i.name]);
       const v = new SafetensorsView(i, data);
       this.loaded[i.name] = v;
       out.set(i.name, v);
@@ -305,7 +319,8 @@ export async function openSafetensorsFile(store: Store, key: string, opts: ReadO
 export async function loadRequested(f: SingleFile, store: Store, opts: ReadOptions, lease?: PoolLease, progress?: ProgressReporter): Promise<void> {
   const names = requestedNames(f, store, opts);
   if (names.length === 0) return;
-  const pool = opts.verify !== false && f.sidecar && lease ? await lease.get(bytesOf(f, names)) : null;
+  // Workers hash only what a store reads into fresh memory they can be lent (fs, OPFS); other reads are digested here (WebCrypto in browsers).
+  const pool = opts.verify !== false && f.sidecar && lease && freshReads(store) ? await lease.get(bytesOf(f, names)) : null;
   await f.load(names, pool, progress);
 }
 

@@ -3,7 +3,7 @@
 // hashers whose ranges it touches. The single-threaded verifier, the hashing
 // workers (over a file they read themselves, or over bytes handed to them) and
 // the writer all hash tensors through this one function.
-import { createSha256, toHex, type Hasher } from '../core/hash.js';
+import { createSha256, sha256Async, toHex, type Hasher } from '../core/hash.js';
 import { nameRecord } from '../name-record.js';
 import { throwIfAborted } from '../types/operation.js';
 
@@ -73,5 +73,114 @@ export async function hashRanges(
     }
     opts.onBytes?.(end - off);
   }
+  return out;
+}
+
+/** Where the bytes read in order go besides the tensors' hashers (the whole-file hash); may be async (a worker). */
+export interface ByteSink {
+  update(bytes: Uint8Array): unknown;
+}
+
+export interface SegmentHashOptions {
+  /** Whole ranges are grouped into reads of at most this many bytes (a longer range is read alone, or streamed). */
+  segment: number;
+  /** Reads in flight at once (each a fresh buffer the caller owns). */
+  inFlight: number;
+  /** A range longer than this is read in `slice`-byte pieces through one hasher here instead of digested whole. */
+  oneShotMax: number;
+  /** Bytes per read of a streamed range and of the bytes between ranges. */
+  slice: number;
+  /** Where reading starts and ends (bytes outside every range go to `all` only). */
+  from: number;
+  to: number;
+  /** Fed every byte of [from, to), in order. */
+  all?: ByteSink;
+  onBytes?: (n: number) => void;
+  /** Checked before each read is used: an aborted signal stops the pass with its reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Hex SHA-256 of each range, like hashRanges, for sources where a read is a
+ * request (HTTP, object stores): [from, to) is read once, a few reads in
+ * flight, in segments of whole ranges; each range that fits a segment is
+ * digested in one call (sha256Async: WebCrypto where the runtime's rule says
+ * so — browsers and workerd, natively and in a browser on its own thread —
+ * else node:crypto here) while the next segments download, and every byte
+ * also goes to `all` in order. So the per-range digests and the whole-file
+ * hash share one download. Memory: at most `inFlight` segments plus the
+ * digests not yet done for as many.
+ */
+export async function hashSegments(
+  ranges: readonly NamedRange[],
+  read: (start: number, end: number) => Promise<Uint8Array>,
+  opts: SegmentHashOptions,
+): Promise<Record<string, string>> {
+  const out = nameRecord<string>();
+  const order = ranges.filter((r) => {
+    if (r.end > r.start) return true;
+    out[r.name] = EMPTY_SHA256;
+    return false;
+  }).sort((a, b) => a.start - b.start);
+  // The plan: reads in file order; each is a segment of whole ranges, a piece of one long range, or a gap.
+  type Step = { start: number; end: number; whole: NamedRange[]; piece?: NamedRange };
+  const steps: Step[] = [];
+  const gap = (start: number, end: number) => {
+    if (!opts.all) return;
+    for (let s = start; s < end; s += opts.slice) steps.push({ start: s, end: Math.min(end, s + opts.slice), whole: [] });
+  };
+  let at = opts.from;
+  for (const r of order) {
+    if (r.start > at) gap(at, r.start);
+    const last = steps[steps.length - 1];
+    if (r.end - r.start > opts.oneShotMax) {
+      for (let s = r.start; s < r.end; s += opts.slice) steps.push({ start: s, end: Math.min(r.end, s + opts.slice), whole: [], piece: r });
+    } else if (last && !last.piece && last.whole.length && last.end === r.start && r.end - last.start <= opts.segment) {
+      last.end = r.end;
+      last.whole.push(r);
+    } else steps.push({ start: r.start, end: r.end, whole: [r] });
+    at = Math.max(at, r.end);
+  }
+  if (at < opts.to) gap(at, opts.to);
+
+  const reads: Promise<Uint8Array>[] = [];
+  const issue = (i: number) => {
+    if (i < steps.length && !reads[i]) {
+      reads[i] = read(steps[i].start, steps[i].end);
+      reads[i].catch(() => {}); // awaited in order below; a later read's failure must not go unhandled meanwhile
+    }
+  };
+  const digests: Promise<void>[][] = [];
+  let streaming: Hasher | undefined;
+  for (let i = 0; i < steps.length; i++) {
+    for (let k = i; k < i + opts.inFlight; k++) issue(k);
+    const step = steps[i];
+    throwIfAborted(opts.signal);
+    const bytes = await reads[i];
+    throwIfAborted(opts.signal);
+    delete reads[i];
+    const mine: Promise<void>[] = [];
+    for (const r of step.whole) {
+      const view = bytes.subarray(r.start - step.start, r.end - step.start);
+      const p = sha256Async(view).then((d) => void (out[r.name] = toHex(d)));
+      p.catch(() => {}); // awaited below; must not count as unhandled meanwhile
+      mine.push(p);
+    }
+    // After the digests are handed off (WebCrypto copies its input when called), so they run while this hashes.
+    await opts.all?.update(bytes);
+    if (step.piece) {
+      streaming ??= createSha256();
+      streaming.update(bytes);
+      if (step.end === step.piece.end) {
+        out[step.piece.name] = toHex(streaming.digest());
+        streaming = undefined;
+      }
+    }
+    digests[i] = mine;
+    // Bounded: the digests of a segment `inFlight` back must be done before more is read.
+    if (i >= opts.inFlight) await Promise.all(digests[i - opts.inFlight]);
+    opts.onBytes?.(step.end - step.start);
+  }
+  await Promise.all(digests.flat());
   return out;
 }

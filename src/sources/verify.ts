@@ -6,8 +6,8 @@
 // SHA-256 the sidecar records is computed in the same pass and compared too, so
 // a stale recorded value is never reported as matching (or signed).
 import { CheckpointError, IntegrityError, UnsupportedError, errorFor } from '../errors.js';
-import { ready as hashReady } from '../core/hash-engines.js';
-import { createSha256, toHex } from '../core/hash.js';
+import { hashEngineInfo, ready as hashReady } from '../core/hash-engines.js';
+import { createSha256, nativeSha256Stream, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
@@ -15,7 +15,8 @@ import { verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
 import { writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from '../types/tensor.js';
-import { hashRanges } from '../parallel/range-hash.js';
+import { hashRanges, hashSegments } from '../parallel/range-hash.js';
+import { FsStore } from '../store/fs.js';
 import { JOB_BYTES, PoolLease, storeSource, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from '../format/sidecar.js';
@@ -29,6 +30,12 @@ import { detectSource, type DetectedSource } from './detect.js';
 
 /** Bytes read per slice while streaming a file through the hashers. */
 export const VERIFY_SLICE = 16 << 20;
+/** Bytes of whole tensors per request when a read is a request (HTTP, S3): big enough to cost nothing per request. */
+export const REQUEST_SEGMENT = 32 << 20;
+/** Requests in flight while verifying such a source: one being hashed, the next ones downloading. */
+export const REQUESTS_IN_FLIGHT = 3;
+/** A tensor up to this size is fetched whole and digested in one call (WebCrypto has no streaming form); a longer one streams. */
+export const ONE_SHOT_MAX = 64 << 20;
 
 /** Options of verify: the HMAC key, strict mode (a sidecar is required), workers, progress, a logger. */
 export interface VerifyOptions extends ParallelOptions, OperationOptions {
@@ -79,6 +86,22 @@ export async function scanTensors(store: Store, key: string, header: Header, siz
   const base = header.dataStart;
   const at = (t: TensorInfo) => ({ name: t.name, start: base + t.begin, end: base + t.end });
   const read = (start: number, end: number) => store.read(key, { start, end });
+  if (!(store instanceof FsStore)) {
+    // A read is a request: one pass over the file feeds both the tensors' digests and the file's.
+    // The whole-file hash streams on a worker when the pool is there and only the core computes it here
+    // (the browser): this thread then only moves bytes. Node's and Deno's node:crypto keep up here.
+    // workerd has a native streaming digest (and no workers): it takes the whole-file hash there.
+    const core = hashEngineInfo().engine === 'core';
+    const native = opts.fileHash && core ? nativeSha256Stream() : null;
+    const stream = opts.fileHash && !native && opts.pool && core ? opts.pool.stream() : undefined;
+    const all = opts.fileHash && !native && !stream ? createSha256() : undefined;
+    const tensors = await hashSegments([...header.tensors()].map(at), read, {
+      segment: REQUEST_SEGMENT, inFlight: REQUESTS_IN_FLIGHT, oneShotMax: ONE_SHOT_MAX, slice: VERIFY_SLICE,
+      from: opts.fileHash ? 0 : base, to: size, all: native ?? stream ?? all, onBytes: opts.onBytes, signal: opts.signal,
+    });
+    const sha256 = native ? toHex(await native.digest()) : stream ? await stream.digest() : all ? toHex(all.digest()) : undefined;
+    return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
+  }
   if (!opts.pool) {
     const all = opts.fileHash ? createSha256() : undefined;
     const tensors = await hashRanges([...header.tensors()].map(at), read, { slice: VERIFY_SLICE, from: all ? 0 : base, to: size, all, onBytes: opts.onBytes, signal: opts.signal });
@@ -92,6 +115,16 @@ export async function scanTensors(store: Store, key: string, header: Header, siz
   };
   const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(storeSource(store, key), jobs, opts.onBytes, JOB_BYTES, opts.signal), opts.fileHash ? whole() : undefined]);
   return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
+}
+
+/**
+ * The pool a scan of `bytes` uses: workers read fs files themselves; for other sources (HTTP, S3) the
+ * tensors are digested off this thread anyway (hashSegments), so a worker only takes the whole-file hash,
+ * and only where this thread would compute it in WebAssembly (browsers): node:crypto keeps up here.
+ */
+function poolFor(store: Store, lease: PoolLease, bytes: number): Promise<HashPool | null> {
+  if (store instanceof FsStore || hashEngineInfo().engine === 'core') return lease.get(bytes);
+  return Promise.resolve(null);
 }
 
 /**
@@ -113,7 +146,7 @@ async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Veri
   const { header, size, sidecar: sc } = f;
   const warnings: string[] = [];
   if (sc) {
-    const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await lease.get(size - header.dataStart), signal: opts.signal });
+    const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await poolFor(store, lease, size - header.dataStart), signal: opts.signal });
     for (const name of header.names()) checkTensor(path, sc, name, tensors[name]);
     const extra = Object.keys(sc.tensors).filter((n) => !header.get(n));
     if (extra.length) throw new IntegrityError(`${path}: the sidecar lists tensors the file lacks: ${extra.slice(0, 5).join(', ')}`, { path, tensor: extra[0], detail: 'TENSOR_MISSING' });
@@ -224,13 +257,13 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
   if (existing) {
     // Signing vouches for the file as it is: a sidecar that no longer matches it is refused, not blessed.
     checkSidecarAgainst(store, key, existing, size, head, {});
-    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await lease.get(size - header.dataStart), signal: opts.signal });
+    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await poolFor(store, lease, size - header.dataStart), signal: opts.signal });
     for (const n of header.names()) checkTensor(store.describe(key), existing, n, scan.tensors[n]);
     checkFileHash(store, key, existing, scan.sha256!);
     sha256 = existing.sha256;
     tensors = scan.tensors;
   } else {
-    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await lease.get(size - header.dataStart), signal: opts.signal });
+    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await poolFor(store, lease, size - header.dataStart), signal: opts.signal });
     sha256 = scan.sha256!;
     tensors = scan.tensors;
   }

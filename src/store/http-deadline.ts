@@ -74,7 +74,11 @@ export class Watch {
  * Reads a response body to the end, or fails past `limit` bytes (IO/BODY_TOO_LARGE, the rest cancelled).
  * Ends the watch either way.
  */
-export async function readBody(res: Response, watch: Watch, url: string, limit: number, why: string): Promise<Uint8Array> {
+export async function readBody(res: Response, watch: Watch, url: string, limit: number, why: string, size?: number): Promise<Uint8Array> {
+  if (size !== undefined && size > 0 && size < limit) {
+    const direct = await readBodyInto(res, watch, url, size, why);
+    if (direct) return direct;
+  }
   const chunks: Uint8Array[] = [];
   let n = 0;
   const reader = res.body?.getReader();
@@ -104,4 +108,52 @@ export async function readBody(res: Response, watch: Watch, url: string, limit: 
   let o = 0;
   for (const c of chunks) { out.set(c, o); o += c.length; }
   return out;
+}
+
+/**
+ * A body of known length read straight into one buffer of that size with a BYOB reader (fetch bodies are
+ * byte streams in browsers, Deno and workerd): no chunk is allocated and then copied again. More than
+ * `size` bytes fail as readBody's limit does; fewer return what came. Null when the body is not a byte
+ * stream (Node's fetch): readBody then collects chunks.
+ */
+async function readBodyInto(res: Response, watch: Watch, url: string, size: number, why: string): Promise<Uint8Array | null> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    if (!res.body) return null;
+    reader = res.body.getReader({ mode: 'byob' });
+  } catch {
+    return null;
+  }
+  let buf = new ArrayBuffer(size);
+  let n = 0;
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      // Once full, one byte more tells an overlong body from the end.
+      const into = n < size ? new Uint8Array(buf, n, size - n) : new Uint8Array(1);
+      try {
+        r = await reader.read(into);
+      } catch (e) {
+        throw watch.failure(url, 'download of', e, () => new IoError(`download of ${url} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: url, cause: e }));
+      }
+      if (r.done) {
+        if (n < size) {
+          // The buffer of the last read comes back with the end, unless the stream was cancelled under us.
+          if (!r.value) throw new IoError(`download of ${url} ended without its data (${n} of ${size} bytes)`, { path: url, detail: 'SHORT_READ' });
+          buf = r.value.buffer as ArrayBuffer;
+        }
+        break;
+      }
+      if (n >= size) {
+        void reader.cancel().catch(() => {});
+        throw new IoError(`${url}: the answer is longer than ${size} bytes (${why}); stopped reading`, { path: url, detail: 'BODY_TOO_LARGE' });
+      }
+      buf = r.value.buffer as ArrayBuffer; // the read transferred the buffer: keep the one it came back in
+      n += r.value.length;
+      watch.progress(r.value.length);
+    }
+  } finally {
+    watch.end();
+  }
+  return new Uint8Array(buf, 0, n);
 }

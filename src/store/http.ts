@@ -138,7 +138,7 @@ export class HttpStore implements Store {
     const why = compressed && limit === this.maxDecodedBytes
       ? `a ${encoding} answer, decoded; raise maxDecodedBytes, or serve the file uncompressed`
       : 'more than was asked for';
-    const b = await readBody(x.res, x.watch, url, limit, why);
+    const b = await readBody(x.res, x.watch, url, limit, why, compressed ? undefined : expected);
     this.stats.bytes += b.length;
     return b;
   }
