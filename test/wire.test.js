@@ -8,7 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeSafetensors, readSafetensors, verify, HttpStore, MemoryStore, errorFor, sha256, createSha256, toHex, parseHeader, sidecarKeyFor, hashRanges, hashSegments } from '../dist/internal.js';
-import { runtime, testEnv, serveFile, rng, randomBytes } from './_env.js';
+import { runtime, testEnv, serveFile, rng, randomBytes, hasFs, tempDir } from './_env.js';
 
 const caught = async (p) => { try { await p; } catch (e) { return e; } assert.unreachable('expected a rejection'); };
 
@@ -140,6 +140,38 @@ B('an answer shorter than the range: CORRUPT/SHORT_READ', async () => {
   assert.equal([e.code, e.detail], ['CORRUPT', 'SHORT_READ'], e.message);
 });
 
+// ---------------------------------------------------------------- local files: reads ahead into two reused buffers
+const L = suite('verify(path): slices read ahead into two reused buffers, the same report');
+if (hasFs) {
+  L('a 40 MiB file (three slices): the whole-file hash and every tensor as hashed independently; a changed byte in the last slice names its tensor', async () => {
+    const { writeFile, readFile, rm } = await import('node:fs/promises');
+    const d = await tempDir('safeckpt-wire-');
+    try {
+      const big = {};
+      const nx = rng(41);
+      for (let i = 0; i < 5; i++) big[`b${i}`] = { dtype: 'U8', shape: [8 << 20], data: randomBytes(8 << 20, nx) };
+      const path = `${d}/big.safetensors`;
+      await writeSafetensors(path, big);
+      const bytes = new Uint8Array(await readFile(path));
+      for (const workers of [0, 2]) {
+        const r = await verify(path, { workers });
+        assert.is(r.sha256, toHex(sha256(bytes)), `workers ${workers}`);
+        assert.is(r.sidecar, 'verified');
+      }
+      const h = parseHeader(bytes);
+      bytes[h.dataStart + h.get('b4').begin + (7 << 20)] ^= 1;
+      await writeFile(path, bytes);
+      for (const workers of [0, 2]) {
+        const e = await caught(verify(path, { workers }));
+        assert.equal([e.code, e.tensor], ['INTEGRITY', 'b4'], e.message);
+      }
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+}
+
 S.run();
 W.run();
 B.run();
+L.run();
