@@ -4,7 +4,7 @@
 // test/run.js); http read-only against nginx and a server that ignores Range).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, S3Store, S3Backend, resolveSource, writeAtomic, isTempKey, sharedMemoryStore } from '../dist/internal.js';
+import { MemoryStore, FsStore, OpfsStore, IdbStore, HttpStore, S3Store, S3Backend, FsBackend, resolveSource, writeAtomic, isTempKey, sharedMemoryStore } from '../dist/internal.js';
 import { isBrowser, hasFs, runtime, tempDir, testEnv, readRepoFile, readRepoText, rng, randomBytes, s3TestOptions } from './_env.js';
 
 const enc = new TextEncoder();
@@ -267,24 +267,29 @@ R('routes by scheme, path, bytes and Store', () => {
   assert.throws(() => resolveSource('gs://bucket/x'), (e) => e.code === 'UNSUPPORTED' && /gs:/.test(e.message));
   assert.throws(() => resolveSource('s3://my-bucket/a/%zz'), (e) => e.code === 'UNSUPPORTED' && e.detail === 'BAD_URL' && /%-escape/.test(e.message));
 });
-R('S3Store (its code loaded on first use) forwards every Store capability and flag its backend has', async () => {
-  const front = resolveSource('s3://my-bucket/runs').store;
-  assert.ok(front instanceof S3Store);
-  const back = new S3Backend({ bucket: 'my-bucket', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  // The Store interface as src/store/store.ts declares it: a capability added there and to the backend must be
-  // forwarded by the front (src/store/s3-store.ts) too, or s3:// sources would silently go without it.
+R('a store whose code loads on first use (S3Store, FsStore) has every Store capability and flag its backend has', async () => {
+  // The Store interface as src/store/store.ts declares it: a capability added there and to a backend must be
+  // forwarded by its front too, or sources resolved to the front would silently go without it.
   const src = await readRepoText('src/store/store.ts');
   const body = src.slice(src.indexOf('export interface Store {'));
   const declared = [...body.slice(0, body.indexOf('\n}')).matchAll(/^  (?:readonly )?(\w+)\??[(:]/gm)].map((m) => m[1]);
-  assert.ok(declared.includes('writeIf') && declared.includes('read') && declared.includes('remote'), declared.join());
-  for (const name of declared) {
-    if (typeof back[name] === 'function') assert.type(front[name], 'function', `S3Store lacks ${name}() — forward it in src/store/s3-store.ts`);
-    else assert.is(front[name], back[name], name);
+  assert.ok(declared.includes('writeIf') && declared.includes('read') && declared.includes('remote') && declared.includes('lock'), declared.join());
+  const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
+  const pairs = [
+    [resolveSource('s3://my-bucket/runs').store, new S3Backend({ bucket: 'my-bucket', credentials }), ['createBucket', 'listUploads', 'abortUploads']],
+    [new S3Store({ bucket: 'b-1', prefix: 'p/q/' }), new S3Backend({ bucket: 'b-1', prefix: 'p/q/', credentials }), []],
+    [resolveSource('/some/dir/x').store, new FsBackend('/some/dir'), ['readInto']],
+    [new FsStore('/'), new FsBackend('/'), []],
+  ];
+  for (const [front, back, extra] of pairs) {
+    for (const name of declared) {
+      if (typeof back[name] === 'function') assert.type(front[name], 'function', `${front.constructor.name} lacks ${name}() — forward it to ${back.constructor.name}`);
+      else assert.is(front[name], back[name], `${front.constructor.name}.${name}`);
+    }
+    for (const name of extra) assert.type(front[name], 'function', `${front.constructor.name}.${name}`);
+    for (const k of ['', 'x', 'x/y']) assert.is(front.describe(k), back.describe(k), `${front.constructor.name}.describe('${k}')`);
   }
-  for (const name of ['createBucket', 'listUploads', 'abortUploads']) assert.type(front[name], 'function', name);
-  assert.is(front.describe('runs/x'), back.describe('runs/x'));
-  const prefixed = [new S3Store({ bucket: 'b-1', prefix: 'p/q/' }), new S3Backend({ bucket: 'b-1', prefix: 'p/q/', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })];
-  for (const k of ['', 'x', 'x/y']) assert.is(prefixed[0].describe(k), prefixed[1].describe(k), k);
+  assert.ok(pairs[0][0] instanceof S3Store && pairs[2][0] instanceof FsStore);
   assert.throws(() => new S3Store({ bucket: 'b-1', partSize: 1024 }), RangeError);
   assert.throws(() => new S3Store({ bucket: 'b-1', prefix: '../x' }), (e) => e.code === 'IO');
 });

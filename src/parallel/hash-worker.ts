@@ -7,7 +7,7 @@ import { setHashEngine, ready, type HashEngineName } from '../core/hash-engines.
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { hashRanges } from './range-hash.js';
 import { CheckpointError } from '../errors.js';
-import { FsStore } from '../store/fs.js';
+import { FsBackend } from '../store/fs-backend.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { workerPort } from '../platform/runtime.js';
 
@@ -28,7 +28,7 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
       return;
     }
     case 'file': {
-      const store = new FsStore(m.root);
+      const store = new FsBackend(m.root);
       if (readBuffer.length < m.slice) readBuffer = new Uint8Array(m.slice);
       const digests = await hashRanges(m.ranges, async (s, e) => {
         const view = readBuffer.subarray(0, e - s);

@@ -70,6 +70,17 @@ export async function collect(data: Uint8Array | AsyncIterable<Uint8Array>): Pro
   return out;
 }
 
+/** A filesystem store's root as given, without trailing slashes (but '/' itself). */
+export function fsRoot(root: string): string {
+  return root.length > 1 ? root.replace(/\/+$/, '') : root;
+}
+
+/** How a filesystem store names a key in messages: its path (fs.ts, and fs-backend.ts). */
+export function describeFs(root: string, key: string): string {
+  if (key === '') return root;
+  return root.endsWith('/') ? root + key : `${root}/${key}`;
+}
+
 /** How an OPFS store names a key in messages (opfs.ts, and resolveSource before that store has loaded). */
 export function describeOpfs(root: string, key: string): string {
   return `opfs:${root ? root + '/' : ''}${key}`;
