@@ -54,6 +54,9 @@ export { INDEX_SUFFIX, indexKeyFor, shardKeys, parseIndex, serializeIndex } from
 export type { ShardIndex, IndexSidecar } from './format/sharded.js';
 export { canonicalJson, signJson, checkJsonMac } from './format/signed-json.js';
 export type { MacKey } from './format/signed-json.js';
+export { generateSigningKey, keyFingerprint } from './format/signing-keys.js';
+export { SIGNATURE_PAYLOAD_TYPE } from './format/signed-json.js';
+export type { PrivateKeyInput, PublicKeyInput, DocumentSignature } from './format/signature.js';
 export { DTYPES, isDtype, dtypeBits } from './types/dtype.js';
 export type { Dtype } from './types/dtype.js';
 export type { TensorInfo, Header, TensorView, TensorData, TensorMap } from './types/tensor.js';
@@ -73,7 +76,7 @@ export { readSafetensors } from './sources/read.js';
 export { SafetensorsView } from './format/safetensors-read.js';
 export type { ReadOptions, SafetensorsFile } from './format/safetensors-read.js';
 export { verify, sign } from './sources/verify.js';
-export type { VerifyOptions, VerifyReport, SignOptions } from './sources/verify.js';
+export type { VerifyOptions, VerifyReport, SignOptions, SignResult } from './sources/verify.js';
 // legacy PyTorch .pt: read without executing pickle
 export { readTorch, readTorchFile, walkTensors, TorchTensor, TorchStorage } from './format/torch/read.js';
 export type { ReadTorchOptions, TorchFile } from './format/torch/read.js';

@@ -9,7 +9,7 @@ import { sha256, toHex } from '../core/hash.js';
 import type { Store } from '../store/store.js';
 import { MemoryStore } from '../store/memory.js';
 import { baseOf, joinKey } from '../store/keys.js';
-import { checkJsonMac, parseJson, type MacKey } from '../format/signed-json.js';
+import { checkJsonMac, parseJson, signatureKeyids, type MacKey, type SignatureCheck } from '../format/signed-json.js';
 import type { SafetensorsFile } from '../format/safetensors-read.js';
 import { openModel } from '../format/sharded-read.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
@@ -28,6 +28,8 @@ export interface CheckpointContents {
   manifest: Manifest;
   /** The format_version found on disk (before migration). */
   version: number;
+  /** Fingerprints of the keys whose Ed25519 signatures the manifest carries (checked only for the public key given). */
+  signedBy: string[];
   trainer: TrainerState;
   vocab: unknown;
   model: SafetensorsFile;
@@ -36,6 +38,8 @@ export interface CheckpointContents {
 
 export interface ReadCheckpointOptions {
   key?: MacKey;
+  /** The manifest must pass this Ed25519 signature check (AUTH otherwise). */
+  checkSignature?: SignatureCheck;
   logger: Logger;
   /** Checked before each file is read: an aborted signal stops the read with its reason. */
   signal?: AbortSignal;
@@ -78,6 +82,7 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
   }
   const parsed = parseManifest(manifestBytes, store.describe(manifestKey));
   if (opts.key !== undefined) checkJsonMac(parsed.raw, opts.key, store.describe(manifestKey));
+  await opts.checkSignature?.(parsed.raw, store.describe(manifestKey));
   logMigration(opts.logger, path, parsed);
   const m = parsed.manifest;
   // The folder's name says which step it is; the (signed) manifest must say the same, so a copy of a
@@ -139,7 +144,7 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
   if (bytes[VOCAB]) {
     vocab = parseJson(bytes[VOCAB], store.describe(joinKey(key, VOCAB)));
   }
-  return { store, key, path, manifest: m, version: parsed.version, trainer, vocab, model, optimizer };
+  return { store, key, path, manifest: m, version: parsed.version, signedBy: signatureKeyids(parsed.raw), trainer, vocab, model, optimizer };
 }
 
 /** The same error, naming the file where it really is (it was parsed from memory). */

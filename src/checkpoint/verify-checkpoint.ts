@@ -3,7 +3,7 @@
 // manifest's HMAC when a key is given, the safetensors structure and the
 // trainer state — the same checks a load makes, without a model.
 import type { Store } from '../store/store.js';
-import { signatureStatus, type MacKey, type SignatureStatus } from '../format/signed-json.js';
+import { signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
 import type { Logger } from '../log/logger.js';
 import { loggerFrom } from '../log/logger.js';
 import { locateCheckpoint, readCheckpointDir } from './read.js';
@@ -18,15 +18,19 @@ export interface CheckpointVerifyReport {
   sidecar: 'verified';
   hmac: SignatureStatus;
   keyId?: string;
+  /** Ed25519: 'verified' by the public key given; 'not-checked' signed, no public key given; 'unsigned' none. */
+  signature: SignatureStatus;
+  /** Fingerprints (SHA-256 of the SPKI) of the keys that signed the manifest. */
+  signedBy: string[];
   metadata: Readonly<Record<string, string>>;
   warnings: string[];
 }
 
-export async function verifyCheckpoint(store: Store, key: string, opts: { key?: MacKey; logger?: Logger } & OperationOptions = {}): Promise<CheckpointVerifyReport> {
+export async function verifyCheckpoint(store: Store, key: string, opts: { key?: MacKey; checkSignature?: SignatureCheck; logger?: Logger } & OperationOptions = {}): Promise<CheckpointVerifyReport> {
   const warnings: string[] = [];
   const log = loggerFrom(opts);
   const collect: Logger = { ...log, warn: (msg, f) => { warnings.push(msg); log.warn(msg, f); } };
-  const c = await readCheckpointDir(store, await locateCheckpoint(store, key), { key: opts.key, logger: collect, signal: opts.signal, onProgress: opts.onProgress });
+  const c = await readCheckpointDir(store, await locateCheckpoint(store, key), { key: opts.key, checkSignature: opts.checkSignature, logger: collect, signal: opts.signal, onProgress: opts.onProgress });
   const m = c.manifest;
   return {
     ok: true, kind: 'checkpoint', path: c.path,
@@ -35,6 +39,8 @@ export async function verifyCheckpoint(store: Store, key: string, opts: { key?: 
     sidecar: 'verified',
     hmac: signatureStatus(m.hmac !== undefined, opts.key !== undefined),
     ...(m.key_id !== undefined ? { keyId: m.key_id } : {}),
+    signature: signatureStatus(c.signedBy.length > 0, opts.checkSignature !== undefined),
+    signedBy: c.signedBy,
     metadata: { step: String(m.step), model_name: m.model.model_name, architecture_type: m.model.architecture_type, format_version: String(c.version) },
     warnings,
   };

@@ -4,6 +4,7 @@
 // anything unknown — naming the closest known option.
 import { UsageError, suggestion } from './usage.js';
 import { resolveSource, type StoreRef } from '../store/resolve.js';
+import { IoError, NotFoundError } from '../errors.js';
 
 export interface Parsed {
   positionals: string[];
@@ -83,4 +84,18 @@ export function sourceFrom(p: Parsed, arg: string): StoreRef {
     timeoutMs = s * 1000;
   }
   return resolveSource(arg, timeoutMs === undefined ? {} : { http: { timeoutMs } });
+}
+
+/** A key file named by `--private-key` / `--public-key`: its bytes, NOT_FOUND naming the file when it is missing. */
+export async function readKeyFile(p: Parsed, option: string): Promise<Uint8Array | undefined> {
+  const file = p.options.get(option);
+  if (file === undefined) return undefined;
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOENT') throw new NotFoundError(`${file} (from ${option}) does not exist`, { path: file, detail: 'KEY_FILE', cause: e });
+    throw new IoError(`${file} (from ${option}) cannot be read: ${(e as Error)?.message ?? e}`, { path: file, detail: 'KEY_FILE', cause: e });
+  }
 }

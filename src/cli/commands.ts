@@ -6,6 +6,7 @@ import { inspect } from './inspect.js';
 import { convert } from './convert.js';
 import { diff } from './diff.js';
 import { abortUploads } from './abort-uploads.js';
+import { keygen } from './keygen.js';
 
 export interface Command {
   /** The synopsis after `safeckpt `, e.g. `verify <file|dir|url> [--json]`. */
@@ -24,6 +25,7 @@ export const commands: Record<string, Command> = {
   inspect,
   verify,
   sign,
+  keygen,
   convert,
   diff,
   'abort-uploads': abortUploads,

@@ -7,6 +7,7 @@
 import { CorruptError, UnsupportedError } from '../errors.js';
 import { baseOf, dirOf, joinKey } from '../store/keys.js';
 import { parseJsonObject, shownJson, signJson, type MacKey } from './signed-json.js';
+import type { DocumentSignature } from './signature.js';
 
 /** The suffix of a sharded model's index, as Hugging Face names it (`model.safetensors.index.json`). */
 export const INDEX_SUFFIX = '.safetensors.index.json';
@@ -30,6 +31,8 @@ export interface IndexSidecar {
   shards: Record<string, { size: number; sha256: string }>;
   key_id?: string;
   hmac?: string;
+  /** Ed25519 signatures (signature.ts). */
+  signatures?: DocumentSignature[];
 }
 
 /** 'dir/model.safetensors' → 'dir/model'. */

@@ -7,6 +7,7 @@
 import { CorruptError, UnsupportedError } from '../errors.js';
 import { isDtype, type Dtype } from '../types/dtype.js';
 import { parseJsonObject, shownJson, type MacKey, signJson } from './signed-json.js';
+import type { DocumentSignature } from './signature.js';
 
 /** The `format` tag of a sidecar (NAME.safetensors.meta.json). */
 export const SIDECAR_FORMAT = 'safeckpt.sidecar';
@@ -29,6 +30,8 @@ export interface Sidecar extends SidecarFacts {
   format_version: number;
   key_id?: string;
   hmac?: string;
+  /** Ed25519 signatures of the canonical rest (signature.ts); any number, next to or instead of the HMAC. */
+  signatures?: DocumentSignature[];
 }
 
 /** The sidecar key of a file key (`dir/x.safetensors` → `dir/x.safetensors.meta.json`). */

@@ -4,7 +4,8 @@
 // It equals Python's json.dumps(doc, sort_keys=True, separators=(',', ':'),
 // ensure_ascii=False) for these documents, so anyone can recompute a MAC.
 // The MAC is HMAC-SHA256 over the canonical form of the document without its
-// `hmac` member (`key_id`, when present, is covered).
+// `hmac` and `signatures` members (`key_id`, when present, is covered): Ed25519
+// signatures (signature.ts) may be added after the MAC without breaking it.
 import { AuthError, CheckpointError, CorruptError, UnsupportedError } from '../errors.js';
 import { createHmacSha256, constantTimeEqual, toBytes, toHex, type Bytes } from '../core/hash.js';
 
@@ -68,7 +69,7 @@ function canonical(value: unknown, at: string, depth: number): string {
 }
 
 function macOf(doc: Record<string, unknown>, key: MacKey): Uint8Array {
-  const { hmac: _drop, ...rest } = doc;
+  const { hmac: _drop, signatures: _sigs, ...rest } = doc;
   return createHmacSha256(toBytes(key)).update(encoder.encode(canonicalJson(rest))).digest();
 }
 
@@ -162,4 +163,18 @@ export type SignatureStatus = 'verified' | 'not-checked' | 'unsigned';
  */
 export function signatureStatus(signed: boolean, keyGiven: boolean): SignatureStatus {
   return !signed ? 'unsigned' : keyGiven ? 'verified' : 'not-checked';
+}
+
+/** Checks a document's Ed25519 signature (AUTH unless it carries a valid one): made by verify() from the public key given, handed down to readers. */
+export type SignatureCheck = (doc: Record<string, unknown> | null, path: string) => Promise<void>;
+
+/** The DSSE payloadType of every safeckpt Ed25519 signature (signature.ts; the document's own `format` says which kind it is). */
+export const SIGNATURE_PAYLOAD_TYPE = 'application/vnd.safeckpt.signed+json';
+
+/**
+ * The keyids a document's Ed25519 signatures name (for reports), or [] when it has none or they are
+ * malformed. Here rather than in signature.ts, which loads only when a key is given.
+ */
+export function signatureKeyids(doc: Record<string, unknown>): string[] {
+  return Array.isArray(doc.signatures) ? (doc.signatures as Array<{ keyid?: unknown } | null>).map((s) => s?.keyid).filter((k): k is string => typeof k === 'string') : [];
 }

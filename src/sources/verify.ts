@@ -20,8 +20,12 @@ import { FsStore } from '../store/fs.js';
 import { JOB_BYTES, PoolLease, storeSource, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from '../format/sidecar.js';
-import { signatureStatus, type MacKey } from '../format/signed-json.js';
-import { makeIndexSidecar, parseIndex, shardKeysOf } from '../format/sharded.js';
+import { canonicalJson, parseJsonObject, signatureKeyids, signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
+import type { PrivateKeyInput, PublicKeyInput, Signer } from '../format/signature.js';
+import { joinKey } from '../store/keys.js';
+import { MANIFEST } from '../checkpoint/layout.js';
+import { locateCheckpoint } from '../checkpoint/read.js';
+import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf } from '../format/sharded.js';
 import { checkSidecarAgainst, checkTensor, planReads, openSafetensorsFile, readHeaderAt, readSidecarAt, type SingleFile } from '../format/safetensors-read.js';
 import { openSharded } from '../format/sharded-read.js';
 import { nameRecord } from '../name-record.js';
@@ -41,6 +45,8 @@ export const ONE_SHOT_MAX = 64 << 20;
 export interface VerifyOptions extends ParallelOptions, OperationOptions {
   /** HMAC key: sidecars must be signed with it (AUTH otherwise). */
   key?: MacKey;
+  /** Ed25519 public key (PEM, JWK or CryptoKey): every sidecar (or the manifest) must carry a valid signature by it (AUTH otherwise). */
+  publicKey?: PublicKeyInput;
   /** Refuse files without a sidecar. */
   strict?: boolean;
   logger?: Logger;
@@ -59,6 +65,10 @@ export interface VerifyReport {
   /** 'verified' with the key given; 'not-checked' signed but no key given; 'unsigned' no MAC. */
   hmac: 'verified' | 'not-checked' | 'unsigned';
   keyId?: string;
+  /** Ed25519: 'verified' by the public key given; 'not-checked' signed, no public key given; 'unsigned' none. */
+  signature: SignatureStatus;
+  /** Fingerprints (SHA-256 of the SPKI) of the keys whose signatures the sidecar (index sidecar, manifest) carries. */
+  signedBy: string[];
   /** SHA-256 of the file as its sidecar records it. */
   sha256?: string;
   metadata: Readonly<Record<string, string>> | null;
@@ -166,10 +176,29 @@ function checkFileHash(store: Store, key: string, sc: Sidecar, actual: string): 
   });
 }
 
-/** Every tensor of an opened file against its sidecar (its header and MAC were checked when it was opened). */
-async function verifyOpened(store: Store, key: string, f: SingleFile, opts: VerifyOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<VerifyReport> {
+/** The report's view of a document's Ed25519 signatures, once checked (or not) against `publicKey`. */
+function signatureFields(doc: object | null, check: SignatureCheck | undefined): Pick<VerifyReport, 'signature' | 'signedBy'> {
+  const signedBy = doc ? signatureKeyids(doc as Record<string, unknown>) : [];
+  return { signature: signatureStatus(signedBy.length > 0, check !== undefined), signedBy };
+}
+
+type Checked = VerifyOptions & { checkSignature?: SignatureCheck };
+
+/** The Ed25519 code, loaded when a key is given: a page that never signs or checks signatures does not ship it. */
+const signatures = () => import('../format/signature.js');
+
+/** The check every signed document of a verify must pass, for this public key. */
+async function signatureCheck(publicKey: PublicKeyInput): Promise<SignatureCheck> {
+  const m = await signatures();
+  const key = await m.importPublicKey(publicKey);
+  return (doc, path) => m.checkSignature(doc, key, path, canonicalJson);
+}
+
+/** Every tensor of an opened file against its sidecar (its header and MAC were checked when it was opened; the signature is checked here). */
+async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Checked, progress: ProgressReporter, at: number, lease: PoolLease): Promise<VerifyReport> {
   const path = store.describe(key);
   const { header, size, sidecar: sc } = f;
+  await opts.checkSignature?.(sc as unknown as Record<string, unknown> | null, store.describe(sidecarKeyFor(key)));
   const warnings: string[] = [];
   if (sc) {
     const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await poolFor(store, lease, size - header.dataStart), signal: opts.signal });
@@ -185,6 +214,7 @@ async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Veri
     sidecar: sc ? 'verified' : 'missing',
     hmac: signatureStatus(sc?.hmac !== undefined, opts.key !== undefined),
     ...(sc?.key_id !== undefined ? { keyId: sc.key_id } : {}),
+    ...signatureFields(sc, opts.checkSignature),
     ...(sc ? { sha256: sc.sha256 } : {}),
     metadata: header.metadata, warnings,
   };
@@ -196,9 +226,10 @@ async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Veri
 /** Checks on open what needs no data (header, sidecar, MAC); the logger stays out: the report carries the warnings. */
 const openOpts = (opts: VerifyOptions) => ({ key: opts.key, strict: opts.strict, verify: true, load: 'none' as const });
 
-async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions, progress: ProgressReporter, lease: PoolLease, probe?: Uint8Array): Promise<VerifyReport> {
+async function verifySharded(store: Store, indexKey: string, opts: Checked, progress: ProgressReporter, lease: PoolLease, probe?: Uint8Array): Promise<VerifyReport> {
   // The one sharded open: index sidecar (AUTH with a key), every shard's header and sidecar, the weight map, every shard bound.
   const model = await openSharded(store, indexKey, openOpts(opts), undefined, probe);
+  await opts.checkSignature?.(model.indexSidecar as unknown as Record<string, unknown> | null, store.describe(sidecarKeyFor(indexKey)));
   const files: VerifyReport[] = [];
   let at = 0;
   for (const [i, k] of shardKeysOf(indexKey, model.index).entries()) {
@@ -211,6 +242,7 @@ async function verifySharded(store: Store, indexKey: string, opts: VerifyOptions
     sidecar: isc && files.every((r) => r.sidecar === 'verified') ? 'verified' : 'missing',
     hmac: signatureStatus(isc?.hmac !== undefined && files.every((r) => r.hmac !== 'unsigned'), opts.key !== undefined),
     ...(isc?.key_id !== undefined ? { keyId: isc.key_id } : {}),
+    ...signatureFields(isc, opts.checkSignature),
     ...(isc ? { sha256: isc.sha256 } : {}),
     metadata: files[0]?.metadata ?? null, files, warnings: [...model.warnings, ...files.flatMap((r) => r.warnings)],
   };
@@ -246,9 +278,11 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
 
 async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyReport> {
   const { store, key } = resolveSource(src, { signal: opts.signal });
+  // The public key is imported first: a bad key is UNSUPPORTED before any byte is read.
+  const checkSignature = opts.publicKey !== undefined ? await signatureCheck(opts.publicKey) : undefined;
   const d = await detectSource(store, key);
   // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
-  if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, opts);
+  if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, { ...opts, checkSignature });
   const kind = modelKind(store, d, 'verify');
   const log = loggerFrom(opts);
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
@@ -256,8 +290,9 @@ async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyRepo
   const progress = new ProgressReporter(opts.onProgress, opts.onProgress ? await totalBytes(store, kind, d.key) : 0, 'hash');
   const lease = new PoolLease(opts);
   try {
-    const r = kind === 'sharded' ? await verifySharded(store, d.key, opts, progress, lease, d.probe)
-      : await verifyOpened(store, d.key, await openSafetensorsFile(store, d.key, openOpts(opts), d.probe), opts, progress, 0, lease);
+    const checked: Checked = { ...opts, checkSignature };
+    const r = kind === 'sharded' ? await verifySharded(store, d.key, checked, progress, lease, d.probe)
+      : await verifyOpened(store, d.key, await openSafetensorsFile(store, d.key, openOpts(opts), d.probe), checked, progress, 0, lease);
     progress.finish();
     log.info('verified', { path: r.path, kind: r.kind, sidecar: r.sidecar, hmac: r.hmac, tensors: r.tensors });
     for (const w of r.warnings) log.warn(w, { path: r.path });
@@ -270,13 +305,63 @@ async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyRepo
   }
 }
 
-/** Options of sign: a key id label, workers, progress, a logger. */
+/** Options of sign: the HMAC key and its label, the Ed25519 private key, workers, progress, a signal, a logger. */
 export interface SignOptions extends ParallelOptions, OperationOptions {
+  /** HMAC-SHA256 key (never written anywhere): the sidecars get an `hmac`. */
+  key?: MacKey;
+  /** Label of the HMAC key, stored next to the MAC. */
   keyId?: string;
+  /** Ed25519 private key (PEM PKCS#8, JWK, CryptoKey or CryptoKeyPair; never written anywhere): the sidecars (or the manifest) get a signature. */
+  privateKey?: PrivateKeyInput;
   logger?: Logger;
 }
 
-async function signFile(store: Store, key: string, mac: MacKey, opts: SignOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<Sidecar> {
+/** What sign() wrote. */
+export interface SignResult {
+  path: string;
+  /** Every document (re)written: sidecars, the index sidecar, or a checkpoint's manifest. */
+  sidecars: string[];
+  /** The fingerprint of the Ed25519 key that signed, when one did. */
+  keyid?: string;
+}
+
+/**
+ * What an existing document carried that still holds for the new one: when the signed body is unchanged,
+ * its other signatures (and, when no new HMAC key is given, its HMAC) stay valid and are kept. Returns the
+ * new document and whether something the old one carried had to be dropped.
+ */
+function carryOver<T extends object>(fresh: T, old: object | null, newMac: boolean, signedBody: (d: Record<string, unknown>, c: typeof canonicalJson) => Uint8Array): { doc: T; dropped: boolean } {
+  const o = old as Record<string, unknown> | null;
+  if (!o) return { doc: fresh, dropped: false };
+  const hadAuth = o.hmac !== undefined || signatureKeyids(o).length > 0;
+  let same: boolean;
+  try {
+    const a = signedBody(o, canonicalJson), b = signedBody(fresh as Record<string, unknown>, canonicalJson);
+    same = a.length === b.length && a.every((x, i) => x === b[i]);
+  } catch {
+    same = false;
+  }
+  if (!same) return { doc: fresh, dropped: hadAuth };
+  const doc: Record<string, unknown> = { ...(fresh as Record<string, unknown>) };
+  if (Array.isArray(o.signatures)) doc.signatures = o.signatures;
+  if (!newMac && typeof o.hmac === 'string') {
+    delete doc.key_id;
+    if (typeof o.key_id === 'string') doc.key_id = o.key_id;
+    doc.hmac = o.hmac;
+  }
+  return { doc: doc as T, dropped: false };
+}
+
+/** The document with an HMAC (when `mac` is given) and a signature (when `signer` is), keeping what still holds of `old`. */
+async function authenticate<T extends object>(fresh: T, old: object | null, mac: MacKey | undefined, signer: Signer | undefined, what: string, log: Logger): Promise<T> {
+  const { addSignature, signedBody } = await signatures();
+  const { doc, dropped } = carryOver(fresh, old, mac !== undefined, signedBody);
+  if (dropped) log.warn(`${what}: its contents changed (re-created from the file), so its previous HMAC and signatures no longer hold and were dropped`, { path: what });
+  if (!signer) return doc;
+  return (await addSignature(doc as Record<string, unknown>, signer, canonicalJson)) as unknown as T;
+}
+
+async function signFile(store: Store, key: string, mac: MacKey | undefined, signer: Signer | undefined, opts: SignOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<Sidecar> {
   const { header, size, head } = await readHeaderAt(store, key);
   const existing = await readSidecarAt(store, key);
   let sha256: string, tensors: Record<string, string>;
@@ -295,45 +380,84 @@ async function signFile(store: Store, key: string, mac: MacKey, opts: SignOption
   }
   const entries = nameRecord<SidecarTensor>();
   for (const t of header.tensors()) entries[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [t.begin, t.end], sha256: tensors[t.name] };
-  const sc = makeSidecar({
+  const fresh = makeSidecar({
     file: baseOf(key), size, sha256, header_sha256: toHex(createSha256().update(head).digest()), tensors: entries,
     metadata: header.metadata ? { ...header.metadata } : null,
   }, mac, opts.keyId);
+  const sc = await authenticate(fresh, existing, mac, signer, store.describe(sidecarKeyFor(key)), loggerFrom(opts));
   throwIfAborted(opts.signal);
   await writeAtomic(store, sidecarKeyFor(key), serializeSidecar(sc));
   progress.to(at + size);
   return sc;
 }
 
-/**
- * Signs a safetensors file or sharded model: (re)writes its sidecar(s) with an
- * HMAC-SHA256 under `key`. An existing sidecar must still match the file
- * (INTEGRITY otherwise); without one, the sidecar is created from the file.
- */
-export async function sign(src: Source, key: MacKey, opts: SignOptions = {}): Promise<{ path: string; sidecars: string[] }> {
-  return underSignal(opts.signal, () => signUnder(src, key, opts));
+/** Adds an Ed25519 signature to a checkpoint's manifest, after checking every byte of the checkpoint. */
+async function signCheckpoint(store: Store, key: string, signer: Signer, opts: SignOptions): Promise<SignResult> {
+  const dir = await locateCheckpoint(store, key);
+  // Signing vouches for the checkpoint as it is: every file against the manifest first (INTEGRITY otherwise).
+  await verifyCheckpoint(store, dir, { logger: opts.logger, signal: opts.signal, onProgress: opts.onProgress });
+  const mk = joinKey(dir, MANIFEST);
+  const raw = parseJsonObject(await store.read(mk), store.describe(mk));
+  const signed = await (await signatures()).addSignature(raw, signer, canonicalJson);
+  throwIfAborted(opts.signal);
+  await writeAtomic(store, mk, new TextEncoder().encode(JSON.stringify(signed, null, 1) + '\n'));
+  loggerFrom(opts).info('signed checkpoint manifest', { path: store.describe(mk), keyid: signer.keyid });
+  return { path: store.describe(dir), sidecars: [store.describe(mk)], keyid: signer.keyid };
 }
 
-async function signUnder(src: Source, key: MacKey, opts: SignOptions): Promise<{ path: string; sidecars: string[] }> {
-  const { store, key: k } = resolveSource(src, { signal: opts.signal });
+/** The index sidecar as it is before signing, or null when there is none or it does not parse (it is then re-created). */
+async function readIndexSidecarAt(store: Store, indexKey: string): Promise<object | null> {
+  try {
+    return parseIndexSidecar(await store.read(sidecarKeyFor(indexKey)), store.describe(sidecarKeyFor(indexKey)));
+  } catch {
+    return null;
+  }
+}
+
+const isMacKey = (k: unknown): k is MacKey => typeof k === 'string' || k instanceof Uint8Array;
+
+/**
+ * Signs a safetensors file, sharded model or checkpoint. With an HMAC key
+ * (`sign(src, key)` or `{ key }`) the sidecars get an `hmac`; with an Ed25519
+ * `privateKey` they (or a checkpoint's manifest) get a signature that anyone
+ * verifies with the public key; both may be given. Other signatures, and an
+ * HMAC not replaced, are kept while the document's signed body is unchanged.
+ * An existing sidecar must still match the file (INTEGRITY otherwise);
+ * without one, the sidecar is created from the file. Keys are written nowhere.
+ */
+export async function sign(src: Source, keyOrOptions: MacKey | SignOptions, opts: SignOptions = {}): Promise<SignResult> {
+  const o: SignOptions = isMacKey(keyOrOptions) ? { ...opts, key: keyOrOptions } : { ...keyOrOptions, ...opts };
+  return underSignal(o.signal, () => signUnder(src, o));
+}
+
+async function signUnder(src: Source, o: SignOptions): Promise<SignResult> {
+  const { store, key: k } = resolveSource(src, { signal: o.signal });
+  if (o.key === undefined && o.privateKey === undefined) {
+    throw new UnsupportedError(`signing ${store.describe(k)} needs a key: an HMAC key (\`key\`) or an Ed25519 private key (\`privateKey\`)`, { path: store.describe(k), detail: 'NO_KEY' });
+  }
   if (store.readOnly) throw errorFor('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
+  const signer = o.privateKey !== undefined ? await (await signatures()).importPrivateKey(o.privateKey) : undefined;
   const d = await detectSource(store, k);
   if (d.kind === 'checkpoint') {
-    throw new UnsupportedError(`${store.describe(d.key)} is a training checkpoint: its manifest is signed when it is saved (saveCheckpoint's key option); signing its files here would break the manifest`, {
-      path: store.describe(d.key), detail: 'CHECKPOINT',
-    });
+    if (o.key !== undefined || !signer) {
+      throw new UnsupportedError(`${store.describe(d.key)} is a training checkpoint: its manifest's HMAC is set when it is saved (saveCheckpoint's key option; signing its files here would break the manifest); sign() adds only Ed25519 signatures to it (privateKey)`, {
+        path: store.describe(d.key), detail: 'CHECKPOINT',
+      });
+    }
+    return signCheckpoint(store, d.key, signer, o);
   }
   const where = { kind: modelKind(store, d, 'sign'), key: d.key };
   await hashReady();
-  const progress = new ProgressReporter(opts.onProgress, opts.onProgress ? await totalBytes(store, where.kind, where.key) : 0, 'hash');
-  const log = loggerFrom(opts);
-  const lease = new PoolLease(opts);
+  const progress = new ProgressReporter(o.onProgress, o.onProgress ? await totalBytes(store, where.kind, where.key) : 0, 'hash');
+  const log = loggerFrom(o);
+  const lease = new PoolLease(o);
+  const keyid = signer ? { keyid: signer.keyid } : {};
   try {
     if (where.kind === 'file') {
-      await signFile(store, where.key, key, opts, progress, 0, lease);
+      await signFile(store, where.key, o.key, signer, o, progress, 0, lease);
       progress.finish();
-      log.info('signed', { path: store.describe(where.key), key_id: opts.keyId });
-      return { path: store.describe(where.key), sidecars: [store.describe(sidecarKeyFor(where.key))] };
+      log.info('signed', { path: store.describe(where.key), key_id: o.keyId, ...keyid });
+      return { path: store.describe(where.key), sidecars: [store.describe(sidecarKeyFor(where.key))], ...keyid };
     }
     const indexBytes = await store.read(where.key);
     const index = parseIndex(indexBytes, store.describe(where.key));
@@ -342,20 +466,20 @@ async function signUnder(src: Source, key: MacKey, opts: SignOptions): Promise<{
     const sidecars: string[] = [];
     let at = 0;
     for (const sk of shardKeysOf(where.key, index)) {
-      const sc = await signFile(store, sk, key, opts, progress, at, lease);
+      const sc = await signFile(store, sk, o.key, signer, o, progress, at, lease);
       at += sc.size;
       shards[baseOf(sk)] = { size: sc.size, sha256: sc.sha256 };
       sidecars.push(store.describe(sidecarKeyFor(sk)));
     }
-    const isc = makeIndexSidecar(where.key, indexBytes.length, toHex(createSha256().update(indexBytes).digest()), shards, key, opts.keyId);
-    throwIfAborted(opts.signal);
+    const fresh = makeIndexSidecar(where.key, indexBytes.length, toHex(createSha256().update(indexBytes).digest()), shards, o.key, o.keyId);
+    const isc = await authenticate(fresh, await readIndexSidecarAt(store, where.key), o.key, signer, store.describe(sidecarKeyFor(where.key)), log);
+    throwIfAborted(o.signal);
     await writeAtomic(store, sidecarKeyFor(where.key), new TextEncoder().encode(JSON.stringify(isc, null, 1) + '\n'));
     sidecars.push(store.describe(sidecarKeyFor(where.key)));
     progress.finish();
-    log.info('signed sharded model', { path: store.describe(where.key), shards: sidecars.length - 1, key_id: opts.keyId });
-    return { path: store.describe(where.key), sidecars };
+    log.info('signed sharded model', { path: store.describe(where.key), shards: sidecars.length - 1, key_id: o.keyId, ...keyid });
+    return { path: store.describe(where.key), sidecars, ...keyid };
   } finally {
     lease.close();
   }
 }
-
