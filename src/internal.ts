@@ -10,6 +10,7 @@ export { loggerFrom } from './log/logger.js';
 export { IDB_CHUNK } from './store/idb.js';
 export { S3Backend } from './store/s3.js';
 export { FsBackend } from './store/fs-backend.js';
+export { inflateRaw, InflateError } from './core/inflate.js';
 export { writeAtomic, isTempKey } from './store/atomic.js';
 export { dirOf, baseOf, joinKey } from './store/keys.js';
 export { layout as safetensorsLayout, WRITE_CHUNK, DEFAULT_MODEL_KEY } from './format/safetensors-write.js';

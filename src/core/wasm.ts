@@ -3,7 +3,7 @@
 // their bundles, without fetch or file access), unless the entry for a runtime
 // that forbids compiling bytes provided one (index.workerd.ts: Cloudflare
 // Workers, where it is imported from dist/core/core.wasm as a module).
-import { inflateSync } from 'fflate';
+import { inflateRaw } from './inflate.js';
 import { CORE_WASM_DEFLATED_BASE64 } from './wasm-bytes.js';
 import { CheckpointError, UnsupportedError } from '../errors.js';
 
@@ -47,7 +47,7 @@ function decodeBase64(b64: string): Uint8Array {
 
 /** The core compiled from the bytes embedded in the build (deflated there: 3.6 KB less gzip for every page). */
 export function embeddedCoreModule(): WebAssembly.Module {
-  return new WebAssembly.Module(inflateSync(decodeBase64(CORE_WASM_DEFLATED_BASE64)) as BufferSource);
+  return new WebAssembly.Module(inflateRaw(decodeBase64(CORE_WASM_DEFLATED_BASE64), 16 << 20) as BufferSource);
 }
 
 /**

@@ -3,10 +3,8 @@
 // there (torch's local headers carry zeros, the real sizes follow the data in
 // descriptors), and hands out stored entries as zero-copy views of the source.
 // DEFLATE entries, which torch never writes but other zip tools might, go
-// through fflate into a buffer of exactly the declared size (fflate's inflateSync is
-// loaded anyway: the core's embedded bytes are deflated; a named import keeps the rest
-// of fflate out of every bundle).
-import { inflateSync } from 'fflate';
+// through the core's inflater (core/inflate.ts), bounded by the declared size.
+import { inflateRaw } from '../../core/inflate.js';
 import { CorruptError, UnsupportedError } from '../../errors.js';
 import { crc32Async } from '../../core/crc32.js';
 import type { ByteSource } from '../source.js';
@@ -187,7 +185,7 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
       // One spare byte: output that fills it means the stream holds more than declared.
       let inflated: Uint8Array;
       try {
-        inflated = inflateSync(raw, { out: new Uint8Array(e.size + 1) });
+        inflated = inflateRaw(raw, e.size + 1);
       } catch (err) {
         throw new CorruptError(`${name}: ${where}: DEFLATE data is invalid (${(err as Error).message})`, { path: name, detail: 'ZIP_DEFLATE', cause: err });
       }
