@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import type { Header, TensorInfo, TensorView } from '../types/tensor.js';
 import type { Dtype } from '../types/dtype.js';
 import { toFloat32 } from './convert.js';
+import type { SliceRanges } from './slice.js';
 import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey } from './signed-json.js';
 import { JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
@@ -58,6 +59,12 @@ export interface SafetensorsFile {
   readonly tensors: Readonly<Record<string, TensorView>>;
   /** One tensor, fetched (and verified) if it is not loaded yet. */
   tensor(name: string): Promise<TensorView>;
+  /**
+   * Part of a tensor: one [start, end) per leading dimension (`[[10, 20]]` = rows 10–19, as
+   * `get_slice(name)[10:20]`), the rest whole. Only the byte ranges it needs are fetched (whole chunks when
+   * the sidecar records chunk digests, each verified on its own; else the whole tensor, verified by its digest).
+   */
+  slice(name: string, ranges: SliceRanges): Promise<TensorView>;
   /** Fetches these tensors (all when omitted), coalescing neighbouring ranges into one request. */
   load(names?: readonly string[]): Promise<Record<string, TensorView>>;
   /** The shards of a sharded model (a single file: itself). */
@@ -211,6 +218,28 @@ export class SingleFile implements SafetensorsFile {
     const i = this.header.get(name);
     if (!i) throw new NotFoundError(`${this.path} has no tensor '${name}' (it has ${this.names.length}: ${this.names.slice(0, 5).join(', ')}${this.names.length > 5 ? ', …' : ''})`, { path: this.path, tensor: name });
     return i;
+  }
+
+  async slice(name: string, ranges: SliceRanges): Promise<TensorView> {
+    const info = this.info(name);
+    // Loaded on first use: a page that never slices does not ship it.
+    const { assemble, checkChunks, fetchRanges, planSlice } = await import('./slice.js');
+    const plan = planSlice(this.path, info, ranges);
+    const view = (data: Uint8Array) => new SafetensorsView({ name, dtype: info.dtype, shape: plan.shape, begin: 0, end: data.length, byteLength: data.length }, data);
+    const chunks = this.verify && this.sidecar ? own(this.sidecar.tensors, name)?.chunks : undefined;
+    if (this.verify && this.sidecar && !chunks) {
+      // No chunk digests (a small tensor, a version-1 sidecar): only the tensor's own digest can vouch for it.
+      const whole = (await this.tensor(name)).bytes();
+      return view(assemble(plan, [{ start: 0, bytes: whole }]));
+    }
+    const base = this.header.dataStart + info.begin;
+    const fetched = await Promise.all(fetchRanges(plan, info.byteLength, chunks?.size ?? null, this.store.remote ? COALESCE_GAP : 0).map(async (r) => {
+      const bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
+      if (chunks) checkChunks(this.path, name, chunks, r.start, bytes);
+      return { start: r.start, bytes };
+    }));
+    this.log.debug('sliced tensor', { path: this.path, tensor: name, bytes: fetched.reduce((a, f) => a + f.bytes.length, 0), verified: !!chunks });
+    return view(assemble(plan, fetched));
   }
 
   async tensor(name: string): Promise<TensorView> {

@@ -8,7 +8,7 @@
 // exactly this). The sidecar is written with the file.
 import { CheckpointError, CompatibilityError, UnsupportedError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
-import { createSha256, toHex, type Hasher } from '../core/hash.js';
+import { createSha256, sha256, toHex, type Hasher } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Dest } from '../store/resolve.js';
@@ -17,13 +17,32 @@ import { baseOf } from '../store/keys.js';
 import { DTYPES, isDtype, type Dtype } from '../types/dtype.js';
 import { MAX_HEADER_LENGTH } from '../core/header.js';
 import type { TensorMap } from '../types/tensor.js';
-import { makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
+import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarChunks, type SidecarTensor } from './sidecar.js';
 import { byCodePoint, type MacKey } from './signed-json.js';
 import { AUTO_WORKERS_FROM, PoolLease, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
 import { nameRecord } from '../name-record.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
+
+/** Which tensors get chunk digests in the sidecar, and how large a chunk is. */
+export interface ChunkOptions {
+  /** Tensors larger than this many bytes get chunk digests (default CHUNK_THRESHOLD). */
+  threshold?: number;
+  /** Bytes per chunk (default CHUNK_SIZE). */
+  size?: number;
+}
+
+/** The chunk digests of a tensor's bytes when `opts` asks for them (one-shot SHA-256 per chunk, the engine every hash uses). */
+export function chunkDigests(bytes: Uint8Array, opts?: ChunkOptions | false): SidecarChunks | undefined {
+  if (opts === false) return undefined;
+  const threshold = opts?.threshold ?? CHUNK_THRESHOLD, size = opts?.size ?? CHUNK_SIZE;
+  if (!(Number.isSafeInteger(size) && size > 0)) throw new UnsupportedError(`chunks.size must be a positive integer, got ${size}`, { detail: 'BAD_CHUNK_SIZE', data: { found: size } });
+  if (bytes.length <= threshold) return undefined;
+  const sha: string[] = [];
+  for (let off = 0; off < bytes.length; off += size) sha.push(toHex(sha256(bytes.subarray(off, Math.min(bytes.length, off + size)))));
+  return { size, sha256: sha };
+}
 
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
@@ -40,6 +59,11 @@ export interface WriteOptions extends ParallelOptions, OperationOptions {
   maxShardSize?: number;
   /** Write the sidecar (default true). */
   sidecar?: boolean;
+  /**
+   * Chunk digests in the sidecar, so slices verify alone (file.slice): for tensors larger than `threshold`
+   * (default CHUNK_THRESHOLD, 16 MiB), one SHA-256 per `size` bytes (default CHUNK_SIZE, 1 MiB); false: none.
+   */
+  chunks?: ChunkOptions | false;
   logger?: Logger;
 }
 
@@ -175,7 +199,7 @@ interface Written {
  * with a pool the whole-file hash runs on a worker, fed copies of the chunks
  * through a few reused buffers, while the tensor hashes run here.
  */
-async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void, pool: HashPool | null, signal?: AbortSignal): Promise<Written> {
+async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void, pool: HashPool | null, signal?: AbortSignal, chunking?: ChunkOptions | false): Promise<Written> {
   const local = pool ? undefined : createSha256();
   const remote = pool?.stream();
   const file = async (c: Uint8Array) => (remote ? remote.update(c) : void local!.update(c));
@@ -201,7 +225,8 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
         h.update(c);
         onChunk(c.length);
       }
-      tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256: toHex(h.digest()) };
+      const chunks = chunkDigests(b, chunking);
+      tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256: toHex(h.digest()), ...(chunks ? { chunks } : {}) };
     }
   }
   await store.write(key, chunks());
@@ -230,7 +255,7 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
   const withSidecar = opts.sidecar !== false;
   try {
     if (direct) await store.remove(side);
-    const w = await stream(store, tmp, lay, onChunk, lease ? await lease.get(total) : null, opts.signal);
+    const w = await stream(store, tmp, lay, onChunk, lease ? await lease.get(total) : null, opts.signal, opts.chunks);
     await store.sync(tmp);
     throwIfAborted(opts.signal);
     if (withSidecar) {

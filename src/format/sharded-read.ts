@@ -5,6 +5,7 @@
 // — or the open fails INTEGRITY naming the shard. All of that holds before any tensor data is read, so a
 // shard copied in from another model signed with the same key, a shard dropped from the weight map or a
 // deleted index sidecar never yields a tensor.
+import type { SliceRanges } from './slice.js';
 import { AuthError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
@@ -52,6 +53,10 @@ export class ShardedFile implements SafetensorsFile {
 
   async tensor(name: string): Promise<TensorView> {
     return this.fileOf(name).tensor(name);
+  }
+
+  async slice(name: string, ranges: SliceRanges): Promise<TensorView> {
+    return this.fileOf(name).slice(name, ranges);
   }
 
   async load(names: readonly string[] = this.names): Promise<Record<string, TensorView>> {

@@ -11,8 +11,22 @@ import type { DocumentSignature } from './signature.js';
 
 /** The `format` tag of a sidecar (NAME.safetensors.meta.json). */
 export const SIDECAR_FORMAT = 'safeckpt.sidecar';
-/** Bumped only for changes an older reader would misread; a newer version is refused as UNSUPPORTED. */
-export const SIDECAR_VERSION = 1;
+/**
+ * Bumped only for changes an older reader would misread; a newer version is refused as UNSUPPORTED.
+ * 2 added chunk digests (a tensor entry's `chunks`): a sidecar that carries them is written as version 2,
+ * one without them as version 1, which every reader reads.
+ */
+export const SIDECAR_VERSION = 2;
+/** A tensor larger than this gets chunk digests by default: a slice of it fetches whole chunks, not the tensor. */
+export const CHUNK_THRESHOLD = 16 << 20;
+/** Bytes per chunk: a slice fetches at most two partial chunks more than it needs (2 MiB); 64 hex digits per MiB of tensor. */
+export const CHUNK_SIZE = 1 << 20;
+
+/** Chunk digests of one tensor: SHA-256 of each `size` bytes of it (the last chunk may be shorter), in order. */
+export interface SidecarChunks {
+  size: number;
+  sha256: string[];
+}
 /** What a sidecar's name adds to its file's name. */
 export const SIDECAR_SUFFIX = '.meta.json';
 
@@ -22,6 +36,8 @@ export interface SidecarTensor {
   shape: number[];
   data_offsets: [number, number];
   sha256: string;
+  /** Version 2: per-chunk digests, so that a slice is verified without the rest of the tensor. */
+  chunks?: SidecarChunks;
 }
 
 /** A safetensors file's sidecar: its size and SHA-256, its header's SHA-256, every tensor's SHA-256, metadata, optional HMAC. */
@@ -52,7 +68,8 @@ export interface SidecarFacts {
 }
 
 export function makeSidecar(facts: SidecarFacts, key?: MacKey, keyId?: string): Sidecar {
-  const doc: Sidecar = { format: SIDECAR_FORMAT, format_version: SIDECAR_VERSION, ...facts };
+  const chunked = Object.values(facts.tensors).some((t) => t.chunks !== undefined);
+  const doc: Sidecar = { format: SIDECAR_FORMAT, format_version: chunked ? 2 : 1, ...facts };
   return key === undefined ? doc : (signJson(doc as unknown as Record<string, unknown>, key, keyId) as unknown as Sidecar);
 }
 
@@ -89,6 +106,14 @@ export function parseSidecar(bytes: Uint8Array, path: string): Sidecar {
     if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !isDtype(e.dtype) || !Array.isArray(e.shape) || !e.shape.every(isDim) ||
       !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2 || !e.data_offsets.every(isUint) || typeof e.sha256 !== 'string' || !HEX64.test(e.sha256)) {
       throw bad(`the entry of tensor '${name}' is malformed`);
+    }
+    if (e.chunks !== undefined) {
+      const c = e.chunks as Partial<SidecarChunks> | null;
+      const bytes = e.data_offsets[1] - e.data_offsets[0];
+      if (d.format_version < 2 || !c || typeof c !== 'object' || !isUint(c.size) || c.size === 0 || !Array.isArray(c.sha256) ||
+        c.sha256.length !== Math.ceil(bytes / c.size) || !c.sha256.every((h) => typeof h === 'string' && HEX64.test(h))) {
+        throw bad(`the chunk digests of tensor '${name}' are malformed (expected ${c && isUint(c.size) && c.size > 0 ? Math.ceil(bytes / c.size) : 'one per chunk of'} 64-hex-digit SHA-256 values${d.format_version < 2 ? ', and format_version 2' : ''})`);
+      }
     }
   }
   if (d.metadata !== null && (typeof d.metadata !== 'object' || Array.isArray(d.metadata) || !Object.values(d.metadata as object).every((v) => typeof v === 'string'))) {

@@ -19,7 +19,8 @@ import { hashRanges, hashSegments } from '../parallel/range-hash.js';
 import { FsStore } from '../store/fs.js';
 import { JOB_BYTES, PoolLease, storeSource, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
-import { makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarTensor } from '../format/sidecar.js';
+import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarChunks, type SidecarTensor } from '../format/sidecar.js';
+import type { ChunkOptions } from '../format/safetensors-write.js';
 import { canonicalJson, parseJsonObject, signatureKeyids, signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
 import type { PrivateKeyInput, PublicKeyInput, Signer } from '../format/signature.js';
 import { joinKey } from '../store/keys.js';
@@ -28,7 +29,7 @@ import { locateCheckpoint } from '../checkpoint/read.js';
 import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf } from '../format/sharded.js';
 import { checkSidecarAgainst, checkTensor, planReads, openSafetensorsFile, readHeaderAt, readSidecarAt, type SingleFile } from '../format/safetensors-read.js';
 import { openSharded } from '../format/sharded-read.js';
-import { nameRecord } from '../name-record.js';
+import { nameRecord, own } from '../name-record.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 import { detectSource, type DetectedSource } from './detect.js';
 
@@ -194,6 +195,24 @@ async function signatureCheck(publicKey: PublicKeyInput): Promise<SignatureCheck
   return (doc, path) => m.checkSignature(doc, key, path, canonicalJson);
 }
 
+/** The chunk digests of one tensor of `store[key]`: one pass over its bytes, one SHA-256 per `size` bytes. */
+async function chunkDigestsAt(store: Store, key: string, header: Header, t: TensorInfo, size: number, signal?: AbortSignal): Promise<SidecarChunks> {
+  const base = header.dataStart + t.begin;
+  const ranges: Array<{ name: string; start: number; end: number }> = [];
+  for (let off = 0; off < t.byteLength; off += size) ranges.push({ name: String(ranges.length), start: base + off, end: base + Math.min(t.byteLength, off + size) });
+  const hex = await hashRanges(ranges, (s, e) => store.read(key, { start: s, end: e }), { slice: VERIFY_SLICE, signal });
+  return { size, sha256: ranges.map((r) => hex[r.name]) };
+}
+
+/** INTEGRITY naming the tensor and the first chunk whose digest differs from the one recorded. */
+function checkChunkDigests(path: string, name: string, want: SidecarChunks, got: SidecarChunks): void {
+  const i = want.sha256.findIndex((h, j) => h !== got.sha256[j]);
+  if (i < 0) return;
+  throw new IntegrityError(`${path}: chunk ${i} of tensor '${name}' has SHA-256 ${got.sha256[i]}, but the sidecar records ${want.sha256[i]}: its data (or the recorded chunk digest) was changed`, {
+    path, tensor: name, detail: 'CHUNK_HASH_MISMATCH', data: { chunk: i, expected: want.sha256[i], found: got.sha256[i] },
+  });
+}
+
 /** Every tensor of an opened file against its sidecar (its header and MAC were checked when it was opened; the signature is checked here). */
 async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Checked, progress: ProgressReporter, at: number, lease: PoolLease): Promise<VerifyReport> {
   const path = store.describe(key);
@@ -206,6 +225,11 @@ async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Chec
     const extra = Object.keys(sc.tensors).filter((n) => !header.get(n));
     if (extra.length) throw new IntegrityError(`${path}: the sidecar lists tensors the file lacks: ${extra.slice(0, 5).join(', ')}`, { path, tensor: extra[0], detail: 'TENSOR_MISSING' });
     checkFileHash(store, key, sc, sha256!);
+    // Chunk digests (sidecar version 2) are checked too: a slice trusts them alone.
+    for (const t of header.tensors()) {
+      const c = own(sc.tensors, t.name)?.chunks;
+      if (c) checkChunkDigests(path, t.name, c, await chunkDigestsAt(store, key, header, t, c.size, opts.signal));
+    }
   } else {
     warnings.push(`no sidecar (${store.describe(sidecarKeyFor(key))}): only the structure was checked (header, offsets, tensor sizes), not the data`);
   }
@@ -313,6 +337,8 @@ export interface SignOptions extends ParallelOptions, OperationOptions {
   keyId?: string;
   /** Ed25519 private key (PEM PKCS#8, JWK, CryptoKey or CryptoKeyPair; never written anywhere): the sidecars (or the manifest) get a signature. */
   privateKey?: PrivateKeyInput;
+  /** Chunk digests for tensors above a threshold (as writeSafetensors' option); an existing sidecar's chunk size is kept. false: none. */
+  chunks?: ChunkOptions | false;
   logger?: Logger;
 }
 
@@ -379,7 +405,13 @@ async function signFile(store: Store, key: string, mac: MacKey | undefined, sign
     tensors = scan.tensors;
   }
   const entries = nameRecord<SidecarTensor>();
-  for (const t of header.tensors()) entries[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [t.begin, t.end], sha256: tensors[t.name] };
+  for (const t of header.tensors()) {
+    const had = existing ? own(existing.tensors, t.name)?.chunks : undefined;
+    const size = had?.size ?? (opts.chunks === false || t.byteLength <= (opts.chunks?.threshold ?? CHUNK_THRESHOLD) ? undefined : opts.chunks?.size ?? CHUNK_SIZE);
+    const chunks = size ? await chunkDigestsAt(store, key, header, t, size, opts.signal) : undefined;
+    if (had && chunks) checkChunkDigests(store.describe(key), t.name, had, chunks);
+    entries[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [t.begin, t.end], sha256: tensors[t.name], ...(chunks ? { chunks } : {}) };
+  }
   const fresh = makeSidecar({
     file: baseOf(key), size, sha256, header_sha256: toHex(createSha256().update(head).digest()), tensors: entries,
     metadata: header.metadata ? { ...header.metadata } : null,
