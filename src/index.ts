@@ -95,6 +95,7 @@ export type { TensorDiff, ChangedTensor, TensorSummary, DiffSide } from './sourc
 // training checkpoints: save, load, resume, list; metadata, lineage, registry, adapters
 export { saveCheckpoint, flushCheckpoints } from './checkpoint/save.js';
 export type { TrainingState, SaveOptions, AsyncSaveOptions, PendingCheckpoint, CheckpointInfo } from './checkpoint/save.js';
+export type { PartOptions } from './checkpoint/parts.js';
 export { loadCheckpoint } from './checkpoint/load.js';
 export type { LoadOptions, LoadedCheckpoint } from './checkpoint/load.js';
 export { resumeTraining } from './checkpoint/resume.js';

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey } from '../dist/internal.js';
 import { TinyLM } from '../dist/demo/index.js';
 import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS, disposeOptimizer } from './_tiny.js';
-import { isBrowser, s3TestOptions } from './_env.js';
+import { hasFs, s3TestOptions } from './_env.js';
 
 await ready;
 const dec = new TextDecoder();
@@ -110,12 +110,35 @@ C('resume falls back past a damaged newest checkpoint, as on fs; retention remov
   assert.equal((await listCheckpoints(s)).map((x) => x.name), [c.info.name]);
   await s.remove('');
 });
+C('a writer killed before its PUT of LATEST leaves a complete folder that is not a checkpoint: not listed, not resumed from; the next save commits past it', async () => {
+  const s = new S3Store(s3TestOptions());
+  const a = await trainAndSave(s, 2);
+  // Dies at the commit: the conditional PUT of LATEST never happens, and nothing is cleaned up after it.
+  const dying = new Proxy(new S3Store(s3TestOptions(s.prefix)), {
+    get(t, p) {
+      if (p === 'writeIf') return () => Promise.reject(new Error('killed'));
+      if (p === 'remove') return async () => {};
+      const v = Reflect.get(t, p);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  await failure(trainAndSave(dying, 3));
+  const orphan = (await s.list('')).map((e) => e.key).find((k) => k.startsWith('step-00000003-'));
+  assert.ok(orphan, 'the killed save left its folder');
+  assert.ok(await s.exists(`${orphan}/checkpoint.json`), 'complete, manifest and all');
+  assert.equal((await listCheckpoints(s)).map((c) => c.name), [a.info.name]);
+  const resumed = (await loadFresh(s, resumeTraining)).loaded;
+  assert.equal([resumed.step, resumed.skipped], [2, []]);
+  const b = await trainAndSave(s, 4);
+  assert.equal((await listCheckpoints(s)).map((c) => [c.name, c.latest]), [[a.info.name, false], [b.info.name, true]]);
+  await s.remove('');
+});
 C('leaves no tensor behind (the test files share one TensorFlow.js)', () => {
   assert.is(tf.memory().numTensors, 0);
 });
 C.run();
 
-if (!isBrowser) {
+if (hasFs) {
   const Cli = suite('the CLI on s3:// URLs (credentials from AWS_* variables)');
   const { spawnSync } = await import('node:child_process');
   Cli('verify and inspect a checkpoint and a model file by s3:// URL', async () => {

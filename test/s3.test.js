@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { S3Store, resolveSource, writeSafetensors, readSafetensors, verify, sign, MemoryStore } from '../dist/index.js';
-import { isBrowser, runtime, s3TestOptions, rng, randomBytes } from './_env.js';
+import { isBrowser, hasFs, runtime, s3TestOptions, rng, randomBytes } from './_env.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -187,7 +187,7 @@ Cred('reads AWS_* variables from an env object (workerd, browsers) or the proces
   const s = new S3Store({ bucket: o.bucket, prefix: o.prefix, env });
   assert.is(s.endpoint, o.endpoint);
   await s.write('a', enc.encode('x'));
-  if (!isBrowser) {
+  if (hasFs) {
     const saved = {};
     for (const [k, v] of Object.entries(env)) { saved[k] = process.env[k]; process.env[k] = v; }
     try {

@@ -14,7 +14,8 @@
 import { loggerFrom, silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { isTempKey, tempKeyFor } from '../store/atomic.js';
-import { baseOf, joinKey } from '../store/keys.js';
+import { baseOf, dirOf, joinKey } from '../store/keys.js';
+import { forgetCommitted, isObjectStore } from './commits.js';
 import { replacedName, replacedOf } from './layout.js';
 import { readCheckpointDir } from './read.js';
 
@@ -46,6 +47,12 @@ export async function commitFolder(store: Store, tmp: string, finalKey: string):
  * half-way through the removal leaves a leftover, never a half-deleted folder under a step's name.
  */
 export async function removeCheckpointFolder(store: Store, key: string): Promise<void> {
+  if (isObjectStore(store)) {
+    // A rename is a copy there: its commit record goes first, which unlists it at once; then its objects.
+    await forgetCommitted(store, dirOf(key), baseOf(key));
+    await store.remove(key);
+    return;
+  }
   const doomed = tempKeyFor(key);
   await store.rename(key, doomed);
   await store.remove(doomed);

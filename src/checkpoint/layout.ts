@@ -11,6 +11,9 @@
 // On object stores (S3), where a rename is a copy, every save writes straight
 // into a folder of its own, `step-NNNNNNNN-XXXXXXXX`, and is committed by the
 // conditional write of LATEST alone.
+// A checkpoint written by several writers (parts.ts) holds one folder per
+// rank, `rank-RRRRR-of-NNNNN/` (that rank's files and its part.json), and the
+// one checkpoint.json that commits them all.
 import { baseOf } from '../store/keys.js';
 
 export const MANIFEST = 'checkpoint.json';
@@ -61,4 +64,21 @@ export function replacedOf(name: string): { base: string; at: number } | null {
   if (!m) return null;
   const base = name.slice(0, m.index);
   return stepOfDir(base) === null ? null : { base, at: parseInt(m[1], 36) };
+}
+
+/** One rank's manifest inside its part folder: written last, so its presence means the part is complete. */
+export const PART_MANIFEST = 'part.json';
+/** Ranks and world sizes fit 5 digits (S3 and fs listings sort them by rank). */
+export const MAX_WORLD_SIZE = 99_999;
+const PART_DIR = /^rank-(\d{5})-of-(\d{5})$/;
+
+/** The part folder of `rank` of `worldSize`, e.g. 'rank-00001-of-00004'. */
+export function partDirName(rank: number, worldSize: number): string {
+  return `rank-${String(rank).padStart(5, '0')}-of-${String(worldSize).padStart(5, '0')}`;
+}
+
+/** Rank and world size of a part folder name, or null. */
+export function partOf(name: string): { rank: number; worldSize: number } | null {
+  const m = PART_DIR.exec(name);
+  return m ? { rank: Number(m[1]), worldSize: Number(m[2]) } : null;
 }

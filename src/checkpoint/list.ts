@@ -8,6 +8,7 @@ import { baseOf, joinKey } from '../store/keys.js';
 import { LATEST, MANIFEST, MAX_NAME_LENGTH, replacedOf, stepOfDir } from './layout.js';
 import { parseManifest } from './manifest.js';
 import type { CheckpointInfo } from './save.js';
+import { committedNames } from './commits.js';
 
 /** The folder name LATEST holds, or null when there is no LATEST (or it is empty). */
 export async function readLatest(store: Store, rootKey: string): Promise<string | null> {
@@ -40,15 +41,19 @@ export interface CheckpointDir {
   dir: string;
 }
 
-/** Committed checkpoint folders under `rootKey`, by step ascending. */
+/**
+ * Committed checkpoint folders under `rootKey`, by step ascending. On object stores only those recorded
+ * as committed or named by LATEST (commits.ts): a killed writer's complete but uncommitted folder is not one.
+ */
 export async function checkpointDirs(store: Store, rootKey: string): Promise<CheckpointDir[]> {
+  const committed = await committedNames(store, rootKey);
   const named = new Map<string, CheckpointDir>();
   const aside = new Map<string, { dir: string; at: number }>();
   for (const e of await store.list(rootKey)) {
     if (!e.isDirectory) continue;
     const name = baseOf(e.key);
     const step = stepOfDir(name);
-    if (step !== null) named.set(name, { name, step, dir: name });
+    if (step !== null && (committed === null || committed.has(name))) named.set(name, { name, step, dir: name });
     const r = replacedOf(name);
     if (r && (aside.get(r.base)?.at ?? -1) < r.at) aside.set(r.base, { dir: name, at: r.at });
   }

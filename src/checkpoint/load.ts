@@ -43,6 +43,12 @@ export interface LoadOptions extends OperationOptions {
   /** What the caller's model is, when the model object does not say (plain records of variables). */
   expect?: { architecture_type?: string; model_id?: string };
   logger?: Logger | null;
+  /**
+   * A checkpoint written by several writers: restore only this rank's part (its variables and optimizer
+   * slots, its trainer state) into a model holding that rank's variables. Default: the union of all parts,
+   * with rank 0's trainer state. Ignored for a checkpoint of one writer.
+   */
+  rank?: number;
 }
 
 /** What a load restored and read: path, step, training config, vocabulary, RNG state, data cursor, model metadata, lineage. */
@@ -239,7 +245,7 @@ async function loadUnder(src: Source, opts: LoadOptions): Promise<LoadedCheckpoi
   const log = loggerFrom(opts);
   const { store, key } = resolveSource(src, { signal: opts.signal });
   const dir = await locateCheckpoint(store, key);
-  const contents = await readCheckpointDir(store, dir, { key: opts.key, logger: log, signal: opts.signal, onProgress: opts.onProgress });
+  const contents = await readCheckpointDir(store, dir, { key: opts.key, logger: log, signal: opts.signal, onProgress: opts.onProgress, rank: opts.rank });
   // Nothing is assigned until every file is read and checked: an abort up to here leaves the model as it was.
   throwIfAborted(opts.signal);
   const plans = prepareRestore(contents, opts, log);

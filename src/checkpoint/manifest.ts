@@ -6,16 +6,20 @@
 // Versions: 1 was the first layout (files as name → sha256, no model
 // metadata, no lineage); it still loads, migrated, with architecture_type
 // 'custom-transformer' and a warning. A version newer than this build knows
-// is refused (UNSUPPORTED) rather than half-understood.
+// is refused (UNSUPPORTED) rather than half-understood. Version 3 adds
+// checkpoints written by several writers: `parts` names one folder per rank
+// (their files are listed as `rank-…/NAME`), `checkpoint_id` the save they
+// belong to; a checkpoint without them is as in version 2.
 import { CorruptError, UnsupportedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
+import { partDirName } from './layout.js';
 import { DEFAULT_ARCHITECTURE, checkLineage, fromSignable, toSignable, type Lineage, type ModelMetadata } from './metadata.js';
 
 /** The `format` tag of a checkpoint manifest (checkpoint.json). */
 export const CHECKPOINT_FORMAT = 'safeckpt.checkpoint';
 /** The newest checkpoint `format_version` this build writes and reads (a newer one is refused as UNSUPPORTED). */
-export const CHECKPOINT_VERSION = 2;
+export const CHECKPOINT_VERSION = 3;
 
 /** One file a manifest lists: its size and SHA-256. */
 export interface FileEntry {
@@ -36,6 +40,10 @@ export interface Manifest {
   files: Record<string, FileEntry>;
   /** Numbers the caller reported at save time (e.g. loss), used by best-K retention. */
   metrics: Record<string, number>;
+  /** Multi-writer checkpoints: the id all ranks saved under. */
+  checkpoint_id?: string;
+  /** Multi-writer checkpoints: the part folders, rank 0 first (`rank-00000-of-0000N`, …). */
+  parts?: string[];
   key_id?: string;
   hmac?: string;
 }
@@ -99,6 +107,11 @@ export function parseManifest(bytes: Uint8Array, path: string): ParsedManifest &
   const checked = m.lineage === undefined || m.lineage === null ? { lineage: { fine_tuned_from: null, chain: [] } as Lineage } : checkLineage(m.lineage);
   if ('problem' in checked) throw bad(`"lineage" is malformed: ${checked.problem}`);
   const lineage = checked.lineage;
+  if (d.parts !== undefined) {
+    const n = Array.isArray(d.parts) ? d.parts.length : 0;
+    if (!Array.isArray(d.parts) || n === 0 || d.parts.some((p, i) => p !== partDirName(i, n))) throw bad(`"parts" is not the list of part folders rank-00000-of-N … (found ${shownJson(d.parts)})`);
+    if (typeof d.checkpoint_id !== 'string') throw bad('"checkpoint_id" is missing in a checkpoint of several parts');
+  }
   const manifest: Manifest = {
     format: CHECKPOINT_FORMAT,
     format_version: CHECKPOINT_VERSION,
@@ -114,6 +127,8 @@ export function parseManifest(bytes: Uint8Array, path: string): ParsedManifest &
     lineage,
     files: m.files as Record<string, FileEntry>,
     metrics: isObj(m.metrics) ? (fromSignable(m.metrics) as Record<string, number>) : {},
+    ...(typeof d.checkpoint_id === 'string' ? { checkpoint_id: d.checkpoint_id } : {}),
+    ...(Array.isArray(d.parts) ? { parts: d.parts as string[] } : {}),
     ...(typeof d.key_id === 'string' ? { key_id: d.key_id } : {}),
     ...(typeof d.hmac === 'string' ? { hmac: d.hmac } : {}),
   };

@@ -3,15 +3,15 @@
 // when a key is given), then each file it lists against its recorded size and
 // SHA-256, then the files' contents (safetensors headers, trainer state).
 // Each file is read once; the safetensors are parsed from the verified bytes.
-import { CheckpointError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
+import { CheckpointError, CorruptError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { sha256, toHex } from '../core/hash.js';
 import type { Store } from '../store/store.js';
 import { MemoryStore } from '../store/memory.js';
 import { baseOf, joinKey } from '../store/keys.js';
 import { checkJsonMac, parseJson, signatureKeyids, type MacKey, type SignatureCheck } from '../format/signed-json.js';
-import type { SafetensorsFile } from '../format/safetensors-read.js';
-import { openModel } from '../format/sharded-read.js';
+import type { SafetensorsFile, SingleFile } from '../format/safetensors-read.js';
+import { joinFiles, openModel } from '../format/sharded-read.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import { ProgressReporter, throwIfAborted, type ProgressCallback } from '../types/operation.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, replacedOf, stepDirName, stepOfDir } from './layout.js';
@@ -45,6 +45,12 @@ export interface ReadCheckpointOptions {
   signal?: AbortSignal;
   /** Bytes of the listed files read and hashed (phase 'read'), ending at their total. */
   onProgress?: ProgressCallback;
+  /**
+   * A checkpoint of several writers: read only this rank's part (its tensors, optimizer slots, trainer
+   * state). Default: the union of every part's tensors, with rank 0's trainer state. Every file of every
+   * part is verified either way.
+   */
+  rank?: number;
 }
 
 /**
@@ -94,8 +100,17 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
       path: store.describe(manifestKey), detail: 'STEP_MISMATCH', data: { named, manifest: m.step },
     });
   }
-  if (!m.files[MODEL_FILE]) throw errorFor('CORRUPT', `${store.describe(manifestKey)} lists no ${MODEL_FILE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
-  if (!m.files[TRAINER_STATE]) throw errorFor('CORRUPT', `${store.describe(manifestKey)} lists no ${TRAINER_STATE}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
+  // A checkpoint of several writers holds each rank's files in its part folder (parts.ts).
+  const parts = m.parts ?? [''];
+  const inPart = (part: string, file: string) => (part === '' ? file : `${part}/${file}`);
+  for (const part of parts) {
+    for (const file of [MODEL_FILE, TRAINER_STATE]) {
+      if (!m.files[inPart(part, file)]) throw new CorruptError(`${store.describe(manifestKey)} lists no ${inPart(part, file)}`, { path: store.describe(manifestKey), detail: 'BAD_MANIFEST' });
+    }
+  }
+  if (m.parts && opts.rank !== undefined && !(Number.isSafeInteger(opts.rank) && opts.rank >= 0 && opts.rank < m.parts.length)) {
+    throw new NotFoundError(`${path} was written by ${m.parts.length} ranks (0 to ${m.parts.length - 1}): it has no part of rank ${opts.rank}`, { path, detail: 'NO_SUCH_RANK' });
+  }
 
   // Every listed file: present, of the recorded size, with the recorded SHA-256.
   const bytes: Record<string, Uint8Array> = {};
@@ -137,12 +152,21 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
       throw e;
     }
   };
-  const model = await open(MODEL_FILE);
-  const optimizer = bytes[OPTIMIZER_FILE] ? await open(OPTIMIZER_FILE) : null;
-  const trainer = parseTrainerState(bytes[TRAINER_STATE], store.describe(joinKey(key, TRAINER_STATE)), m.step);
+  // Several parts: the union of their tensors (or one rank's), read as the shards of one model are.
+  const chosen = m.parts && opts.rank !== undefined ? [m.parts[opts.rank]] : parts;
+  const joined = async (file: string): Promise<SafetensorsFile | null> => {
+    const present = chosen.filter((p) => bytes[inPart(p, file)]);
+    if (present.length === 0) return null;
+    const files = await Promise.all(present.map((p) => open(inPart(p, file)) as Promise<SingleFile>));
+    return files.length === 1 && !m.parts ? files[0] : joinFiles(store, joinKey(key, file), files);
+  };
+  const model = (await joined(MODEL_FILE))!;
+  const optimizer = await joined(OPTIMIZER_FILE);
+  const own = m.parts ? m.parts[opts.rank ?? 0] : '';
+  const trainer = parseTrainerState(bytes[inPart(own, TRAINER_STATE)], store.describe(joinKey(key, inPart(own, TRAINER_STATE))), m.step);
   let vocab: unknown = null;
-  if (bytes[VOCAB]) {
-    vocab = parseJson(bytes[VOCAB], store.describe(joinKey(key, VOCAB)));
+  if (bytes[inPart(own, VOCAB)]) {
+    vocab = parseJson(bytes[inPart(own, VOCAB)], store.describe(joinKey(key, inPart(own, VOCAB))));
   }
   return { store, key, path, manifest: m, version: parsed.version, signedBy: signatureKeyids(parsed.raw), trainer, vocab, model, optimizer };
 }

@@ -95,7 +95,7 @@ async function resumeUnder(root: Source, opts: ResumeOptions): Promise<ResumedCh
   let plans: ReturnType<typeof prepareRestore> = [];
   for (const name of order) {
     try {
-      const c = await readCheckpointDir(store, joinKey(rootKey, dirOf.get(name) ?? name), { key: opts.key, logger: log, signal: opts.signal });
+      const c = await readCheckpointDir(store, joinKey(rootKey, dirOf.get(name) ?? name), { key: opts.key, logger: log, signal: opts.signal, rank: opts.rank });
       throwIfAborted(opts.signal);
       plans = prepareRestore(c, opts, log);
       chosen = c;

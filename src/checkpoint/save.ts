@@ -42,6 +42,8 @@ import { adapterOrIdentity } from './adapters/index.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepDirName, uniqueStepDirName } from './layout.js';
 import { commitFolder } from './commit.js';
+import { isObjectStore, recordCommitted } from './commits.js';
+import { savePart, type PartOptions } from './parts.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseManifest, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { checkLineage, firstLink, type Lineage, type ModelMetadata } from './metadata.js';
 import { checkJsonMac } from '../format/signed-json.js';
@@ -162,7 +164,7 @@ export interface AsyncSaveOptions extends SaveOptions {
 }
 
 /** The state of one save, copied at call time (capture), written later (commit). */
-interface Captured {
+export interface Captured {
   store: Store;
   rootKey: string;
   step: number;
@@ -184,7 +186,7 @@ interface Captured {
  * Copies everything a save needs, synchronously (no await), so training may continue at once:
  * tensors through `take` (an eager copy of the values, or a backend-side clone read out later).
  */
-function capture(root: Dest, state: TrainingState, opts: SaveOptions, take: TensorTaker = snapshotTensor): Captured {
+export function capture(root: Dest, state: TrainingState, opts: SaveOptions, take: TensorTaker = snapshotTensor): Captured {
   const { store, key: rootKey } = resolveSource(root, { signal: opts.signal });
   if (store.readOnly) throw new UnsupportedError(`cannot save a checkpoint to ${store.describe(rootKey)}: ${store.kind} is read-only`, { detail: 'READ_ONLY', path: store.describe(rootKey) });
   const step = checkStep(state.step);
@@ -211,11 +213,18 @@ function capture(root: Dest, state: TrainingState, opts: SaveOptions, take: Tens
  * Saves `state` as checkpoint `step` under `root`. The state is copied before the first await, so
  * training may continue while it is written; asynchronous saves to a root commit in call order. With
  * `{ async: true }` it resolves once the state is captured, to a PendingCheckpoint whose
- * `committed` promise settles when the checkpoint is durable.
+ * `committed` promise settles when the checkpoint is durable. With `{ rank, worldSize, checkpointId }`
+ * it writes this rank's part of a checkpoint of several writers, committed once every part is durable
+ * (parts.ts), and resolves when it is committed.
  */
+export function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions & PartOptions): Promise<CheckpointInfo>;
 export function saveCheckpoint(root: Dest, state: TrainingState, opts: AsyncSaveOptions): Promise<PendingCheckpoint>;
 export function saveCheckpoint(root: Dest, state: TrainingState, opts?: SaveOptions & { async?: false }): Promise<CheckpointInfo>;
-export async function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions & { async?: boolean; maxInFlight?: number } = {}): Promise<CheckpointInfo | PendingCheckpoint> {
+export async function saveCheckpoint(root: Dest, state: TrainingState, opts: SaveOptions & Partial<PartOptions> & { async?: boolean; maxInFlight?: number } = {}): Promise<CheckpointInfo | PendingCheckpoint> {
+  if (opts.rank !== undefined || opts.worldSize !== undefined || opts.checkpointId !== undefined) {
+    if (opts.async) throw new UnsupportedError('saveCheckpoint: { async: true } with several writers (rank, worldSize) is not supported: save each part synchronously', { detail: 'BAD_OPTIONS' });
+    return savePart(root, state, opts);
+  }
   if (opts.async) return saveAsync(root, state, opts as AsyncSaveOptions);
   throwIfAborted(opts.signal);
   const c = capture(root, state, opts);
@@ -264,16 +273,10 @@ export async function flushCheckpoints(root?: Dest): Promise<void> {
   for (const q of queuesToFlush(id)) await q.flush();
 }
 
-/** Object stores (S3) commit a folder of the save's own by a conditional write of LATEST, without a rename. */
-function isObjectStore(store: Store): boolean {
-  return store.atomicWrites === true && typeof store.writeIf === 'function';
-}
-
 /** Steps 2–4 for a captured state: write, commit, registry and retention. */
 async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   const log = loggerFrom(opts);
-  const { store, rootKey, step, meta, adapter, opt, trainerBytes, vocabBytes, createdAt } = c;
-  const weights: TensorMap = adapter.toFile(c.model);
+  const { store, rootKey, step, meta, createdAt } = c;
   const state = { lineage: c.lineage, metrics: c.metrics };
 
   if (state.lineage !== undefined) {
@@ -292,35 +295,11 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   const latestKey = joinKey(rootKey, LATEST);
   // What LATEST holds now: the commit replaces it only if nobody else has meanwhile.
   const before = store.writeIf && store.readVersioned ? await store.readVersioned(latestKey) : undefined;
-  const files: Record<string, FileEntry> = {};
+  let files: Record<string, FileEntry> = {};
   let aside: string | null = null;
-  // Progress: the tensor bytes of both files, then the trainer state and vocab; an abort stops before the
-  // commit (the temporary folder is removed), never between the folder's rename and LATEST's.
-  const modelBytes = tensorBytes(weights), optBytes = opt ? tensorBytes(opt.slots) : 0;
-  const progress = new ProgressReporter(opts.onProgress, modelBytes + optBytes + trainerBytes.length + vocabBytes.length, 'write');
   try {
-    const wopts = { key: opts.key, keyId: opts.keyId, logger: log, signal: opts.signal };
-    const mw = await writeSafetensors({ store, key: joinKey(tmp, MODEL_FILE) }, weights, {
-      ...wopts, metadata: { ...(adapter.fileMetadata?.() ?? {}), model_name: meta.model_name, architecture_type: meta.architecture_type },
-      onProgress: progress.active ? (p) => progress.to(p.done) : undefined,
-    });
-    files[MODEL_FILE] = { size: mw.size, sha256: mw.sha256 };
-    files[MODEL_FILE + '.meta.json'] = await fileEntry(store, sidecarKeyFor(joinKey(tmp, MODEL_FILE)));
-    if (opt) {
-      const ow = await writeSafetensors({ store, key: joinKey(tmp, OPTIMIZER_FILE) }, opt.slots, {
-        ...wopts, metadata: { optimizer: opt.state.name, iterations: String(opt.state.iterations) },
-        onProgress: progress.active ? (p) => progress.to(modelBytes + p.done) : undefined,
-      });
-      files[OPTIMIZER_FILE] = { size: ow.size, sha256: ow.sha256 };
-      files[OPTIMIZER_FILE + '.meta.json'] = await fileEntry(store, sidecarKeyFor(joinKey(tmp, OPTIMIZER_FILE)));
-    }
-    for (const [file, bytes] of [[TRAINER_STATE, trainerBytes], [VOCAB, vocabBytes]] as const) {
-      throwIfAborted(opts.signal);
-      await store.write(joinKey(tmp, file), bytes);
-      await store.sync(joinKey(tmp, file));
-      files[file] = { size: bytes.length, sha256: hex(bytes) };
-      progress.add(bytes.length);
-    }
+    // An abort stops before the commit (the temporary folder is removed), never between the rename and LATEST's.
+    files = await writeStateFiles(c, tmp, opts, log);
     const manifest: Manifest = {
       format: CHECKPOINT_FORMAT, format_version: CHECKPOINT_VERSION, step, created_at: createdAt,
       model: meta, lineage, files, metrics: { ...(state.metrics ?? {}) },
@@ -362,8 +341,47 @@ async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   };
 }
 
+/**
+ * Writes the captured state's files into the folder `dir` (weights and optimizer slots with their sidecars,
+ * trainer state, vocabulary), each durable; returns their sizes and SHA-256 by name. Shared by a whole
+ * checkpoint and by one rank's part of it (parts.ts).
+ */
+export async function writeStateFiles(c: Captured, dir: string, opts: SaveOptions, log: Logger): Promise<Record<string, FileEntry>> {
+  const { store, meta, adapter, opt, trainerBytes, vocabBytes } = c;
+  const weights: TensorMap = adapter.toFile(c.model);
+  const files: Record<string, FileEntry> = {};
+  // Progress: the tensor bytes of both files, then the trainer state and vocab.
+  const modelBytes = tensorBytes(weights), optBytes = opt ? tensorBytes(opt.slots) : 0;
+  const progress = new ProgressReporter(opts.onProgress, modelBytes + optBytes + trainerBytes.length + vocabBytes.length, 'write');
+  const wopts = { key: opts.key, keyId: opts.keyId, logger: log, signal: opts.signal };
+  const mw = await writeSafetensors({ store, key: joinKey(dir, MODEL_FILE) }, weights, {
+    ...wopts, metadata: { ...(adapter.fileMetadata?.() ?? {}), model_name: meta.model_name, architecture_type: meta.architecture_type },
+    onProgress: progress.active ? (p) => progress.to(p.done) : undefined,
+  });
+  files[MODEL_FILE] = { size: mw.size, sha256: mw.sha256 };
+  files[MODEL_FILE + '.meta.json'] = await fileEntry(store, sidecarKeyFor(joinKey(dir, MODEL_FILE)));
+  if (opt) {
+    const ow = await writeSafetensors({ store, key: joinKey(dir, OPTIMIZER_FILE) }, opt.slots, {
+      ...wopts, metadata: { optimizer: opt.state.name, iterations: String(opt.state.iterations) },
+      onProgress: progress.active ? (p) => progress.to(modelBytes + p.done) : undefined,
+    });
+    files[OPTIMIZER_FILE] = { size: ow.size, sha256: ow.sha256 };
+    files[OPTIMIZER_FILE + '.meta.json'] = await fileEntry(store, sidecarKeyFor(joinKey(dir, OPTIMIZER_FILE)));
+  }
+  for (const [file, bytes] of [[TRAINER_STATE, trainerBytes], [VOCAB, vocabBytes]] as const) {
+    throwIfAborted(opts.signal);
+    await store.write(joinKey(dir, file), bytes);
+    await store.sync(joinKey(dir, file));
+    files[file] = { size: bytes.length, sha256: hex(bytes) };
+    progress.add(bytes.length);
+  }
+  return files;
+}
+
 /** LATEST := name, only if it still holds what `before` read; a lost race is CONFLICT naming the winner. */
-async function commitLatest(store: Store, latestKey: string, name: string, before: VersionedValue | null): Promise<void> {
+export async function commitLatest(store: Store, latestKey: string, name: string, before: VersionedValue | null): Promise<void> {
+  // The checkpoint LATEST names is recorded as committed before LATEST moves off it (commits.ts).
+  if (before && isObjectStore(store)) await recordCommitted(store, dirOf(latestKey), new TextDecoder().decode(before.bytes).trim());
   try {
     await store.writeIf!(latestKey, enc.encode(name + '\n'), { ifVersion: before?.version ?? null });
   } catch (e) {
@@ -381,7 +399,7 @@ async function commitLatest(store: Store, latestKey: string, name: string, befor
  * bytes, a manifest this build loads, signed with the key when one was given. A save whose own
  * manifest would be refused fails here, rather than committing a checkpoint nothing can load.
  */
-async function checkWrittenManifest(store: Store, key: string, written: Uint8Array, mac: SaveOptions['key']): Promise<void> {
+export async function checkWrittenManifest(store: Store, key: string, written: Uint8Array, mac: SaveOptions['key']): Promise<void> {
   const back = await store.read(key);
   if (back.length !== written.length || hex(back) !== hex(written)) {
     throw errorFor('IO', `${store.describe(key)} does not read back as written (${back.length} bytes, ${written.length} written): the store lost or changed it; nothing was committed`, {

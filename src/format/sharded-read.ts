@@ -6,7 +6,7 @@
 // shard copied in from another model signed with the same key, a shard dropped from the weight map or a
 // deleted index sidecar never yields a tensor.
 import type { SliceRanges } from './slice.js';
-import { AuthError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
+import { AuthError, CorruptError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { loggerFrom } from '../log/logger.js';
@@ -20,6 +20,26 @@ import { sidecarKeyFor } from './sidecar.js';
 import { checkJsonMac } from './signed-json.js';
 import { parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar, type ShardIndex } from './sharded.js';
 import { bytesOf, loadRequested, requestedNames, openSafetensors, openSafetensorsFile, sidecarMissing, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
+
+/**
+ * Files read as one, like the shards of a model (a checkpoint's parts, each written by its own writer):
+ * every tensor of every file, in file order. `key` names the whole for messages; a tensor name in two
+ * files is CORRUPT (detail DUPLICATE_TENSOR), naming both.
+ */
+export function joinFiles(store: Store, key: string, files: readonly SingleFile[]): SafetensorsFile {
+  const weight_map: Record<string, string> = nameRecord<string>();
+  for (const f of files) {
+    for (const n of f.names) {
+      if (own(weight_map, n) !== undefined) {
+        throw new CorruptError(`${store.describe(key)}: tensor '${n}' is in both ${weight_map[n]} and ${f.path}: the parts of a checkpoint must hold disjoint tensors`, {
+          path: store.describe(key), tensor: n, detail: 'DUPLICATE_TENSOR',
+        });
+      }
+      weight_map[n] = f.path;
+    }
+  }
+  return new ShardedFile(store, key, { metadata: { total_size: files.reduce((a, f) => a + f.header.dataLength, 0) }, weight_map }, files, null, []);
+}
 
 /** A sharded model seen as one file: names and tensors across shards, loaded shard by shard. */
 export class ShardedFile implements SafetensorsFile {

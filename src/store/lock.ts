@@ -6,17 +6,18 @@
 // can share it there.
 import type { Store } from './store.js';
 
-const queues = new WeakMap<Store, Map<string, Promise<unknown>>>();
+// Queued by the place the key names, not by the Store object: each call that resolves a path makes a store
+// of its own, and two of them for one folder must still take turns (OPFS, memory: no lock of their own).
+const queues = new Map<string, Promise<unknown>>();
 
 /** Runs `fn` holding the lock on `key` of `store`; releases it however `fn` ends. */
 export async function withLock<T>(store: Store, key: string, fn: () => Promise<T>): Promise<T> {
-  let q = queues.get(store);
-  if (!q) queues.set(store, (q = new Map()));
-  const before = q.get(key) ?? Promise.resolve();
+  const place = `${store.kind} ${store.describe(key)}`;
+  const before = queues.get(place) ?? Promise.resolve();
   let release!: () => void;
   const mine = new Promise<void>((ok) => { release = ok; });
   const tail = before.then(() => mine);
-  q.set(key, tail);
+  queues.set(place, tail);
   try {
     await before;
     const unlock = store.lock ? await store.lock(key) : null;
@@ -27,6 +28,6 @@ export async function withLock<T>(store: Store, key: string, fn: () => Promise<T
     }
   } finally {
     release();
-    if (q.get(key) === tail) q.delete(key);
+    if (queues.get(place) === tail) queues.delete(place);
   }
 }
