@@ -3,6 +3,7 @@
 // reported one line each (and as JSON with --json). Campaigns:
 //   fuzz:<parser>   ≥ 100,000 generated inputs per parser (test/_fuzz.js): only
 //                   values or typed errors, each within the time bound, memory bounded
+//   kill:<runtime>  ≥ 500 SIGKILLs of checkpoint saves (fs); kill:s3 ≥ 100 on S3 (Ceph RGW)
 // Usage: node scripts/soak.js [campaign… | fuzz] [--runs N] [--seed S] [--json]
 // With no campaign named, every campaign runs. Exit 1 when any campaign fails.
 // A campaign is `async () => result`: it throws when it fails; `summary(result)` is its line.
@@ -41,6 +42,14 @@ for (const runtime of ['node', 'deno', 'bun']) {
     summary: killSummary,
   };
 }
+
+// kill:s3  ≥ 100 SIGKILLs of checkpoint writers on S3 (a Ceph RGW started for it): one writer, and three writers
+// of one checkpoint each killed at its own random time (test/_s3-kill-campaign.js).
+const { s3KillCampaign, s3KillSummary } = await import('../test/_s3-kill-campaign.js');
+campaigns['kill:s3'] = {
+  run: () => s3KillCampaign({ parallel: Number(opt('--parallel', 3)), log: (l) => { if (!json) process.stderr.write(`  … ${l}\n`); } }),
+  summary: (r) => `${r.kills} SIGKILLs on S3: ${s3KillSummary(r.single)}; ${s3KillSummary(r.multi)}`,
+};
 
 const wanted = names.length === 0 ? Object.keys(campaigns)
   : Object.keys(campaigns).filter((c) => names.some((n) => c === n || c.startsWith(n + ':')));

@@ -46,3 +46,20 @@ export async function loadMarker(src) {
   const c = await loadCheckpoint(src);
   return { step: c.step, marker: c.extra?.marker, name: c.name };
 }
+
+/** The model the multi-writer kill campaign's ranks save: rank r owns `r${r}.w` (its shard) and its own Adam. */
+export function partState(step, marker, rank) {
+  const w = tf.tidy(() => tf.variable(tf.fill([16, 16], marker + step / 1000)));
+  const optimizer = tf.train.adam(0.01);
+  optimizer.minimize(() => tf.sum(tf.mul(w, tf.scalar(1e-3))), false, [w]);
+  return {
+    state: { model: { [`r${rank}.w`]: w }, optimizer, step, metadata: MODEL, extra: { marker }, metrics: { loss: marker }, config: { marker, rank } },
+    dispose() { w.dispose(); optimizer.dispose(); },
+  };
+}
+
+/** A model holding every rank's shard (zeros), to load the union of a multi-writer checkpoint into. */
+export function partsTarget(worldSize) {
+  const model = Object.fromEntries(Array.from({ length: worldSize }, (_, r) => [`r${r}.w`, tf.tidy(() => tf.variable(tf.zeros([16, 16])))]));
+  return { model, tf, dispose() { for (const v of Object.values(model)) v.dispose(); } };
+}
