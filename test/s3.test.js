@@ -97,6 +97,31 @@ Up('a small value is one PUT; a large stream is a multipart upload with parts in
   assert.equal(await s.listUploads(), []);
   await s.remove('');
 });
+Up('a whole-object read: one request for a small object; a large one as parallel part-sized ranged GETs after the first, every byte in place', async () => {
+  let running = 0, peak = 0;
+  const f = faultyFetch(async (url, init) => {
+    if (init.method !== 'GET' || /list-type/.test(url)) return undefined;
+    running++;
+    peak = Math.max(peak, running);
+    try { return await fetch(url, init); } finally { running--; }
+  });
+  const s = new S3Store({ ...s3TestOptions(), fetch: f, partSize: 5 * MiB, partsInFlight: 3 });
+  const data = randomBytes(31 * MiB + 5, rng(9));
+  await new S3Store({ ...s3TestOptions(s.prefix), partSize: 5 * MiB }).write('big', data);
+  await new S3Store(s3TestOptions(s.prefix)).write('small', data.subarray(0, 1000));
+  await new S3Store(s3TestOptions(s.prefix)).write('empty', new Uint8Array(0));
+  const gets = () => f.log.filter((r) => r.method === 'GET').length;
+  assert.equal(await s.read('small'), data.subarray(0, 1000));
+  assert.is(gets(), 1);
+  assert.equal(await s.read('empty'), new Uint8Array(0));
+  const before = gets();
+  const all = await s.read('big');
+  assert.ok(all.length === data.length && all.every((b, i) => b === data[i]), 'every byte in place');
+  // 10 MiB in the first GET, then 21 MiB + 5 bytes in 5 MiB parts: 5 more, up to 3 at once.
+  assert.is(gets() - before, 6);
+  assert.ok(peak > 1 && peak <= 3, `peak GETs in flight: ${peak}`);
+  await s.remove('');
+});
 Up('a failing source aborts the upload: the old value stays and no multipart upload is left', async () => {
   const s = new S3Store({ ...s3TestOptions(), partSize: 5 * MiB });
   await s.write('v', enc.encode('old'));
