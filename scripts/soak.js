@@ -46,8 +46,9 @@ for (const runtime of ['node', 'deno', 'bun']) {
 // kill:s3  ≥ 100 SIGKILLs of checkpoint writers on S3 (a Ceph RGW started for it): one writer, and three writers
 // of one checkpoint each killed at its own random time (test/_s3-kill-campaign.js).
 const { s3KillCampaign, s3KillSummary } = await import('../test/_s3-kill-campaign.js');
+const { startRgw } = await import('./rgw.js');
 campaigns['kill:s3'] = {
-  run: () => s3KillCampaign({ parallel: Number(opt('--parallel', 3)), log: (l) => { if (!json) process.stderr.write(`  … ${l}\n`); } }),
+  run: () => s3KillCampaign({ startRgw, parallel: Number(opt('--parallel', 3)), log: (l) => { if (!json) process.stderr.write(`  … ${l}\n`); } }),
   summary: (r) => `${r.kills} SIGKILLs on S3: ${s3KillSummary(r.single)}; ${s3KillSummary(r.multi)}`,
 };
 

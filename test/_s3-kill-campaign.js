@@ -162,12 +162,12 @@ export function s3KillSummary(t) {
 }
 
 /**
- * `npm run soak kill:s3`: a Ceph RGW of its own (scripts/rgw.js), then `single` runs of one writer and `multi`
- * runs of three (each process killed) — ≥ 100 SIGKILLs with the defaults. Throws when anything was torn, lost
- * or listed uncommitted.
+ * `npm run soak kill:s3`: a Ceph RGW of its own (`startRgw` from scripts/rgw.js, passed in by scripts/soak.js so
+ * that this file, which test files import, never reaches the RGW launcher's node: imports — a browser bundle
+ * hoists those and the page never starts), then `single` runs of one writer and `multi` runs of three (each
+ * process killed) — ≥ 100 SIGKILLs with the defaults. Throws when anything was torn, lost or listed uncommitted.
  */
-export async function s3KillCampaign({ single = 64, multi = 16, parallel = 3, seed = 20261206, log } = {}) {
-  const { startRgw } = await import('../scripts/rgw.js');
+export async function s3KillCampaign({ startRgw, single = 64, multi = 16, parallel = 3, seed = 20261206, log } = {}) {
   const rgw = await startRgw();
   try {
     const bucket = 'safeckpt-soak';
