@@ -22,9 +22,10 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * bytes for verified partial reads (#15 item 2: verify checks chunk digests, the sidecar validates them, file.slice
  * loads its planner on first use; 43,008 → 44,259 measured), not yet paid for — plus 199 bytes, not yet paid for:
  * verify and load read checkpoints of several writers (the parts' union) and list only committed checkpoints on
- * object stores (#14; 44,914 measured with them; 44,917 with parallel whole-object S3 reads).
+ * object stores (#14; 44,914 measured with them; 44,917 with parallel whole-object S3 reads) — plus 81 bytes, not yet
+ * paid for: readSafetensors / openTensors / loadCheckpoint / resumeTraining check an Ed25519 public key (#15; 44,998).
  */
-export const READ_VERIFY_LIMIT = 44_917;
+export const READ_VERIFY_LIMIT = 44_998;
 
 /** Each use as a page would write it: `safeckpt` resolves to this package (self-reference, through its exports). */
 export const USES = {

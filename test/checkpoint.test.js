@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, namedVariables, snapshotOptimizer, CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
+  saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, sign, generateSigningKey, namedVariables, snapshotOptimizer, CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
 } from '../dist/internal.js';
 import { TinyLM, TrainLoop } from '../dist/demo/index.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, freshRun, bits, weightBytes } from './_tiny.js';
@@ -452,6 +452,27 @@ Resume('when nothing verifies it says so, listing what it tried; an empty root i
   const { model, opt } = fresh();
   const e = await expectError(resumeTraining(root, { model, optimizer: opt }), 'INTEGRITY');
   assert.match(e.message, /no checkpoint in .* verifies; tried step-00000001 \(INTEGRITY\)/);
+  model.dispose();
+  opt.dispose();
+});
+
+Resume('with a public key, only a checkpoint whose manifest is signed by it is resumed: a newer unsigned one is passed over (AUTH), a wrong key resumes none', async () => {
+  const [k, other] = [await generateSigningKey(), await generateSigningKey()];
+  const root = await freshRoot();
+  const { weights } = await trainAndSave(root, { steps: 2 });
+  await sign(root, { privateKey: k.privateKeyPem });
+  await trainAndSave(root, { steps: 3 });
+  const { model, opt } = fresh();
+  const res = await resumeTraining(root, { model, optimizer: opt, publicKey: k.publicKeyPem });
+  assert.is(res.step, 2);
+  assert.equal(weightBytes(model), weights);
+  assert.equal(res.skipped.map((s) => [s.name, s.code]), [['step-00000003', 'AUTH']]);
+  assert.match(res.skipped[0].message, /carries no Ed25519 signature/);
+  const before = weightBytes(model);
+  const e = await expectError(resumeTraining(root, { model, optimizer: opt, publicKey: other.publicKeyPem }), 'INTEGRITY');
+  assert.equal(e.data.skipped.map((s) => s.code), ['AUTH', 'AUTH']);
+  assert.equal(weightBytes(model), before, 'nothing was assigned');
+  await expectError(resumeTraining(root, { model, optimizer: opt, publicKey: 'nonsense' }), 'UNSUPPORTED');
   model.dispose();
   opt.dispose();
 });

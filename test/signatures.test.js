@@ -3,7 +3,7 @@
 // and, in Node, openssl checks a signature from the documented bytes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { verify, sign, writeSafetensors, MemoryStore, generateSigningKey, keyFingerprint, SIGNATURE_PAYLOAD_TYPE } from '../dist/index.js';
+import { verify, sign, writeSafetensors, readSafetensors, loadCheckpoint, openTensors, MemoryStore, generateSigningKey, keyFingerprint, sha256, SIGNATURE_PAYLOAD_TYPE } from '../dist/index.js';
 import { runtime, hasFs, tempDir, rng, randomBytes, readRepoFile, listRepoDir, platformSha256Hex } from './_env.js';
 
 const enc = new TextEncoder();
@@ -251,6 +251,122 @@ P('sign(checkpoint, { privateKey }) signs the manifest after checking every file
   assert.is((await failure(sign(src, { privateKey: other.privateKeyPem }))).code, 'INTEGRITY');
 });
 
+const R = suite('signatures: readers take the public key as verify does');
+const hexOf = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+R('readSafetensors(src, { publicKey }): no signature, another key or a bad key fails before any tensor is returned; the signer\'s key reads', async () => {
+  const [k, other] = [await generateSigningKey(), await generateSigningKey()];
+  const { src, store } = await written(20);
+  // Unsigned (an HMAC-free sidecar): SIGNATURE_MISSING, whether or not the tensors are loaded or verified.
+  for (const o of [{}, { load: 'none' }, { verify: false }]) {
+    const e = await failure(readSafetensors(src, { publicKey: k.publicKeyPem, ...o }));
+    assert.equal([e.code, e.detail, e.path], ['AUTH', 'SIGNATURE_MISSING', 'memory:m.safetensors.meta.json'], JSON.stringify(o));
+  }
+  await sign(src, { privateKey: k.privateKeyPem });
+  const f = await readSafetensors(src, { publicKey: k.publicKeyPem });
+  assert.equal(Object.keys(f.tensors), ['emb.weight', 'fc.bias']);
+  assert.equal([...f.tensors['fc.bias'].bytes()], [...model(20)['fc.bias'].data]);
+  const w = await failure(readSafetensors(src, { publicKey: other.publicKeyPem, load: 'none' }));
+  assert.equal([w.code, w.detail, w.data.found], ['AUTH', 'SIGNATURE_WRONG_KEY', [k.keyid]]);
+  assert.equal([(await failure(readSafetensors(src, { publicKey: 'not a key' }))).detail], ['BAD_KEY']);
+  // No sidecar at all: nothing carries a signature.
+  const plain = await written(20);
+  await plain.store.remove('m.safetensors.meta.json');
+  assert.equal([(await failure(readSafetensors(plain.src, { publicKey: k.publicKeyPem }))).detail], ['SIGNATURE_MISSING']);
+  // openTensors (diff, validation) takes it too.
+  assert.equal([(await failure(openTensors(plain.src, { publicKey: k.publicKeyPem }))).detail], ['SIGNATURE_MISSING']);
+  assert.equal((await openTensors(src, { publicKey: k.publicKeyPem })).names, ['emb.weight', 'fc.bias']);
+  assert.is((await failure(openTensors(src, { publicKey: other.publicKeyPem }))).detail, 'SIGNATURE_WRONG_KEY');
+});
+R('file.slice trusts only signed chunk digests: data and digests changed together pass without the key and are AUTH with it; a changed chunk is INTEGRITY', async () => {
+  const k = await generateSigningKey();
+  const store = new MemoryStore();
+  const data = Float32Array.from({ length: 64 * 8 }, (_, i) => i);
+  await writeSafetensors({ store, key: 'm.safetensors' }, { w: { dtype: 'F32', shape: [64, 8], data } }, { chunks: { threshold: 1024, size: 256 } });
+  const src = { store, key: 'm.safetensors' };
+  await sign(src, { privateKey: k.privateKeyPem });
+  const good = await readSafetensors(src, { publicKey: k.publicKeyPem, load: 'none' });
+  assert.equal([...(await good.slice('w', [[10, 12]])).toFloat32()], [...data.subarray(80, 96)]);
+  const signed = await store.read('m.safetensors.meta.json');
+  // An attacker rewrites rows 10–11 and the digests that cover them (chunk 1, the tensor, the file).
+  const bytes = (await store.read('m.safetensors')).slice();
+  const dataStart = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  bytes[dataStart + 10 * 32] ^= 0x40;
+  const sc = await sidecarOf(store);
+  sc.tensors.w.chunks.sha256[1] = hexOf(sha256(bytes.subarray(dataStart + 256, dataStart + 512)));
+  sc.tensors.w.sha256 = hexOf(sha256(bytes.subarray(dataStart)));
+  sc.sha256 = hexOf(sha256(bytes));
+  await store.write('m.safetensors', bytes);
+  await putJson(store, 'm.safetensors.meta.json', sc);
+  const forged = await readSafetensors(src, { load: 'none' });
+  assert.not.equal([...(await forged.slice('w', [[10, 12]])).toFloat32()], [...data.subarray(80, 96)]); // the forgery reads without a key…
+  const e = await failure(readSafetensors(src, { publicKey: k.publicKeyPem, load: 'none' })); // …and is refused with one
+  assert.equal([e.code, e.detail], ['AUTH', 'SIGNATURE_MISMATCH']);
+  // The signed sidecar back, the data still changed: the slice over the chunk is INTEGRITY, one elsewhere reads.
+  await store.write('m.safetensors.meta.json', signed);
+  const back = await readSafetensors(src, { publicKey: k.publicKeyPem, load: 'none' });
+  const c = await failure(back.slice('w', [[10, 12]]));
+  assert.equal([c.code, c.detail, c.tensor, c.data.chunk], ['INTEGRITY', 'CHUNK_HASH_MISMATCH', 'w', 1]);
+  assert.equal([...(await back.slice('w', [[40, 42]])).toFloat32()], [...data.subarray(320, 336)]);
+});
+R('a sharded model: the index sidecar and every shard sidecar must be signed by the key; a shard from another signed model is refused', async () => {
+  const [k, other] = [await generateSigningKey(), await generateSigningKey()];
+  const make = async (seed) => {
+    const store = new MemoryStore();
+    const next = rng(seed);
+    const t = {};
+    for (let i = 0; i < 4; i++) t[`l${i}.w`] = { dtype: 'F32', shape: [16], data: randomBytes(64, next) };
+    await writeSafetensors({ store, key: 'big.safetensors' }, t, { maxShardSize: 128 });
+    return { store, src: { store, key: 'big.safetensors.index.json' } };
+  };
+  const { store, src } = await make(21);
+  assert.is((await failure(readSafetensors(src, { publicKey: k.publicKeyPem }))).detail, 'SIGNATURE_MISSING');
+  await sign(src, { privateKey: k.privateKeyPem });
+  const f = await readSafetensors(src, { publicKey: k.publicKeyPem });
+  assert.equal(f.names.length, 4);
+  assert.is((await failure(readSafetensors(src, { publicKey: other.publicKeyPem, load: 'none' }))).detail, 'SIGNATURE_WRONG_KEY');
+  const shards = (await store.list('')).map((x) => x.key).filter((x) => /-0000\d-of-00002\.safetensors$/.test(x)).sort();
+  // The index sidecar's signature stripped (the shards' still there): AUTH naming the index sidecar.
+  const isc = await sidecarOf(store, 'big.safetensors.index.json.meta.json');
+  await putJson(store, 'big.safetensors.index.json.meta.json', { ...isc, signatures: [] });
+  const m = await failure(readSafetensors(src, { publicKey: k.publicKeyPem, load: 'none' }));
+  assert.equal([m.code, m.detail, m.path], ['AUTH', 'SIGNATURE_MISSING', 'memory:big.safetensors.index.json.meta.json']);
+  await store.remove('big.safetensors.index.json.meta.json');
+  assert.is((await failure(readSafetensors(src, { publicKey: k.publicKeyPem, load: 'none' }))).detail, 'SIGNATURE_MISSING');
+  await putJson(store, 'big.safetensors.index.json.meta.json', isc);
+  // A shard (with its own validly signed sidecar) of another model signed with the same key: bound by the index sidecar.
+  const alien = await make(22);
+  await sign(alien.src, { privateKey: k.privateKeyPem });
+  for (const key of [shards[1], shards[1] + '.meta.json']) await store.write(key, await alien.store.read(key));
+  const b = await failure(readSafetensors(src, { publicKey: k.publicKeyPem, load: 'none' }));
+  assert.equal([b.code, b.detail], ['INTEGRITY', 'SHARD_MISMATCH']);
+  // A shard sidecar whose signature was stripped: AUTH naming it.
+  const s0 = await sidecarOf(store, shards[0] + '.meta.json');
+  await putJson(store, shards[0] + '.meta.json', { ...s0, signatures: undefined });
+  const u = await failure(readSafetensors(src, { publicKey: k.publicKeyPem, load: 'none' }));
+  assert.equal([u.code, u.detail, u.path], ['AUTH', 'SIGNATURE_MISSING', `memory:${shards[0]}.meta.json`]);
+});
+R('loadCheckpoint and readSafetensors of a checkpoint take the public key: its manifest must be signed by it', async () => {
+  const [k, other] = [await generateSigningKey(), await generateSigningKey()];
+  const store = new MemoryStore();
+  const root = 'test/fixtures/checkpoint/adam-node';
+  for (const f of ['LATEST', 'registry.json']) await store.write(`ck/${f}`, await readRepoFile(`${root}/${f}`));
+  for (const f of await listRepoDir(`${root}/step-00000020`)) await store.write(`ck/step-00000020/${f}`, await readRepoFile(`${root}/step-00000020/${f}`));
+  const src = { store, key: 'ck' };
+  for (const read of [(o) => loadCheckpoint(src, o), (o) => readSafetensors(src, o), (o) => openTensors(src, o)]) {
+    const e = await failure(read({ publicKey: k.publicKeyPem }));
+    assert.equal([e.code, e.detail, e.path], ['AUTH', 'SIGNATURE_MISSING', 'memory:ck/step-00000020/checkpoint.json']);
+  }
+  await sign(src, { privateKey: k.privateKeyPem });
+  const l = await loadCheckpoint(src, { publicKey: k.publicKeyPem });
+  assert.is(l.step, 20);
+  const f = await readSafetensors(src, { publicKey: k.publicKeyPem });
+  assert.equal(Object.keys(f.tensors).length, f.names.length);
+  for (const read of [(o) => loadCheckpoint(src, o), (o) => readSafetensors(src, o)]) {
+    assert.is((await failure(read({ publicKey: other.publicKeyPem }))).detail, 'SIGNATURE_WRONG_KEY');
+    assert.is((await failure(read({ publicKey: k.privateKeyPem }))).detail, 'BAD_KEY');
+  }
+});
+
 const O = suite('signatures: a third party checks them with openssl');
 if (runtime === 'node') {
   O('keys from openssl genpkey work as they are, and openssl verifies the signature over the documented bytes', async () => {
@@ -322,4 +438,5 @@ F.run();
 C.run();
 S.run();
 P.run();
+R.run();
 O.run();

@@ -9,6 +9,8 @@ import { loggerFrom, type Logger } from '../log/logger.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { joinKey, baseOf } from '../store/keys.js';
 import type { MacKey } from '../format/signed-json.js';
+import type { PublicKeyInput } from '../format/signature.js';
+import { publicKeyCheck } from '../format/signing-keys.js';
 import type { TensorLike, TensorView } from '../types/tensor.js';
 import type { Dtype } from '../types/dtype.js';
 import type { ModelLike, Optimizer, TfOps, VariableModel } from '../tfjs/tf.js';
@@ -36,6 +38,11 @@ export interface LoadOptions extends OperationOptions {
   tf?: TfOps;
   /** HMAC key: the manifest must be signed with it (AUTH otherwise). */
   key?: MacKey;
+  /**
+   * Ed25519 public key (PEM, JWK or CryptoKey), as verify takes it: the manifest must carry a valid signature
+   * by it (AUTH otherwise), checked before any file is read, so nothing is restored from an unsigned checkpoint.
+   */
+  publicKey?: PublicKeyInput;
   /** Force this adapter instead of the one the checkpoint's architecture_type selects. */
   adapter?: ArchitectureAdapter;
   /** Adapters beyond the built-in ones. */
@@ -244,8 +251,10 @@ export async function loadCheckpoint(src: Source, opts: LoadOptions = {}): Promi
 async function loadUnder(src: Source, opts: LoadOptions): Promise<LoadedCheckpoint> {
   const log = loggerFrom(opts);
   const { store, key } = resolveSource(src, { signal: opts.signal });
+  // The public key is imported first: a bad key is UNSUPPORTED BAD_KEY before any byte is read.
+  const checkSignature = opts.publicKey !== undefined ? await publicKeyCheck(opts.publicKey) : undefined;
   const dir = await locateCheckpoint(store, key);
-  const contents = await readCheckpointDir(store, dir, { key: opts.key, logger: log, signal: opts.signal, onProgress: opts.onProgress, rank: opts.rank });
+  const contents = await readCheckpointDir(store, dir, { key: opts.key, checkSignature, logger: log, signal: opts.signal, onProgress: opts.onProgress, rank: opts.rank });
   // Nothing is assigned until every file is read and checked: an abort up to here leaves the model as it was.
   throwIfAborted(opts.signal);
   const plans = prepareRestore(contents, opts, log);

@@ -26,6 +26,7 @@ import { readCheckpointDir, type CheckpointContents } from './read.js';
 import { forkLineage } from './metadata.js';
 import { registerModel, updateRegistry } from './registry.js';
 import { throwIfAborted, underSignal } from '../types/operation.js';
+import { publicKeyCheck } from '../format/signing-keys.js';
 
 /**
  * Options of resumeTraining: those of a load (the model required), a new fine-tuning run's name and id, leftover
@@ -72,6 +73,8 @@ export async function resumeTraining(root: Source, opts: ResumeOptions): Promise
 async function resumeUnder(root: Source, opts: ResumeOptions): Promise<ResumedCheckpoint> {
   const log = loggerFrom(opts);
   const { store, key: rootKey } = resolveSource(root, { signal: opts.signal });
+  // A bad public key is UNSUPPORTED at once, not a reason to skip every checkpoint.
+  const checkSignature = opts.publicKey !== undefined ? await publicKeyCheck(opts.publicKey) : undefined;
 
   const recovered: Recovery = opts.cleanup !== false && !store.readOnly ? await recoverRoot(store, rootKey, { logger: log }) : { restored: [], cleaned: [] };
   const { restored, cleaned } = recovered;
@@ -95,7 +98,7 @@ async function resumeUnder(root: Source, opts: ResumeOptions): Promise<ResumedCh
   let plans: ReturnType<typeof prepareRestore> = [];
   for (const name of order) {
     try {
-      const c = await readCheckpointDir(store, joinKey(rootKey, dirOf.get(name) ?? name), { key: opts.key, logger: log, signal: opts.signal, rank: opts.rank });
+      const c = await readCheckpointDir(store, joinKey(rootKey, dirOf.get(name) ?? name), { key: opts.key, checkSignature, logger: log, signal: opts.signal, rank: opts.rank });
       throwIfAborted(opts.signal);
       plans = prepareRestore(c, opts, log);
       chosen = c;

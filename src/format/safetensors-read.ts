@@ -15,7 +15,8 @@ import type { Dtype } from '../types/dtype.js';
 import { toFloat32 } from './convert.js';
 import type { SliceRanges } from './slice.js';
 import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
-import { checkJsonMac, type MacKey } from './signed-json.js';
+import { checkJsonMac, type MacKey, type SignatureCheck } from './signed-json.js';
+import type { PublicKeyInput } from './signature.js';
 import { JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { nameRecord, own } from '../name-record.js';
@@ -40,6 +41,15 @@ export interface ReadOptions extends ParallelOptions, OperationOptions {
   strict?: boolean;
   /** HMAC key: the sidecar must be signed with it (AUTH otherwise). */
   key?: MacKey;
+  /**
+   * Ed25519 public key (PEM, JWK or CryptoKey), as verify takes it: the sidecar — sharded: every shard's and
+   * the index sidecar, which binds the shards — must carry a valid signature by it, checked when the file is
+   * opened, before any tensor is returned (AUTH SIGNATURE_MISSING / WRONG_KEY / MISMATCH otherwise). Tensors
+   * and slices are then checked against the signed digests.
+   */
+  publicKey?: PublicKeyInput;
+  /** The check `publicKey` became (openModel makes it once; callers that already have one pass it down). */
+  checkSignature?: SignatureCheck;
   logger?: Logger;
   // signal: cancels the open and the initial load, and every later tensor fetch of the file (they reject with
   // its reason); onProgress: bytes of tensor data loaded by the open (phase 'read').
@@ -333,12 +343,16 @@ export class SingleFile implements SafetensorsFile {
  */
 export async function openSafetensorsFile(store: Store, key: string, opts: ReadOptions = {}, probe?: Uint8Array): Promise<SingleFile> {
   const verify = opts.verify !== false;
+  // A key (HMAC or public) makes the sidecar required and checked whatever `verify` says, as in verify().
+  const authenticate = opts.key !== undefined || opts.checkSignature !== undefined;
   // The sidecar is fetched while the header is (one round trip less over HTTP); the header's errors still come first.
-  const pendingSidecar = verify || opts.key !== undefined ? readSidecarAt(store, key) : null;
+  const pendingSidecar = verify || authenticate ? readSidecarAt(store, key) : null;
   pendingSidecar?.catch(() => {});
   const { header, size, head } = await readHeaderAt(store, key, probe);
   const sidecar = pendingSidecar ? await pendingSidecar : null;
-  if (verify || opts.key !== undefined) checkSidecarAgainst(store, key, sidecar, size, head, opts);
+  // The signature first: a sidecar that is not the signed one says nothing trustworthy about the file.
+  await opts.checkSignature?.(sidecar as unknown as Record<string, unknown> | null, store.describe(sidecarKeyFor(key)));
+  if (verify || authenticate) checkSidecarAgainst(store, key, sidecar, size, head, opts);
   const log = loggerFrom(opts);
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
   return new SingleFile(store, key, header, size, sidecar, verify, log, opts.signal);

@@ -18,6 +18,7 @@ import { nameRecord, own } from '../name-record.js';
 import { ProgressReporter } from '../types/operation.js';
 import { sidecarKeyFor } from './sidecar.js';
 import { checkJsonMac } from './signed-json.js';
+import { publicKeyCheck } from './signing-keys.js';
 import { parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar, type ShardIndex } from './sharded.js';
 import { bytesOf, loadRequested, requestedNames, openSafetensors, openSafetensorsFile, sidecarMissing, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
 
@@ -183,7 +184,7 @@ function checkWeightMap(store: Store, indexKey: string, index: ShardIndex, shard
  * to the index sidecar — then loads what `opts.load` asks for.
  */
 export async function openSharded(store: Store, indexKey: string, opts: ReadOptions = {}, lease?: PoolLease, indexBytes?: Uint8Array): Promise<ShardedFile> {
-  const check = opts.verify !== false || opts.key !== undefined;
+  const check = opts.verify !== false || opts.key !== undefined || opts.checkSignature !== undefined;
   // The index sidecar is fetched while the index is (one round trip less over HTTP).
   const pendingIsc = check ? readIndexSidecar(store, indexKey) : null;
   pendingIsc?.catch(() => {});
@@ -191,6 +192,8 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
   const index = parseIndex(bytes, store.describe(indexKey));
   const isc = pendingIsc ? await pendingIsc : null;
   const warnings: string[] = [];
+  // With a public key the index sidecar must be signed by it: it binds every shard (bindShards below).
+  await opts.checkSignature?.(isc as unknown as Record<string, unknown> | null, store.describe(sidecarKeyFor(indexKey)));
   if (check) checkIndexSidecar(store, indexKey, bytes, isc, opts, warnings);
   const keys = shardKeysOf(indexKey, index);
   const files = await Promise.all(keys.map((k) => openSafetensorsFile(store, k, opts)));
@@ -214,6 +217,8 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
 export async function openModel(store: Store, kind: 'file' | 'sharded', key: string, opts: ReadOptions = {}, probe?: Uint8Array): Promise<SafetensorsFile> {
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
+  // A public key is imported once, before anything is read (a bad key is UNSUPPORTED BAD_KEY at once).
+  if (opts.publicKey !== undefined && !opts.checkSignature) opts = { ...opts, checkSignature: await publicKeyCheck(opts.publicKey) };
   const lease = new PoolLease(opts, AUTO_WORKERS_FROM.load);
   try {
     return kind === 'sharded' ? await openSharded(store, key, opts, lease, probe) : await openSafetensors(store, key, opts, lease, probe);

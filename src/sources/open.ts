@@ -11,6 +11,8 @@ import type { Dtype } from '../types/dtype.js';
 import type { TensorView } from '../types/tensor.js';
 import { signatureStatus, type MacKey, type SignatureStatus } from '../format/signed-json.js';
 import { openModel } from '../format/sharded-read.js';
+import { publicKeyCheck } from '../format/signing-keys.js';
+import type { PublicKeyInput } from '../format/signature.js';
 import { readTorchFile } from '../format/torch/read.js';
 import { detectSource } from './detect.js';
 import { throwIfAborted } from '../types/operation.js';
@@ -55,6 +57,8 @@ export interface CheckpointFacts {
 export interface OpenTensorsOptions {
   /** HMAC key the sidecars must be signed with (safetensors). */
   key?: MacKey;
+  /** Ed25519 public key: the sidecars (sharded: and the index sidecar; a checkpoint: its manifest) must be signed by it (AUTH otherwise), as verify checks. */
+  publicKey?: PublicKeyInput;
   /** Check tensors against their sidecar when there is one (default true). */
   verify?: boolean;
   logger?: Logger;
@@ -66,10 +70,11 @@ export interface OpenTensorsOptions {
 export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): Promise<TensorSource> {
   throwIfAborted(opts.signal);
   const ref = resolveSource(src, { signal: opts.signal });
+  const checkSignature = opts.publicKey !== undefined ? await publicKeyCheck(opts.publicKey) : undefined;
   const d = await detectSource(ref.store, ref.key);
   if (d.kind === 'checkpoint') {
     // Always verified: a checkpoint is read whole and every byte checked against its manifest (and its HMAC with a key).
-    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, d.key), { key: opts.key, logger: loggerFrom(opts), signal: opts.signal });
+    const c = await readCheckpointDir(ref.store, await locateCheckpoint(ref.store, d.key), { key: opts.key, checkSignature, logger: loggerFrom(opts), signal: opts.signal });
     const m = c.manifest;
     return {
       format: 'checkpoint',
@@ -87,6 +92,8 @@ export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): P
     };
   }
   if (d.kind === 'torch') {
+    // A .pt has no sidecar, so nothing in it can carry a signature: with a public key that is AUTH SIGNATURE_MISSING.
+    await checkSignature?.(null, ref.store.describe(d.key) + '.meta.json');
     // torch writes CRC-32s and never checks them; a .pt has no sidecar, so the CRCs are all there is.
     const f = await readTorchFile({ store: ref.store, key: d.key }, { verifyCrc: opts.verify !== false });
     const names = [...f.tensors.keys()];
@@ -105,7 +112,7 @@ export async function openTensors(src: Source, opts: OpenTensorsOptions = {}): P
     };
   }
   const sharded = d.kind === 'sharded';
-  const f = await openModel(ref.store, sharded ? 'sharded' : 'file', d.key, { load: 'none', verify: opts.verify, key: opts.key, logger: opts.logger, signal: opts.signal }, d.probe);
+  const f = await openModel(ref.store, sharded ? 'sharded' : 'file', d.key, { load: 'none', verify: opts.verify, key: opts.key, checkSignature, logger: opts.logger, signal: opts.signal }, d.probe);
   return {
     format: sharded ? 'sharded' : 'safetensors',
     path: f.path,

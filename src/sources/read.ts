@@ -7,7 +7,9 @@ import { joinKey } from '../store/keys.js';
 import type { ReadOptions, SafetensorsFile } from '../format/safetensors-read.js';
 import { openModel } from '../format/sharded-read.js';
 import { MODEL_FILE } from '../checkpoint/layout.js';
-import { locateCheckpoint } from '../checkpoint/read.js';
+import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
+import { publicKeyCheck } from '../format/signing-keys.js';
+import { loggerFrom } from '../log/logger.js';
 import { detectSource } from './detect.js';
 import { underSignal } from '../types/operation.js';
 
@@ -25,8 +27,14 @@ async function readUnder(src: Source, opts: ReadOptions): Promise<SafetensorsFil
   switch (d.kind) {
     case 'sharded':
       return openModel(store, 'sharded', d.key, opts, d.probe);
-    case 'checkpoint':
-      return openModel(store, 'file', joinKey(await locateCheckpoint(store, d.key), MODEL_FILE), opts);
+    case 'checkpoint': {
+      const dir = await locateCheckpoint(store, d.key);
+      if (opts.publicKey === undefined) return openModel(store, 'file', joinKey(dir, MODEL_FILE), opts);
+      // A checkpoint's signature is on its manifest, which lists every file with its SHA-256 (the model's
+      // own sidecar is not signed): the folder is read and checked whole, as loadCheckpoint does.
+      const checkSignature = opts.checkSignature ?? (await publicKeyCheck(opts.publicKey));
+      return (await readCheckpointDir(store, dir, { key: opts.key, checkSignature, logger: loggerFrom(opts), signal: opts.signal, onProgress: opts.onProgress })).model;
+    }
     case 'torch':
       throw new UnsupportedError(`${store.describe(d.key)} is a PyTorch file, not safetensors: read it with readTorch(), or convert it (convertTorchToSafetensors, \`safeckpt convert\`)`, {
         path: store.describe(d.key), detail: 'NOT_SAFETENSORS',

@@ -23,6 +23,7 @@ import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyF
 import type { ChunkOptions } from '../format/safetensors-write.js';
 import { canonicalJson, parseJsonObject, signatureKeyids, signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
 import type { PrivateKeyInput, PublicKeyInput, Signer } from '../format/signature.js';
+import { publicKeyCheck } from '../format/signing-keys.js';
 import { joinKey } from '../store/keys.js';
 import { MANIFEST } from '../checkpoint/layout.js';
 import { locateCheckpoint } from '../checkpoint/read.js';
@@ -188,12 +189,6 @@ type Checked = VerifyOptions & { checkSignature?: SignatureCheck };
 /** The Ed25519 code, loaded when a key is given: a page that never signs or checks signatures does not ship it. */
 const signatures = () => import('../format/signature.js');
 
-/** The check every signed document of a verify must pass, for this public key. */
-async function signatureCheck(publicKey: PublicKeyInput): Promise<SignatureCheck> {
-  const m = await signatures();
-  const key = await m.importPublicKey(publicKey);
-  return (doc, path) => m.checkSignature(doc, key, path, canonicalJson);
-}
 
 /** The chunk digests of one tensor of `store[key]`: one pass over its bytes, one SHA-256 per `size` bytes. */
 async function chunkDigestsAt(store: Store, key: string, header: Header, t: TensorInfo, size: number, signal?: AbortSignal): Promise<SidecarChunks> {
@@ -303,7 +298,7 @@ export async function verify(src: Source, opts: VerifyOptions = {}): Promise<Ver
 async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyReport> {
   const { store, key } = resolveSource(src, { signal: opts.signal });
   // The public key is imported first: a bad key is UNSUPPORTED before any byte is read.
-  const checkSignature = opts.publicKey !== undefined ? await signatureCheck(opts.publicKey) : undefined;
+  const checkSignature = opts.publicKey !== undefined ? await publicKeyCheck(opts.publicKey) : undefined;
   const d = await detectSource(store, key);
   // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
   if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, { ...opts, checkSignature });
