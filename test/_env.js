@@ -55,7 +55,21 @@ export async function tempDir(prefix = 'safeckpt-test-') {
   const fs = await import('node:fs/promises');
   const os = await import('node:os');
   const path = await import('node:path');
-  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  madeTempDirs.push(dir);
+  return dir;
+}
+
+/** Folders tempDir() made in this process; removeTempDirs() deletes them once every suite has run. */
+const madeTempDirs = [];
+
+/**
+ * Deletes the folders tempDir() made (the test entry calls it after the last suite), so that what test/run.js
+ * still finds in the run's TMPDIR afterwards is what something else left there — the library, a child process.
+ */
+export async function removeTempDirs() {
+  const fs = await import('node:fs/promises');
+  await Promise.all(madeTempDirs.splice(0).map((d) => fs.rm(d, { recursive: true, force: true }).catch(() => {})));
 }
 
 /** SHA-256 from the platform (node:crypto in Node/Deno/Bun, WebCrypto in the browser and workerd), as hex. */

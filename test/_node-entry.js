@@ -3,6 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runAll } from './_harness.js';
+import { removeTempDirs } from './_env.js';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const filters = (globalThis.Deno ? Deno.args : process.argv.slice(2)).filter((a) => !a.startsWith('-'));
@@ -13,6 +14,7 @@ const files = readdirSync(dir)
 
 const write = (line) => console.log(line);
 const { failed, passed } = await runAll(files.map((f) => [f, () => import(`./${f}`)]), write);
+await removeTempDirs();
 const code = failed > 0 || passed === 0 ? 1 : 0;
 if (globalThis.Deno) Deno.exit(code);
 else process.exit(code);
