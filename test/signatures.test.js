@@ -222,6 +222,67 @@ S('every shard sidecar and the index sidecar are signed; a changed index sidecar
   assert.equal([e.code, e.detail, e.path], ['AUTH', 'SIGNATURE_MISMATCH', `memory:${shard}`]);
 });
 
+S('sign() of a sharded model cancelled at any progress point, or failing while it writes, leaves the old signed set or the new one, never a mix', async () => {
+  const [a, b] = [await generateSigningKey(), await generateSigningKey()];
+  const src = (store) => ({ store, key: 'big.safetensors.index.json' });
+  const build = async () => {
+    const store = new MemoryStore();
+    const next = rng(30);
+    const t = {};
+    for (let i = 0; i < 3; i++) t[`l${i}.w`] = { dtype: 'F32', shape: [64], data: randomBytes(256, next) };
+    await writeSafetensors({ store, key: 'big.safetensors' }, t, { maxShardSize: 300 });
+    await sign(src(store), { privateKey: a.privateKeyPem });
+    return store;
+  };
+  const state = async (store) => {
+    const keys = (await store.list('')).map((e) => e.key).sort();
+    assert.not.ok(keys.some((k) => k.includes('.tmp-')), `a temporary file is left: ${keys}`);
+    return Object.fromEntries(await Promise.all(keys.filter((k) => k.endsWith('.meta.json')).map(async (k) => [k, dec.decode(await store.read(k))])));
+  };
+  const signedBy = (store, k) => verify(src(store), { publicKey: k.publicKeyPem }).then(() => true, () => false);
+  // The old set, and the new one an uninterrupted sign gives (Ed25519 signatures are deterministic).
+  const ref = await build();
+  const oldSet = await state(ref);
+  let calls = 0;
+  await sign(src(ref), { privateKey: b.privateKeyPem, onProgress: () => calls++ });
+  const newSet = await state(ref);
+  assert.is(Object.keys(newSet).length, 4);
+  assert.ok(Object.keys(newSet).every((k) => newSet[k] !== oldSet[k]), 'every sidecar gains a signature');
+  assert.ok(calls >= 4, `${calls} progress calls`);
+  const outcomes = [];
+  for (let at = 1; at <= calls; at++) {
+    const store = await build();
+    const ac = new AbortController();
+    let n = 0;
+    const r = await sign(src(store), { privateKey: b.privateKeyPem, signal: ac.signal, onProgress: () => { if (++n === at) ac.abort(new Error('stop')); } }).then(() => 'signed', (e) => e);
+    const now = await state(store);
+    if (r === 'signed') assert.equal(now, newSet, `abort at progress call ${at}: signed, so the new set`);
+    else {
+      assert.is(r.message, 'stop');
+      assert.equal(now, oldSet, `abort at progress call ${at}: cancelled, so the old set`);
+    }
+    assert.ok(await signedBy(store, a), `abort at ${at}: the old key still verifies`);
+    assert.is(await signedBy(store, b), r === 'signed', `abort at ${at}: the new key verifies only the new set`);
+    outcomes.push(r === 'signed' ? 'new' : 'old');
+  }
+  assert.ok(outcomes.includes('old') && outcomes.filter((x) => x === 'old').length >= 3, outcomes.join(' '));
+  // A write or rename failing in the write phase (a full disk): what was replaced is put back.
+  for (let failAt = 0; failAt < 8; failAt++) {
+    const inner = await build();
+    let i = 0;
+    const flaky = new Proxy(inner, {
+      get(t, p) {
+        if (p === 'write' || p === 'rename') return async (...args) => { if (i++ === failAt) throw new Error('disk full'); return t[p](...args); };
+        const v = t[p];
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const e = await failure(sign(src(flaky), { privateKey: b.privateKeyPem }));
+    assert.is(e.message, 'disk full');
+    assert.equal(await state(inner), oldSet, `failing write/rename ${failAt}`);
+  }
+});
+
 const P = suite('signatures: checkpoints');
 P('sign(checkpoint, { privateKey }) signs the manifest after checking every file; verify checks it; its HMAC and the load are unaffected', async () => {
   const k = await generateSigningKey();

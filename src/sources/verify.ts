@@ -12,7 +12,7 @@ import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
-import { writeAtomic } from '../store/atomic.js';
+import { writeAtomic, writeAtomicSet } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from '../types/tensor.js';
 import { hashRanges, hashSegments } from '../parallel/range-hash.js';
@@ -382,7 +382,8 @@ async function authenticate<T extends object>(fresh: T, old: object | null, mac:
   return (await addSignature(doc as Record<string, unknown>, signer, canonicalJson)) as unknown as T;
 }
 
-async function signFile(store: Store, key: string, mac: MacKey | undefined, signer: Signer | undefined, opts: SignOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<Sidecar> {
+/** The new sidecar of `store[key]`, computed (the long part: every byte hashed) but not written. */
+async function signedSidecar(store: Store, key: string, mac: MacKey | undefined, signer: Signer | undefined, opts: SignOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<Sidecar> {
   const { header, size, head } = await readHeaderAt(store, key);
   const existing = await readSidecarAt(store, key);
   let sha256: string, tensors: Record<string, string>;
@@ -412,8 +413,6 @@ async function signFile(store: Store, key: string, mac: MacKey | undefined, sign
     metadata: header.metadata ? { ...header.metadata } : null,
   }, mac, opts.keyId);
   const sc = await authenticate(fresh, existing, mac, signer, store.describe(sidecarKeyFor(key)), loggerFrom(opts));
-  throwIfAborted(opts.signal);
-  await writeAtomic(store, sidecarKeyFor(key), serializeSidecar(sc));
   progress.to(at + size);
   return sc;
 }
@@ -459,6 +458,9 @@ export async function sign(src: Source, keyOrOptions: MacKey | SignOptions, opts
 
 async function signUnder(src: Source, o: SignOptions): Promise<SignResult> {
   const { store, key: k } = resolveSource(src, { signal: o.signal });
+  // The sidecars are written through a store the signal does not reach: once past the commit point a write
+  // must finish (or be undone), not stop half-way through the set.
+  const writer = o.signal ? resolveSource(src).store : store;
   if (o.key === undefined && o.privateKey === undefined) {
     throw new UnsupportedError(`signing ${store.describe(k)} needs a key: an HMAC key (\`key\`) or an Ed25519 private key (\`privateKey\`)`, { path: store.describe(k), detail: 'NO_KEY' });
   }
@@ -481,7 +483,9 @@ async function signUnder(src: Source, o: SignOptions): Promise<SignResult> {
   const keyid = signer ? { keyid: signer.keyid } : {};
   try {
     if (where.kind === 'file') {
-      await signFile(store, where.key, o.key, signer, o, progress, 0, lease);
+      const sc = await signedSidecar(store, where.key, o.key, signer, o, progress, 0, lease);
+      throwIfAborted(o.signal);
+      await writeAtomic(writer, sidecarKeyFor(where.key), serializeSidecar(sc));
       progress.finish();
       log.info('signed', { path: store.describe(where.key), key_id: o.keyId, ...keyid });
       return { path: store.describe(where.key), sidecars: [store.describe(sidecarKeyFor(where.key))], ...keyid };
@@ -489,20 +493,25 @@ async function signUnder(src: Source, o: SignOptions): Promise<SignResult> {
     const indexBytes = await store.read(where.key);
     const index = parseIndex(indexBytes, store.describe(where.key));
     await openSharded(store, where.key, { verify: false, load: 'none' });
+    // Every new sidecar is computed first (the long part: hashing), written nowhere; the signal is honoured up
+    // to the commit point below and not after it: then the set is written as one (writeAtomicSet), the index
+    // sidecar last, and a failure puts the old set back. Shards re-signed under an index sidecar still holding
+    // the old signatures (or the reverse) would be neither the old signed model nor the new one.
     const shards = nameRecord<{ size: number; sha256: string }>();
-    const sidecars: string[] = [];
+    const docs: Array<{ key: string; data: Uint8Array }> = [];
     let at = 0;
     for (const sk of shardKeysOf(where.key, index)) {
-      const sc = await signFile(store, sk, o.key, signer, o, progress, at, lease);
+      const sc = await signedSidecar(store, sk, o.key, signer, o, progress, at, lease);
       at += sc.size;
       shards[baseOf(sk)] = { size: sc.size, sha256: sc.sha256 };
-      sidecars.push(store.describe(sidecarKeyFor(sk)));
+      docs.push({ key: sidecarKeyFor(sk), data: serializeSidecar(sc) });
     }
     const fresh = makeIndexSidecar(where.key, indexBytes.length, toHex(createSha256().update(indexBytes).digest()), shards, o.key, o.keyId);
     const isc = await authenticate(fresh, await readIndexSidecarAt(store, where.key), o.key, signer, store.describe(sidecarKeyFor(where.key)), log);
-    throwIfAborted(o.signal);
-    await writeAtomic(store, sidecarKeyFor(where.key), new TextEncoder().encode(JSON.stringify(isc, null, 1) + '\n'));
-    sidecars.push(store.describe(sidecarKeyFor(where.key)));
+    docs.push({ key: sidecarKeyFor(where.key), data: new TextEncoder().encode(JSON.stringify(isc, null, 1) + '\n') });
+    throwIfAborted(o.signal); // the commit point
+    await writeAtomicSet(writer, docs);
+    const sidecars = docs.map((d) => store.describe(d.key));
     progress.finish();
     log.info('signed sharded model', { path: store.describe(where.key), shards: sidecars.length - 1, key_id: o.keyId, ...keyid });
     return { path: store.describe(where.key), sidecars, ...keyid };

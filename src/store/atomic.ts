@@ -28,3 +28,39 @@ export async function writeAtomic(store: Store, key: string, data: Uint8Array | 
     throw e;
   }
 }
+
+/**
+ * Replaces several keys as one set (sign(): every sidecar of a sharded model and its index sidecar): each new
+ * value is first written and made durable under a temporary sibling, then each is renamed over its key, in
+ * order; if any step fails, the keys already replaced get their old values back (or are removed when they had
+ * none) and the temporaries are removed, so the keys hold the old set or the new one. Stores whose writes are
+ * atomic (S3) are written in place, in order, with the same undo. What no undo covers: a process killed between
+ * the first and the last rename (a few quick steps, after all the writing) leaves a mix.
+ */
+export async function writeAtomicSet(store: Store, items: ReadonlyArray<{ key: string; data: Uint8Array }>): Promise<void> {
+  const old: Array<Uint8Array | null> = [];
+  for (const it of items) old.push(await store.read(it.key).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e))));
+  const staged = store.atomicWrites ? [] : items.map((it) => tempKeyFor(it.key));
+  let replaced = 0;
+  try {
+    for (const [i, t] of staged.entries()) {
+      await store.write(t, items[i].data);
+      await store.sync(t);
+    }
+    for (const [i, it] of items.entries()) {
+      if (store.atomicWrites) await store.write(it.key, it.data);
+      else await store.rename(staged[i], it.key);
+      replaced = i + 1;
+    }
+    if (!store.atomicWrites) for (const it of items) await store.sync(it.key);
+  } catch (e) {
+    for (let i = replaced - 1; i >= 0; i--) {
+      const was = old[i];
+      await (was ? writeAtomic(store, items[i].key, was) : store.remove(items[i].key)).catch(() => {});
+    }
+    for (const t of staged) await store.remove(t).catch(() => {});
+    throw e;
+  }
+}
+
+const isNotFound = (e: unknown) => (e as { code?: string } | null)?.code === 'NOT_FOUND';
