@@ -23,9 +23,11 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * loads its planner on first use; 43,008 → 44,259 measured), not yet paid for — plus 199 bytes, not yet paid for:
  * verify and load read checkpoints of several writers (the parts' union) and list only committed checkpoints on
  * object stores (#14; 44,914 measured with them; 44,917 with parallel whole-object S3 reads) — plus 81 bytes, not yet
- * paid for: readSafetensors / openTensors / loadCheckpoint / resumeTraining check an Ed25519 public key (#15; 44,998).
+ * paid for: readSafetensors / openTensors / loadCheckpoint / resumeTraining check an Ed25519 public key (#15; 44,998) —
+ * plus 355 bytes, not yet paid for: sign() writes a sharded model's sidecars as one set, and the operation's signal
+ * reaches every call of a store passed as an object (#15; 45,353; loading the set writer lazily measured 45,575).
  */
-export const READ_VERIFY_LIMIT = 44_998;
+export const READ_VERIFY_LIMIT = 45_353;
 
 /** Each use as a page would write it: `safeckpt` resolves to this package (self-reference, through its exports). */
 export const USES = {

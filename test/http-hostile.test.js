@@ -5,7 +5,7 @@
 // is bounded in size (IO/BODY_TOO_LARGE).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HttpStore, readSafetensors, verify, resolveSource, readTorchFile, CheckpointError } from '../dist/index.js';
+import { HttpStore, S3Store, readSafetensors, writeSafetensors, verify, loadCheckpoint, resolveSource, readTorchFile, CheckpointError } from '../dist/index.js';
 import { runtime, testEnv } from './_env.js';
 
 const base = testEnv('SAFECKPT_TEST_HTTP_HOSTILE');
@@ -53,6 +53,46 @@ H('an AbortSignal ends a request at once: IO/ABORTED, before or during it', asyn
   const q = new HttpStore(`${base}/slow/`, { signal: slow.signal, timeoutMs: Infinity }).read('x');
   setTimeout(() => slow.abort(), 50);
   typed(await caught(q), 'IO', 'ABORTED');
+});
+
+H('a store the caller made gets the operation\'s signal on each call: a request hanging in flight stops, and the operation rejects with the signal\'s reason', async () => {
+  // What a store author writes (docs/progress-and-abort.md): pass opts.signal to the request.
+  const own = {
+    kind: 'mine', readOnly: true, remote: true,
+    describe: (k) => `${base}/never/${k}`,
+    async read(key, range, opts) {
+      const r = await fetch(`${base}/never/${key}`, { headers: range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}, signal: opts?.signal });
+      return new Uint8Array(await r.arrayBuffer());
+    },
+    async size(key, opts) { return (await this.read(key, undefined, opts)).length; },
+    async exists() { return true; },
+    async list() { return []; },
+  };
+  const hangingWrites = {
+    kind: 'hanging', readOnly: false, describe: (k) => `hanging:${k}`,
+    write: (key, data, opts) => new Promise((_, reject) => opts?.signal?.addEventListener('abort', () => reject(new Error('request cancelled')), { once: true })),
+    async size() { return 0; }, async read() { return new Uint8Array(0); }, async exists() { return false; }, async list() { return []; },
+    async rename() {}, async remove() {}, async sync() {},
+  };
+  const s3 = () => new S3Store({ endpoint: `${base}/never`, bucket: 'hung-bucket', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 's' }, timeoutMs: 600_000, retries: 1 });
+  const ops = {
+    'readSafetensors, an HttpStore': (signal) => readSafetensors({ store: new HttpStore(`${base}/never/`, { timeoutMs: Infinity }), key: 'm.safetensors' }, { signal }),
+    'verify, an HttpStore': (signal) => verify({ store: new HttpStore(`${base}/never/`, { timeoutMs: Infinity }), key: 'm.safetensors' }, { signal }),
+    'readSafetensors, a store of its own': (signal) => readSafetensors({ store: own, key: 'm.safetensors' }, { signal }),
+    'loadCheckpoint, an S3Store': (signal) => loadCheckpoint({ store: s3(), key: 'ck' }, { signal }),
+    'writeSafetensors, a store of its own whose write hangs until its signal aborts': (signal) => writeSafetensors({ store: hangingWrites, key: 'w.safetensors' }, { x: { dtype: 'F32', shape: [2], data: new Float32Array(2) } }, { signal }),
+  };
+  for (const [what, op] of Object.entries(ops)) {
+    const ac = new AbortController();
+    const reason = new Error(`stopped: ${what}`);
+    const p = op(ac.signal).then(() => 'resolved', (e) => e);
+    setTimeout(() => ac.abort(reason), 100);
+    // Before, the request in flight never saw the signal: it hung (timeouts are off here) until the bound below.
+    let bound;
+    const r = await Promise.race([p, new Promise((done) => { bound = setTimeout(() => done('still hanging 5 s after the abort'), 5100); })]);
+    clearTimeout(bound);
+    assert.is(r, reason, `${what}: ${r && r.message || r}`);
+  }
 });
 
 H('a gzip bomb is never inflated past the decoded-size bound (IO/BODY_TOO_LARGE), and the default bound holds too', async () => {

@@ -127,7 +127,9 @@ async function startHostileServer() {
   const timers = new Set();
   const server = createServer((req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Allow-Headers', 'Range');
+    // Whatever a preflight asks for (an S3 client's Authorization and x-amz-* too), so a browser sends the request.
+    res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Range');
+    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, PUT, POST, DELETE');
     res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Content-Encoding');
     if (req.method === 'OPTIONS') { res.statusCode = 204; res.end(); return; }
     const path = new URL(req.url, 'http://x').pathname;

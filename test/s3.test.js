@@ -203,6 +203,43 @@ Net('an AbortSignal stops an upload at once and aborts it', async () => {
   assert.equal(await clean.listUploads(), []);
   assert.is(await clean.exists('x'), false);
 });
+Net('an operation\'s signal reaches an S3Store the caller made: a part upload or a GET hanging in flight stops, the operation rejects with the reason, the upload is aborted', async () => {
+  // RGW answers everything except the requests held here, which end only when their own signal aborts.
+  const hold = (init) => new Promise((_, reject) => {
+    // Before, only the store's timeout reached the request (600 s here): it hung until the bound below.
+    init.signal.addEventListener('abort', () => reject(init.signal.reason), { once: true });
+  });
+  const tensors = { x: { dtype: 'U8', shape: [12 * MiB], data: new Uint8Array(12 * MiB) } };
+  const prefix = s3TestOptions().prefix;
+  const plain = new S3Store(s3TestOptions(prefix));
+  await writeSafetensors({ store: plain, key: 'r.safetensors' }, tensors);
+  const rangeStart = (init) => Number(/bytes=(\d+)-/.exec(new Headers(init.headers).get('range') ?? '')?.[1] ?? -1);
+  const ops = {
+    'writeSafetensors (part 2 held)': [(url) => /partNumber=2&/.test(url), (store, signal) => writeSafetensors({ store, key: 'w.safetensors' }, tensors, { signal })],
+    'readSafetensors (the data GET held)': [(url, init) => (init.method ?? 'GET') === 'GET' && /\/r\.safetensors(\?|$)/.test(url) && rangeStart(init) >= 64,
+      (store, signal) => readSafetensors({ store, key: 'r.safetensors' }, { signal, load: 'all' })],
+  };
+  for (const [what, [held, op]] of Object.entries(ops)) {
+    const ac = new AbortController();
+    const reason = new Error(`stopped: ${what}`);
+    let holding = false;
+    const f = faultyFetch(async (url, init) => {
+      if (holding || !held(url, init)) return undefined;
+      holding = true;
+      setTimeout(() => ac.abort(reason), 50);
+      return hold(init);
+    });
+    const store = new S3Store({ ...s3TestOptions(prefix), fetch: f, partSize: 5 * MiB, retries: 1, timeoutMs: 600_000 });
+    let bound;
+    const r = await Promise.race([op(store, ac.signal).then(() => 'resolved', (e) => e), new Promise((done) => { bound = setTimeout(() => done('still hanging 5 s after the abort'), 5100); })]);
+    clearTimeout(bound);
+    assert.ok(holding, `${what}: a request was held`);
+    assert.is(r, reason, `${what}: ${r && r.message || r}`);
+  }
+  assert.equal(await plain.listUploads(), []);
+  assert.is(await plain.exists('w.safetensors'), false);
+  await plain.remove('');
+});
 Net.run();
 
 const Cred = suite('S3 store: endpoint, credentials and errors');

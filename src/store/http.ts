@@ -5,7 +5,8 @@
 // is kept and every later range of the same URL is served from it, so a file
 // is downloaded at most once.
 import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
-import type { ByteRange, Store, StoreEntry } from './store.js';
+import type { ByteRange, Store, StoreCallOptions, StoreEntry } from './store.js';
+import { storeUnder } from './call-signal.js';
 import { checkKey, checkRange } from './keys.js';
 import { redactUrl } from './redact.js';
 import { HTTP_TIMEOUT_MS, readBody, Watch } from './http-deadline.js';
@@ -169,7 +170,8 @@ export class HttpStore implements Store {
     return p;
   }
 
-  async size(key: string): Promise<number> {
+  async size(key: string, opts?: StoreCallOptions): Promise<number> {
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).size(key);
     const known = this.sizes.get(key);
     if (known !== undefined) return known;
     const url = this.describe(key);
@@ -199,7 +201,9 @@ export class HttpStore implements Store {
     return (await this.fetchWhole(key, x)).length;
   }
 
-  async read(key: string, range?: ByteRange): Promise<Uint8Array> {
+  async read(key: string, range?: ByteRange, opts?: StoreCallOptions): Promise<Uint8Array> {
+    // The call's signal (an operation's, StoreCallOptions) stops this request too, as the store's own does.
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).read(key, range);
     const url = this.describe(key);
     const cached = this.whole.get(key);
     if (!range || cached) {
@@ -244,9 +248,9 @@ export class HttpStore implements Store {
     return b;
   }
 
-  async exists(key: string): Promise<boolean> {
+  async exists(key: string, opts?: StoreCallOptions): Promise<boolean> {
     try {
-      await this.size(key);
+      await this.size(key, opts);
       return true;
     } catch (e) {
       if (e instanceof NotFoundError) return false;

@@ -3,7 +3,7 @@
 // code — a bundler that splits code puts each backend in its own chunk, as
 // long as nothing imports the backend statically (bench/size.bench.js).
 import { CheckpointError, IoError } from '../errors.js';
-import type { ByteRange, Store, StoreEntry } from './store.js';
+import type { ByteRange, Store, StoreCallOptions, StoreEntry } from './store.js';
 
 export class LazyStore implements Store {
   readonly readOnly = false;
@@ -31,21 +31,21 @@ export class LazyStore implements Store {
     }));
   }
 
-  async size(key: string): Promise<number> {
-    return (await this.store).size(key);
+  async size(key: string, opts?: StoreCallOptions): Promise<number> {
+    return (await this.store).size(key, opts);
   }
-  async read(key: string, range?: ByteRange): Promise<Uint8Array> {
-    return (await this.store).read(key, range);
+  async read(key: string, range?: ByteRange, opts?: StoreCallOptions): Promise<Uint8Array> {
+    return (await this.store).read(key, range, opts);
   }
-  async write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
-    return (await this.store).write(key, data);
+  async write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts?: StoreCallOptions): Promise<void> {
+    return (await this.store).write(key, data, opts);
   }
-  async list(prefix: string): Promise<StoreEntry[]> {
-    return (await this.store).list(prefix);
+  async list(prefix: string, opts?: StoreCallOptions): Promise<StoreEntry[]> {
+    return (await this.store).list(prefix, opts);
   }
   /** Whether `key` holds a file. */
-  async exists(key: string): Promise<boolean> {
-    return (await this.store).exists(key);
+  async exists(key: string, opts?: StoreCallOptions): Promise<boolean> {
+    return (await this.store).exists(key, opts);
   }
   async rename(from: string, to: string): Promise<void> {
     return (await this.store).rename(from, to);

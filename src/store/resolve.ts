@@ -11,6 +11,7 @@ import { OpfsStore } from './opfs.js';
 import { IdbStore } from './idb.js';
 import { S3Store, parseS3Url } from './s3-store.js';
 import { redactUrl } from './redact.js';
+import { withCallSignal } from './call-signal.js';
 
 /** A store and a key inside it. */
 export interface StoreRef {
@@ -53,9 +54,10 @@ export interface ResolveOptions {
 /** The store and key a Source names: the URL scheme picks the backend. */
 export function resolveSource(src: Source, opts: ResolveOptions = {}): StoreRef {
   if (src instanceof Uint8Array) return { store: new MemoryStore({ [BYTES_KEY]: src }), key: BYTES_KEY };
-  if (isStore(src)) return { store: src, key: '' };
+  // A store the caller made: the operation's signal reaches its size/read/write calls (StoreCallOptions).
+  if (isStore(src)) return { store: withCallSignal(src, opts.signal), key: '' };
   if (typeof src === 'object' && src !== null && !(src instanceof URL) && isStore((src as StoreRef).store)) {
-    return { store: (src as StoreRef).store, key: (src as StoreRef).key ?? '' };
+    return { store: withCallSignal((src as StoreRef).store, opts.signal), key: (src as StoreRef).key ?? '' };
   }
   const s = src instanceof URL ? src.href : src;
   if (typeof s !== 'string' || s === '') {

@@ -18,7 +18,8 @@
 //   and throttling, has a timeout, and stops at once when `signal` aborts.
 // Folders are key prefixes ending in '/', as every S3 console shows them.
 import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
-import type { ByteRange, Store, StoreEntry, VersionedValue, WriteCondition } from './store.js';
+import type { ByteRange, Store, StoreCallOptions, StoreEntry, VersionedValue, WriteCondition } from './store.js';
+import { storeUnder } from './call-signal.js';
 import { checkKey, checkRange } from './keys.js';
 import { s3Config } from './s3-store.js';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, canonicalQuery, signRequest, uriEncode, type S3Credentials } from './sigv4.js';
@@ -271,13 +272,15 @@ export class S3Backend implements Store {
     }
   }
 
-  async size(key: string): Promise<number> {
+  async size(key: string, opts?: StoreCallOptions): Promise<number> {
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).size(key);
     const res = await this.send({ method: 'HEAD', key: this.objectKey(key), what: 'HEAD' });
     if (res.status === 404) throw this.notFound(res, key);
     return Number(res.headers.get('content-length'));
   }
 
-  async read(key: string, range?: ByteRange): Promise<Uint8Array> {
+  async read(key: string, range?: ByteRange, opts?: StoreCallOptions): Promise<Uint8Array> {
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).read(key, range);
     const where = this.describe(key);
     if (range && range.end === range.start) {
       checkRange(range, await this.size(key), where);
@@ -424,7 +427,8 @@ export class S3Backend implements Store {
     }
   }
 
-  async write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+  async write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts?: StoreCallOptions): Promise<void> {
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).write(key, data);
     const objectKey = this.objectKey(key);
     if (data instanceof Uint8Array && data.length <= this.partSize) {
       await this.put(objectKey, data);
@@ -583,7 +587,8 @@ export class S3Backend implements Store {
     return k === '' ? '' : k + '/';
   }
 
-  async list(prefix: string): Promise<StoreEntry[]> {
+  async list(prefix: string, opts?: StoreCallOptions): Promise<StoreEntry[]> {
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).list(prefix);
     const out: StoreEntry[] = [];
     for await (const page of this.pages(this.folderPrefix(prefix), true)) {
       for (const f of page.files) if (!f.key.endsWith('/')) out.push({ key: this.storeKey(f.key), size: f.size, isDirectory: false });
@@ -592,7 +597,8 @@ export class S3Backend implements Store {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async exists(key: string): Promise<boolean> {
+  async exists(key: string, opts?: StoreCallOptions): Promise<boolean> {
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).exists(key);
     if (key !== '') {
       const res = await this.send({ method: 'HEAD', key: this.objectKey(key), what: 'HEAD' });
       await res.body?.cancel();

@@ -25,6 +25,18 @@ export interface WriteCondition {
   ifVersion: string | null;
 }
 
+/**
+ * Per-call options of size, read, write, list and exists. `signal`: the AbortSignal of the operation the call belongs to
+ * (readSafetensors, verify, sign, loadCheckpoint, …): a store that does I/O that can take long — a network
+ * request — passes it on (to fetch, say), so that an aborted operation stops its request in flight, and rejects
+ * with the signal's reason (or an error caused by it). A store may ignore it: the operation still stops
+ * between calls. safeckpt passes it to every store given as an object (resolveSource); stores it makes from a
+ * URL get the signal when they are made.
+ */
+export interface StoreCallOptions {
+  signal?: AbortSignal;
+}
+
 /** One storage interface for every backend: read (ranges), write (bytes or streams), list, rename, remove, sync. */
 export interface Store {
   /** Short name of the backend, e.g. 'fs', 'http', 'memory', 'opfs', 'idb'. */
@@ -32,18 +44,18 @@ export interface Store {
   /** Human-readable location used in error messages. */
   describe(key: string): string;
   /** Size in bytes; NOT_FOUND when absent. */
-  size(key: string): Promise<number>;
+  size(key: string, opts?: StoreCallOptions): Promise<number>;
   /** The bytes of `key`, or of `range` of it; NOT_FOUND when absent. */
-  read(key: string, range?: ByteRange): Promise<Uint8Array>;
+  read(key: string, range?: ByteRange, opts?: StoreCallOptions): Promise<Uint8Array>;
   /**
    * Writes `key` whole (not atomic by itself: write a temporary key, sync, then rename). A store may
    * still be writing a streamed chunk after it has pulled the next few (fs and opfs keep up to 4 in flight), so a
    * producer must not reuse the memory of a chunk it has yielded; all writes have settled when this resolves.
    */
-  write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
+  write(key: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts?: StoreCallOptions): Promise<void>;
   /** Entries directly under `prefix` ('' for the root). */
-  list(prefix: string): Promise<StoreEntry[]>;
-  exists(key: string): Promise<boolean>;
+  list(prefix: string, opts?: StoreCallOptions): Promise<StoreEntry[]>;
+  exists(key: string, opts?: StoreCallOptions): Promise<boolean>;
   /** Atomic replace where the backend allows it. */
   rename(from: string, to: string): Promise<void>;
   /** Removes a key or a whole prefix; absent keys are not an error. */
