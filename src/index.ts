@@ -29,7 +29,7 @@ export type { ConsoleLike } from './log/console-sink.js';
 export { memorySink } from './log/memory-sink.js';
 export type { MemorySink } from './log/memory-sink.js';
 // stores
-export type { Store, StoreEntry, ByteRange, VersionedValue, WriteCondition } from './store/store.js';
+export type { Store, StoreEntry, ByteRange, VersionedValue, WriteCondition, HashedValue } from './store/store.js';
 export { MemoryStore, sharedMemoryStore } from './store/memory.js';
 export { FsStore } from './store/fs.js';
 export { HttpStore } from './store/http.js';

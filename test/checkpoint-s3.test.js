@@ -5,7 +5,7 @@
 // the CLI on s3:// URLs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey } from '../dist/internal.js';
+import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey, hashEngine, setHashEngine } from '../dist/internal.js';
 import { TinyLM } from '../dist/demo/index.js';
 import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS, disposeOptimizer } from './_tiny.js';
 import { hasFs, s3TestOptions } from './_env.js';
@@ -135,6 +135,43 @@ C('a writer killed before its PUT of LATEST leaves a complete folder that is not
 });
 C('leaves no tensor behind (the test files share one TensorFlow.js)', () => {
   assert.is(tf.memory().numTensors, 0);
+});
+C('a load hashes every byte once: each file against the manifest as it downloads, the tensors not again (S3 and memory)', async () => {
+  // A 12 MiB model: the S3 store reads it as parallel part-sized GETs, hashing in order as they arrive.
+  // tidy: the initial values go, the variables stay (the test files share one tfjs engine and count tensors).
+  const [w, into] = tf.tidy(() => [tf.variable(tf.randomUniform([3 << 18, 4], -1, 1, 'float32', 5), true, `s3once${runs++}`), tf.variable(tf.zeros([3 << 18, 4]), true, `s3once${runs++}`)]);
+  const engine = hashEngine();
+  for (const store of [new S3Store({ ...s3TestOptions(), partSize: 5 << 20 }), new MemoryStore()]) {
+    const info = await saveCheckpoint(store, { model: { w }, step: 1 });
+    // Every file the manifest lists (checkpoint.json itself is parsed, not hashed).
+    const files = (await store.list(info.name)).filter((f) => !f.key.endsWith('checkpoint.json'));
+    const total = files.reduce((a, f) => a + f.size, 0);
+    let hashed = 0;
+    await setHashEngine({ name: 'counting', createSha256() {
+      const h = engine.createSha256();
+      return { update(d) { hashed += typeof d === 'string' ? d.length : d.length; h.update(d); return this; }, digest: () => h.digest() };
+    } });
+    try {
+      await loadCheckpoint(store, { model: { w: into } });
+    } finally {
+      await setHashEngine(null);
+    }
+    assert.ok(total > 12 << 20 && hashed >= total && hashed < total * 1.05, `${store.kind}: hashed ${hashed} bytes for ${total} bytes of files (twice would be ${2 * total})`);
+    assert.equal(new Uint8Array(into.dataSync().buffer), new Uint8Array(w.dataSync().buffer), `${store.kind}: restored bit for bit`);
+    tf.tidy(() => into.assign(tf.zerosLike(into)));
+    // A changed byte is still found: the manifest's hash of the file.
+    const model = `${info.name}/model.safetensors`;
+    const bytes = (await store.read(model)).slice();
+    bytes[bytes.length - 3] ^= 1;
+    await store.write(model, bytes);
+    const e = await failure(loadCheckpoint(store, { model: { w: into } }));
+    assert.is(e.code, 'INTEGRITY');
+    assert.is(e.detail, 'HASH_MISMATCH');
+    assert.match(e.message, /model\.safetensors/);
+    await store.remove('');
+  }
+  w.dispose();
+  into.dispose();
 });
 C.run();
 

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { S3Store, resolveSource, writeSafetensors, readSafetensors, verify, sign, MemoryStore } from '../dist/index.js';
-import { isBrowser, hasFs, runtime, s3TestOptions, rng, randomBytes } from './_env.js';
+import { isBrowser, hasFs, runtime, s3TestOptions, rng, randomBytes, platformSha256Hex, hex } from './_env.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -120,6 +120,37 @@ Up('a whole-object read: one request for a small object; a large one as parallel
   // 10 MiB in the first GET, then 21 MiB + 5 bytes in 5 MiB parts: 5 more, up to 3 at once.
   assert.is(gets() - before, 6);
   assert.ok(peak > 1 && peak <= 3, `peak GETs in flight: ${peak}`);
+  await s.remove('');
+});
+Up('readHashed: the whole object and its SHA-256, hashed in order while later parts are still downloading — even when they finish first', async () => {
+  // The part right after the first GET is held back until the parts after it are in: the hash must still be in order.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let laterDone = 0;
+  const f = faultyFetch(async (url, init) => {
+    if (init.method !== 'GET' || /list-type/.test(url)) return undefined;
+    const start = Number(/bytes=(\d+)-/.exec(new Headers(init.headers).get('range') ?? '')?.[1] ?? -1);
+    if (start === 10 * MiB) { await held; return undefined; }
+    if (start > 10 * MiB) {
+      const r = await fetch(url, init);
+      const b = new Uint8Array(await r.arrayBuffer());
+      if (++laterDone === 2) release();
+      return new Response(b, { status: r.status, headers: r.headers });
+    }
+    return undefined;
+  });
+  const s = new S3Store({ ...s3TestOptions(), fetch: f, partSize: 5 * MiB, partsInFlight: 3 });
+  const data = randomBytes(26 * MiB + 7, rng(21));
+  await new S3Store({ ...s3TestOptions(s.prefix), partSize: 5 * MiB }).write('big', data);
+  await new S3Store(s3TestOptions(s.prefix)).write('small', data.subarray(0, 999));
+  await new S3Store(s3TestOptions(s.prefix)).write('empty', new Uint8Array(0));
+  for (const [key, want] of [['big', data], ['small', data.subarray(0, 999)], ['empty', new Uint8Array(0)]]) {
+    const got = await s.readHashed(key);
+    assert.ok(got.bytes.length === want.length && got.bytes.every((b, i) => b === want[i]), `${key}: every byte in place`);
+    assert.is(hex(got.sha256), await platformSha256Hex(want), `${key}: the SHA-256 of the bytes`);
+  }
+  assert.ok(laterDone >= 2, 'parts after the held one were in before it');
+  assert.is((await failure(s.readHashed('absent'))).code, 'NOT_FOUND');
   await s.remove('');
 });
 Up('a failing source aborts the upload: the old value stays and no multipart upload is left', async () => {

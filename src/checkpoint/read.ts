@@ -129,8 +129,10 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
         });
       }
     }
-    const b = await store.read(fk);
-    const digest = toHex(sha256(b));
+    // Hashed as it downloads where the store can (S3: while the later parts are still on the wire).
+    const hashed = store.readHashed ? await store.readHashed(fk) : null;
+    const b = hashed ? hashed.bytes : await store.read(fk);
+    const digest = toHex(hashed ? hashed.sha256 : sha256(b));
     if (digest !== f.sha256) {
       throw new IntegrityError(`${store.describe(fk)} has SHA-256 ${digest}, but the manifest records ${f.sha256}: the file is corrupted or was altered`, {
         path: store.describe(fk), detail: 'HASH_MISMATCH', data: { expected: f.sha256, found: digest },
@@ -141,12 +143,14 @@ export async function readCheckpointDir(store: Store, key: string, opts: ReadChe
   }
   progress.finish();
 
-  // The bytes are exactly the committed ones; parse them in place (the manifest hash covered every byte).
+  // The bytes are exactly the committed ones; parse them in place (the manifest hash covered every byte). A
+  // sidecar recording the same file hash was made from these very bytes: its tensor digests are not computed
+  // again (one pass over the data, not two); its header hash and size are still checked.
   const open = async (file: string): Promise<SafetensorsFile> => {
     const files: Record<string, Uint8Array> = { [file]: bytes[file] };
     if (bytes[sidecarKeyFor(file)]) files[sidecarKeyFor(file)] = bytes[sidecarKeyFor(file)];
     try {
-      return await openModel(new MemoryStore(files), 'file', file, { load: 'all', verify: true, logger: opts.logger });
+      return await openModel(new MemoryStore(files), 'file', file, { load: 'all', verify: true, logger: opts.logger, fileSha256: m.files[file].sha256 });
     } catch (e) {
       if (e instanceof CheckpointError) throw relocate(e, store.describe(joinKey(key, file)));
       throw e;

@@ -55,6 +55,17 @@ export interface ReadOptions extends ParallelOptions, OperationOptions {
   // its reason); onProgress: bytes of tensor data loaded by the open (phase 'read').
 }
 
+/** ReadOptions, and what a caller that has already checked the file's bytes knows (internal: checkpoints). */
+export interface OpenOptions extends ReadOptions {
+  /**
+   * The SHA-256 of the whole file, checked by the caller against the bytes it holds (a checkpoint's manifest
+   * records it). A sidecar that records this same hash was made from exactly these bytes, so its tensor
+   * digests are not computed again: one pass over the data instead of two. The sidecar is still checked
+   * against the header and size (and its HMAC with a key).
+   */
+  fileSha256?: string;
+}
+
 /** An opened safetensors file or sharded model: header, metadata, names, and tensors fetched (and verified) on demand. */
 export interface SafetensorsFile {
   /** The file (or, sharded, the index) as a location people can read. */
@@ -341,7 +352,7 @@ export class SingleFile implements SafetensorsFile {
  * Opens one safetensors file at `store[key]`: its header, and its sidecar checked against it (with a key,
  * its HMAC) — no tensor data. `probe`: the file's first bytes, when already read.
  */
-export async function openSafetensorsFile(store: Store, key: string, opts: ReadOptions = {}, probe?: Uint8Array): Promise<SingleFile> {
+export async function openSafetensorsFile(store: Store, key: string, opts: OpenOptions = {}, probe?: Uint8Array): Promise<SingleFile> {
   const verify = opts.verify !== false;
   // A key (HMAC or public) makes the sidecar required and checked whatever `verify` says, as in verify().
   const authenticate = opts.key !== undefined || opts.checkSignature !== undefined;
@@ -355,7 +366,8 @@ export async function openSafetensorsFile(store: Store, key: string, opts: ReadO
   if (verify || authenticate) checkSidecarAgainst(store, key, sidecar, size, head, opts);
   const log = loggerFrom(opts);
   if (verify && !sidecar) log.warn('safetensors file has no sidecar: its data cannot be verified', { path: store.describe(key) });
-  return new SingleFile(store, key, header, size, sidecar, verify, log, opts.signal);
+  const known = verify && sidecar !== null && opts.fileSha256 !== undefined && sidecar.sha256 === opts.fileSha256;
+  return new SingleFile(store, key, header, size, sidecar, verify && !known, log, opts.signal);
 }
 
 /** Loads what `opts.load` asks for (default: all of a local file, nothing over HTTP), hashing on the pool when it pays. */
@@ -379,7 +391,7 @@ export function bytesOf(f: SingleFile, names: readonly string[]): number {
 }
 
 /** Opens one safetensors file at `store[key]` and loads what `opts.load` asks for. */
-export async function openSafetensors(store: Store, key: string, opts: ReadOptions = {}, lease?: PoolLease, probe?: Uint8Array): Promise<SafetensorsFile> {
+export async function openSafetensors(store: Store, key: string, opts: OpenOptions = {}, lease?: PoolLease, probe?: Uint8Array): Promise<SafetensorsFile> {
   const f = await openSafetensorsFile(store, key, opts, probe);
   const progress = new ProgressReporter(opts.onProgress, bytesOf(f, requestedNames(f, store, opts)), 'read');
   await loadRequested(f, store, opts, lease, progress);

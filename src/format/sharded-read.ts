@@ -20,7 +20,7 @@ import { sidecarKeyFor } from './sidecar.js';
 import { checkJsonMac } from './signed-json.js';
 import { publicKeyCheck } from './signing-keys.js';
 import { parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar, type ShardIndex } from './sharded.js';
-import { bytesOf, loadRequested, requestedNames, openSafetensors, openSafetensorsFile, sidecarMissing, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
+import { bytesOf, loadRequested, requestedNames, openSafetensors, openSafetensorsFile, sidecarMissing, type OpenOptions, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
 
 /**
  * Files read as one, like the shards of a model (a checkpoint's parts, each written by its own writer):
@@ -214,7 +214,7 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
  * Opens a located safetensors file or sharded model (the sources layer tells which: src/sources/detect.ts).
  * `probe`: the first bytes of the file (or the whole index), already read to tell what it is.
  */
-export async function openModel(store: Store, kind: 'file' | 'sharded', key: string, opts: ReadOptions = {}, probe?: Uint8Array): Promise<SafetensorsFile> {
+export async function openModel(store: Store, kind: 'file' | 'sharded', key: string, opts: OpenOptions = {}, probe?: Uint8Array): Promise<SafetensorsFile> {
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
   // A public key is imported once, before anything is read (a bad key is UNSUPPORTED BAD_KEY at once).

@@ -25,7 +25,7 @@ export function storeUnder<T extends object>(store: T, own: AbortSignal | undefi
 }
 
 /**
- * `store` with `signal` passed to every size, read, write, list and exists (a caller's own signal on a call wins). The
+ * `store` with `signal` passed to every size, read, write, list, exists and readHashed (a caller's own signal on a call wins). The
  * store itself is untouched: a Proxy forwards everything else to it, so `instanceof` and its state hold.
  */
 export function withCallSignal(store: Store, signal: AbortSignal | undefined): Store {
@@ -38,6 +38,7 @@ export function withCallSignal(store: Store, signal: AbortSignal | undefined): S
       if (p === 'write') return (key: string, data: Uint8Array | AsyncIterable<Uint8Array>, o?: StoreCallOptions) => target.write(key, data, opts(o));
       if (p === 'list') return (prefix: string, o?: StoreCallOptions) => target.list(prefix, opts(o));
       if (p === 'exists') return (key: string, o?: StoreCallOptions) => target.exists(key, opts(o));
+      if (p === 'readHashed' && target.readHashed) return (key: string, o?: StoreCallOptions) => target.readHashed!(key, opts(o));
       const v = Reflect.get(target, p, target);
       return typeof v === 'function' ? v.bind(target) : v;
     },

@@ -7,7 +7,7 @@
 import { UnsupportedError } from '../errors.js';
 import { checkKey } from './keys.js';
 import { LazyStore } from './lazy.js';
-import type { Store, VersionedValue, WriteCondition } from './store.js';
+import type { HashedValue, Store, StoreCallOptions, VersionedValue, WriteCondition } from './store.js';
 import type { S3Backend, S3StoreOptions, S3Stats } from './s3.js';
 import type { S3Credentials } from './sigv4.js';
 
@@ -116,6 +116,9 @@ export class S3Store extends LazyStore {
   }
   async writeIf(key: string, data: Uint8Array, cond: WriteCondition): Promise<string> {
     return (await this.s3()).writeIf(key, data, cond);
+  }
+  async readHashed(key: string, opts?: StoreCallOptions): Promise<HashedValue> {
+    return (await this.s3()).readHashed(key, opts);
   }
   /** Creates the bucket (tests and first-time set-up; an existing bucket of yours is not an error). */
   async createBucket(): Promise<void> {

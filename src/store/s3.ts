@@ -18,8 +18,11 @@
 //   and throttling, has a timeout, and stops at once when `signal` aborts.
 // Folders are key prefixes ending in '/', as every S3 console shows them.
 import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
-import type { ByteRange, Store, StoreCallOptions, StoreEntry, VersionedValue, WriteCondition } from './store.js';
+import type { ByteRange, HashedValue, Store, StoreCallOptions, StoreEntry, VersionedValue, WriteCondition } from './store.js';
 import { storeUnder } from './call-signal.js';
+import { createSha256 } from '../core/hash.js';
+import { ready as hashReady } from '../core/hash-engines.js';
+import type { Hasher } from '../core/hasher.js';
 import { checkKey, checkRange } from './keys.js';
 import { s3Config } from './s3-store.js';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, canonicalQuery, signRequest, uriEncode, type S3Credentials } from './sigv4.js';
@@ -315,11 +318,25 @@ export class S3Backend implements Store {
   }
 
   /**
+   * The whole object and its SHA-256, hashed as it arrives: each part is digested once every byte before it
+   * is in, while the later parts are still downloading — a checkpoint's load checks every file against its
+   * manifest, and a hash after the last byte would add a pass over the whole file to the download.
+   */
+  async readHashed(key: string, opts?: StoreCallOptions): Promise<HashedValue> {
+    if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).readHashed(key);
+    await hashReady();
+    const h = createSha256();
+    const bytes = await this.readWhole(key, h);
+    return { bytes, sha256: h.digest() };
+  }
+
+  /**
    * A whole object: the first two parts' worth in one ranged GET, which also tells the object's size
    * (Content-Range); the rest, if any, as parallel part-sized GETs into the same buffer (readParts). A small
    * object costs one request, as a plain GET would; a large one fills the link as readParts does.
+   * `hash`, when given, is fed every byte in order as it arrives.
    */
-  private async readWhole(key: string): Promise<Uint8Array> {
+  private async readWhole(key: string, hash?: Hasher): Promise<Uint8Array> {
     const where = this.describe(key);
     const first = 2 * this.partSize;
     const res = await this.send({ method: 'GET', key: this.objectKey(key), what: 'GET', ok: [416], headers: { range: `bytes=0-${first - 1}` } });
@@ -329,9 +346,12 @@ export class S3Backend implements Store {
       await res.body?.cancel();
       const plain = await this.send({ method: 'GET', key: this.objectKey(key), what: 'GET' });
       if (plain.status === 404) throw this.notFound(plain, key);
-      return this.body(plain, key);
+      const b = await this.body(plain, key);
+      hash?.update(b);
+      return b;
     }
     const head = await this.body(res, key);
+    hash?.update(head);
     if (res.status === 200 || head.length < first) return head; // all of it (or an engine that ignored Range)
     // Content-Range says the size; a page whose bucket's CORS rules hide it asks with a HEAD.
     const total = Number(/\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? (await this.size(key)));
@@ -339,22 +359,40 @@ export class S3Backend implements Store {
     if (total === head.length) return head;
     const out = new Uint8Array(total);
     out.set(head);
-    await this.readParts(key, { start: head.length, end: total }, out, head.length);
+    await this.readParts(key, { start: head.length, end: total }, out, head.length, hash);
     return out;
   }
 
   /**
    * A large range as part-sized ranged GETs, up to partsInFlight at once, each streamed straight into its
    * place in one buffer: several connections fill a link (and keep an engine's threads busy) where one
-   * stream would not, and memory is the result alone.
+   * stream would not, and memory is the result alone. `hash` is fed the range in order: whenever bytes
+   * arrive at the first part not yet complete, everything contiguous from there is hashed.
    */
-  private async readParts(key: string, range: ByteRange, into?: Uint8Array, offset = 0): Promise<Uint8Array> {
+  private async readParts(key: string, range: ByteRange, into?: Uint8Array, offset = 0, hash?: Hasher): Promise<Uint8Array> {
     const where = this.describe(key);
     const length = range.end - range.start;
     const out = into ?? new Uint8Array(length);
     const pieces: number[] = [];
     for (let at = 0; at < length; at += this.partSize) pieces.push(at);
-    await eachLimited(pieces, this.partsInFlight, async (at) => {
+    // In-order hashing: fills[i] bytes of piece i are in; everything before `hashed` went into `hash`.
+    const fills = pieces.map(() => 0);
+    let frontier = 0;
+    let hashed = 0;
+    const advance = () => {
+      while (frontier < pieces.length) {
+        const start = pieces[frontier];
+        const upTo = start + fills[frontier];
+        if (upTo > hashed) {
+          hash!.update(out.subarray(offset + hashed, offset + upTo));
+          hashed = upTo;
+        }
+        if (upTo < Math.min(length, start + this.partSize)) return;
+        frontier++;
+      }
+    };
+    await eachLimited(pieces.map((_, i) => i), this.partsInFlight, async (i) => {
+      const at = pieces[i];
       const end = Math.min(length, at + this.partSize);
       const res = await this.send({
         method: 'GET', key: this.objectKey(key), what: 'GET', ok: [416],
@@ -376,6 +414,8 @@ export class S3Backend implements Store {
           out.set(value, offset + fill);
           fill += value.length;
           this.stats.bytesIn += value.length;
+          fills[i] = fill - at;
+          if (hash && i === frontier) advance();
         }
       } catch (e) {
         throw e instanceof CheckpointError ? e : new IoError(`download of ${where} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: where, cause: e });
@@ -385,6 +425,7 @@ export class S3Backend implements Store {
           detail: 'SHORT_READ', path: where, position: range.start + fill,
         });
       }
+      if (hash && i === frontier) advance();
     });
     return out;
   }

@@ -84,4 +84,16 @@ export interface Store {
    * rejects with an IO error whose detail is 'PRECONDITION_FAILED' and leaves the value alone.
    */
   writeIf?(key: string, data: Uint8Array, cond: WriteCondition): Promise<string>;
+  /**
+   * The whole value and its SHA-256, hashed in order as the bytes arrive (s3: while the later parts are still
+   * downloading) rather than in a second pass after the last one. Stores without it: read, then hash.
+   */
+  readHashed?(key: string, opts?: StoreCallOptions): Promise<HashedValue>;
+}
+
+/** A value read whole with its SHA-256 (Store.readHashed). */
+export interface HashedValue {
+  bytes: Uint8Array;
+  /** The 32-byte SHA-256 digest of `bytes`. */
+  sha256: Uint8Array;
 }
