@@ -12,6 +12,7 @@ export { S3Backend } from './store/s3.js';
 export { FsBackend } from './store/fs-backend.js';
 export { inflateRaw, InflateError } from './core/inflate.js';
 export { writeAtomic, isTempKey } from './store/atomic.js';
+export { removeAbandoned, ABANDONED_AFTER_MS } from './checkpoint/abandoned.js';
 export { dirOf, baseOf, joinKey } from './store/keys.js';
 export { layout as safetensorsLayout, WRITE_CHUNK, DEFAULT_MODEL_KEY } from './format/safetensors-write.js';
 export { READ_SEGMENT, COALESCE_GAP, REMOTE_VERIFIED_SEGMENT, REMOTE_REQUESTS_IN_FLIGHT } from './format/safetensors-read.js';

@@ -5,7 +5,7 @@
 // the CLI on s3:// URLs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey, hashEngine, setHashEngine } from '../dist/internal.js';
+import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey, hashEngine, setHashEngine, removeAbandoned, ABANDONED_AFTER_MS, baseOf } from '../dist/internal.js';
 import { TinyLM } from '../dist/demo/index.js';
 import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS, disposeOptimizer } from './_tiny.js';
 import { hasFs, s3TestOptions } from './_env.js';
@@ -135,6 +135,53 @@ C('a writer killed before its PUT of LATEST leaves a complete folder that is not
 });
 C('leaves no tensor behind (the test files share one TensorFlow.js)', () => {
   assert.is(tf.memory().numTensors, 0);
+});
+C('a save that never committed: its folder goes once untouched for the safe age (a day) — never sooner, never while an upload in it is open, never a committed one', async () => {
+  const o = s3TestOptions();
+  const s = new S3Store({ ...o, partSize: 5 << 20 });
+  const a = await trainAndSave(s, 2);
+  const b = await trainAndSave(s, 3);
+  // A writer killed after its files and manifest, before its PUT of LATEST: a complete folder, never committed.
+  const dead = 'step-00000004-0badc0de';
+  for (const e of await s.list(b.info.name)) if (!e.isDirectory) await s.write(`${dead}/${baseOf(e.key)}`, await s.read(e.key));
+  // Writers killed mid-upload (complete and abort never arrive): one with a file already in its folder, one with none.
+  const killed = (url, init) => ((init.method === 'POST' || init.method === 'DELETE') && /uploadId=/.test(url) ? Promise.reject(new TypeError('killed')) : fetch(url, init));
+  const uploading = 'step-00000005-0badf00d';
+  await s.write(`${uploading}/trainer_state.json`, new TextEncoder().encode('{}'));
+  const upload = async (key) => failure(new S3Store({ ...o, fetch: killed, retries: 1, partSize: 5 << 20 }).write(key, (async function* () { yield new Uint8Array(6 << 20); })()));
+  await new Promise((r) => setTimeout(r, 3000)); // the open upload is then seconds younger than the folder's object
+  await upload(`${uploading}/model.safetensors`);
+  const bare = 'step-00000006-0badbeef';
+  await upload(`${bare}/model.safetensors`);
+  const uploads = await s.listUploads();
+  assert.is(uploads.length, 2);
+  const started = uploads.find((u) => u.key.startsWith(uploading)).initiated.getTime();
+  const folders = async () => (await s.list('')).filter((e) => e.isDirectory).map((e) => baseOf(e.key)).sort();
+  assert.equal(await folders(), [a.info.name, b.info.name, 'commits', dead, uploading].sort());
+
+  // Young (the default age is a day): a resume lists, removes and resumes from none of them.
+  const r1 = await loadFresh(s, resumeTraining);
+  assert.is(r1.loaded.name, b.info.name);
+  assert.equal(r1.loaded.cleaned, []);
+  assert.equal(await folders(), [a.info.name, b.info.name, 'commits', dead, uploading].sort());
+  // Its object older than the age but its upload not: that folder is kept, the other goes.
+  assert.equal(await removeAbandoned(s, '', { olderThanMs: 2500, now: started + 1000 }), [dead]);
+  assert.equal(await folders(), [a.info.name, b.info.name, 'commits', uploading].sort());
+  assert.is((await s.listUploads()).length, 2, 'the open uploads are left alone while young');
+  // A day and more later by the clock resume is given: the rest goes, uploads aborted; the committed ones stay.
+  const later = () => new Date(Date.now() + ABANDONED_AFTER_MS + 60_000);
+  const r2 = await loadFresh(s, (root, opts) => resumeTraining(root, { ...opts, now: later }));
+  assert.is(r2.loaded.name, b.info.name);
+  assert.equal(r2.loaded.cleaned, [uploading]);
+  assert.equal(await folders(), [a.info.name, b.info.name, 'commits'].sort());
+  assert.equal(await s.listUploads(), []);
+  assert.equal((await listCheckpoints(s)).map((c) => c.name), [a.info.name, b.info.name]);
+  assert.is((await verify(s)).ok, true);
+  // Retention (given a policy) applies the same rule after a save.
+  for (const e of await s.list(b.info.name)) if (!e.isDirectory) await s.write(`${dead}/${baseOf(e.key)}`, await s.read(e.key));
+  await trainAndSave(s, 7, { retention: { keepLast: 5, abandonedAfterMs: 0 } });
+  assert.not.ok((await folders()).includes(dead));
+  await s.remove('');
 });
 C('a load hashes every byte once: each file against the manifest as it downloads, the tensors not again (S3 and memory)', async () => {
   // A 12 MiB model: the S3 store reads it as parallel part-sized GETs, hashing in order as they arrive.

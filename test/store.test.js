@@ -74,11 +74,15 @@ for (const [kind, make] of backends) {
     await store.write('m/a.txt', enc.encode('a'));
     await store.write('m/sub/c.txt', enc.encode('ccc'));
     await store.write('other.txt', enc.encode('o'));
-    assert.equal(await store.list('m'), [
+    const listed = await store.list('m');
+    // `modified` is optional: where a store gives it (s3: LastModified), a file's time in ms since the epoch.
+    for (const e of listed) if (e.modified !== undefined) assert.ok(!e.isDirectory && Number.isFinite(e.modified) && Math.abs(e.modified - Date.now()) < 3_600_000, `${e.key}: modified ${e.modified}`);
+    assert.equal(listed.map(({ key, size, isDirectory }) => ({ key, size, isDirectory })), [
       { key: 'm/a.txt', size: 1, isDirectory: false },
       { key: 'm/b.txt', size: 2, isDirectory: false },
       { key: 'm/sub', size: 0, isDirectory: true },
     ]);
+    if (store.kind === 's3') assert.ok(listed.filter((e) => !e.isDirectory).every((e) => e.modified !== undefined), 's3 lists carry LastModified');
     assert.equal((await store.list('')).map((e) => e.key), ['m', 'other.txt']);
     assert.equal(await store.list('absent'), []);
     assert.is(await store.exists('m'), true);

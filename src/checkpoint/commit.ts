@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js';
 import { isTempKey, tempKeyFor } from '../store/atomic.js';
 import { baseOf, dirOf, joinKey } from '../store/keys.js';
 import { forgetCommitted, isObjectStore } from './commits.js';
+import { removeAbandoned } from './abandoned.js';
 import { replacedName, replacedOf } from './layout.js';
 import { readCheckpointDir } from './read.js';
 
@@ -70,7 +71,7 @@ export interface Recovery {
  * interrupted re-save goes back under its name (unless the new one is complete), and leftovers
  * (temporary folders and files, set-aside folders no longer needed) are removed.
  */
-export async function recoverRoot(store: Store, rootKey: string, opts: { logger?: Logger | null } = {}): Promise<Recovery> {
+export async function recoverRoot(store: Store, rootKey: string, opts: { logger?: Logger | null; abandonedAfterMs?: number; now?: number } = {}): Promise<Recovery> {
   const log = loggerFrom(opts);
   const out: Recovery = { restored: [], cleaned: [] };
   const entries = await store.list(rootKey);
@@ -110,6 +111,12 @@ export async function recoverRoot(store: Store, rootKey: string, opts: { logger?
     for (const a of set) if (a.name !== keep) await remove(a.name);
   }
   for (const e of entries) if (isTempKey(baseOf(e.key))) await remove(baseOf(e.key));
+  // Object stores: folders of saves that never committed, once untouched for the safe age (commits.ts).
+  try {
+    out.cleaned.push(...(await removeAbandoned(store, rootKey, { olderThanMs: opts.abandonedAfterMs, now: opts.now })));
+  } catch (e) {
+    log.warn('could not remove the folders of saves that never committed', { path: store.describe(rootKey), error: String(e) });
+  }
   if (out.cleaned.length) log.info('removed leftovers of interrupted saves', { root: store.describe(rootKey), leftovers: out.cleaned });
   return out;
 }

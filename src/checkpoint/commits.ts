@@ -65,3 +65,4 @@ async function latestName(store: Store, rootKey: string): Promise<string | null>
 export async function forgetCommitted(store: Store, rootKey: string, name: string): Promise<void> {
   if (isObjectStore(store)) await store.remove(commitRecordKey(rootKey, name));
 }
+

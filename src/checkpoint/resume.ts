@@ -41,6 +41,11 @@ export interface ResumeOptions extends Omit<LoadOptions, 'onProgress'> {
   newModelId?: string | null;
   /** Remove leftovers of interrupted saves (default true; skipped on read-only stores). */
   cleanup?: boolean;
+  /**
+   * Object stores (S3): the folder of a save that never committed is a leftover once nothing in it has changed
+   * for this long (default a day): no live writer can still be writing into it (docs/s3.md).
+   */
+  abandonedAfterMs?: number;
   /** Timestamp source (tests). */
   now?: () => Date;
 }
@@ -76,7 +81,7 @@ async function resumeUnder(root: Source, opts: ResumeOptions): Promise<ResumedCh
   // A bad public key is UNSUPPORTED at once, not a reason to skip every checkpoint.
   const checkSignature = opts.publicKey !== undefined ? await publicKeyCheck(opts.publicKey) : undefined;
 
-  const recovered: Recovery = opts.cleanup !== false && !store.readOnly ? await recoverRoot(store, rootKey, { logger: log }) : { restored: [], cleaned: [] };
+  const recovered: Recovery = opts.cleanup !== false && !store.readOnly ? await recoverRoot(store, rootKey, { logger: log, abandonedAfterMs: opts.abandonedAfterMs, now: opts.now?.().getTime() }) : { restored: [], cleaned: [] };
   const { restored, cleaned } = recovered;
 
   const found = await checkpointDirs(store, rootKey);

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import { joinKey } from '../store/keys.js';
 import { checkpointDirs, listAt } from './list.js';
 import { removeCheckpointFolder } from './commit.js';
+import { removeAbandoned } from './abandoned.js';
 
 /** Which checkpoints a save keeps: the last N and the best K by a metric (never the one LATEST names). */
 export interface RetentionPolicy {
@@ -12,6 +13,11 @@ export interface RetentionPolicy {
   keepLast?: number;
   /** Keep the K best by `metric` (lower is better unless mode is 'max'). */
   keepBest?: { k: number; metric: string; mode?: 'min' | 'max' };
+  /**
+   * Object stores (S3): also remove the folders of saves that never committed once nothing in them has changed
+   * for this long (default a day; docs/s3.md says why that is safe).
+   */
+  abandonedAfterMs?: number;
 }
 
 /** Removes the checkpoints `policy` does not keep; returns their folder names. */
@@ -34,5 +40,7 @@ export async function applyRetention(store: Store, rootKey: string, policy: Rete
     removed.push(c.name);
   }
   if (removed.length) log.info('retention removed checkpoints', { root: store.describe(rootKey), removed, kept: [...keep].sort() });
+  const abandoned = await removeAbandoned(store, rootKey, { olderThanMs: policy.abandonedAfterMs });
+  if (abandoned.length) log.info('removed folders of saves that never committed', { root: store.describe(rootKey), removed: abandoned });
   return removed;
 }

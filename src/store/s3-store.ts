@@ -128,8 +128,11 @@ export class S3Store extends LazyStore {
   async listUploads(): Promise<{ key: string; uploadId: string; initiated: Date }[]> {
     return (await this.s3()).listUploads();
   }
-  /** Aborts the uploads listUploads() shows (those older than `olderThanMs` only, when given); returns them. */
-  async abortUploads(opts: { olderThanMs?: number } = {}): Promise<{ key: string; uploadId: string }[]> {
+  /**
+   * Aborts the uploads listUploads() shows (those older than `olderThanMs` only, when given; with `under`, only
+   * keys starting with it; `now` replaces the clock); returns them.
+   */
+  async abortUploads(opts: { olderThanMs?: number; under?: string; now?: number } = {}): Promise<{ key: string; uploadId: string }[]> {
     return (await this.s3()).abortUploads(opts);
   }
 }

@@ -589,14 +589,15 @@ export class S3Backend implements Store {
   }
 
   /**
-   * Aborts the multipart uploads under this prefix started more than `olderThanMs` ago (default: all):
-   * what a process killed mid-upload leaves behind (storage that is billed but invisible to listings).
+   * Aborts the multipart uploads under this prefix started more than `olderThanMs` ago (default: all) —
+   * only those whose key starts with `under`, when given; `now` replaces the clock (tests): what a process
+   * killed mid-upload leaves behind (storage that is billed but invisible to listings).
    */
-  async abortUploads(opts: { olderThanMs?: number } = {}): Promise<{ key: string; uploadId: string }[]> {
-    const cutoff = Date.now() - (opts.olderThanMs ?? 0);
+  async abortUploads(opts: { olderThanMs?: number; under?: string; now?: number } = {}): Promise<{ key: string; uploadId: string }[]> {
+    const cutoff = (opts.now ?? Date.now()) - (opts.olderThanMs ?? 0);
     const aborted: { key: string; uploadId: string }[] = [];
     for (const u of await this.listUploads()) {
-      if (u.initiated.getTime() > cutoff) continue;
+      if (u.initiated.getTime() > cutoff || (opts.under !== undefined && !u.key.startsWith(opts.under))) continue;
       await this.abortUpload(this.objectKey(u.key, false), u.uploadId);
       aborted.push({ key: u.key, uploadId: u.uploadId });
     }
@@ -604,7 +605,7 @@ export class S3Backend implements Store {
   }
 
   /** Objects under an object-key prefix: one page at a time, with or without '/' folders. */
-  private async *pages(prefix: string, delimiter: boolean): AsyncGenerator<{ files: { key: string; size: number }[]; dirs: string[] }> {
+  private async *pages(prefix: string, delimiter: boolean): AsyncGenerator<{ files: { key: string; size: number; modified: number }[]; dirs: string[] }> {
     let token: string | undefined;
     for (;;) {
       const query: [string, string][] = [['list-type', '2'], ['prefix', prefix]];
@@ -614,7 +615,7 @@ export class S3Backend implements Store {
       const text = await res.text();
       if (res.status === 404) throw new NotFoundError(`s3://${this.bucket}: no such bucket (create it first)`, { path: `s3://${this.bucket}`, detail: 'NoSuchBucket' });
       yield {
-        files: xmlAll(text, 'Contents').map((c) => ({ key: xmlOne(c, 'Key') ?? '', size: Number(xmlOne(c, 'Size') ?? 0) })),
+        files: xmlAll(text, 'Contents').map((c) => ({ key: xmlOne(c, 'Key') ?? '', size: Number(xmlOne(c, 'Size') ?? 0), modified: Date.parse(xmlOne(c, 'LastModified') ?? '') })),
         dirs: xmlAll(text, 'CommonPrefixes').map((c) => xmlOne(c, 'Prefix') ?? ''),
       };
       if (xmlOne(text, 'IsTruncated') !== 'true') return;
@@ -632,7 +633,10 @@ export class S3Backend implements Store {
     if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).list(prefix);
     const out: StoreEntry[] = [];
     for await (const page of this.pages(this.folderPrefix(prefix), true)) {
-      for (const f of page.files) if (!f.key.endsWith('/')) out.push({ key: this.storeKey(f.key), size: f.size, isDirectory: false });
+      for (const f of page.files) {
+        if (f.key.endsWith('/')) continue;
+        out.push({ key: this.storeKey(f.key), size: f.size, isDirectory: false, ...(Number.isFinite(f.modified) ? { modified: f.modified } : {}) });
+      }
       for (const d of page.dirs) out.push({ key: this.storeKey(d.replace(/\/+$/, '')), size: 0, isDirectory: true });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -12,6 +12,8 @@ export interface StoreEntry {
   key: string;
   size: number;
   isDirectory: boolean;
+  /** When a file was last written, in ms since the epoch, where the store says (s3: LastModified). */
+  modified?: number;
 }
 
 /** A value with the version a compare-and-swap compares (an S3 ETag; a counter in memory). */
