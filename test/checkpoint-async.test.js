@@ -4,10 +4,11 @@
 // never the training loop, and leaves the previous LATEST.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveCheckpoint, loadCheckpoint, flushCheckpoints, listCheckpoints, MemoryStore } from '../dist/index.js';
+import { saveCheckpoint, loadCheckpoint, flushCheckpoints, listCheckpoints, MemoryStore, UnsupportedError } from '../dist/index.js';
 import { tf, ready, denseBnDense, weightBits, data } from './_tfjs.js';
 import { disposeModel, tensorCount } from './_tfjs.js';
 import { freshRoot, expectError } from './_ckpt-env.js';
+import { hasFs } from './_env.js';
 
 await ready;
 const TENSORS_AT_START = tensorCount();
@@ -163,6 +164,90 @@ Async('a capture that fails (state not JSON) throws at once and frees what it cl
   const s = await saveCheckpoint(new MemoryStore(), { model: m, step: 1 }, { async: true });
   await s.committed;
   assert.is(tf.memory().numTensors, before, 'clones are freed once written');
+  disposeModel(m);
+});
+
+Async('on the WASM backend a capture copies no values: it holds references to the tensors\' memory until its turn, and the checkpoint has the values of the call', async () => {
+  assert.is(tf.getBackend(), 'wasm', 'the suite trains on the WASM backend in every runtime (test/_tfjs.js)');
+  const store = gatedStore();
+  const m = denseBnDense({ seed: 9 });
+  const { x, y } = data();
+  await m.fit(x, y, { epochs: 1, batchSize: 3, shuffle: false, verbose: 0 }); // Adam's slots exist
+  const first = await saveCheckpoint(store, { model: m, optimizer: m.optimizer, step: 1 }, { async: true, maxInFlight: 2 });
+  await ticks(); // the first save has read its capture out and waits on the store
+  const before = tf.memory();
+  const atSave = weightBits(m);
+  const second = await saveCheckpoint(store, { model: m, optimizer: m.optimizer, step: 2 }, { async: true, maxInFlight: 2 });
+  const held = tf.memory();
+  assert.ok(held.numTensors >= before.numTensors + m.weights.length, `a reference per tensor is held (${held.numTensors - before.numTensors} more tensors)`);
+  assert.is(held.numDataBuffers, before.numDataBuffers, 'the references share the tensors\' memory: no buffer was allocated, no byte copied');
+  await m.fit(x, y, { epochs: 1, batchSize: 3, shuffle: false, verbose: 0 }); // training replaces every variable's memory meanwhile
+  assert.not.equal(weightBits(m), atSave);
+  store.open();
+  await first.committed;
+  await second.committed;
+  assert.is(tf.memory().numTensors, before.numTensors, 'the references are dropped once read out');
+  const b = denseBnDense({ seed: 30 });
+  await loadCheckpoint({ store, key: 'step-00000002' }, { model: b });
+  assert.equal(weightBits(b), atSave);
+  for (const t of [x, y]) t.dispose();
+  disposeModel(m);
+  disposeModel(b);
+});
+
+// A training loop yields about once a step; a commit that needs this thread's turns for its writes, fsyncs and renames
+// crawls (BENCHMARKS.md, async-save). Into a folder, in Node, Deno and Bun, it runs on a worker: it commits while this
+// thread is blocked and never yields. (On the commit code of this thread, LATEST never appears while it is blocked.)
+if (hasFs) Async('into a folder the commit runs on a worker thread: it commits while the training thread is blocked and never yields', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const root = await freshRoot('offthread');
+  const m = denseBnDense({ seed: 11 });
+  const { x, y } = data();
+  await m.fit(x, y, { epochs: 1, batchSize: 3, shuffle: false, verbose: 0 });
+  const atSave = weightBits(m);
+  const logged = [];
+  const logger = { debug() {}, info: (msg, f) => logged.push([msg, f]), warn() {}, error() {}, critical() {} };
+  const pending = await saveCheckpoint(root, { model: m, optimizer: m.optimizer, step: 7 }, { async: true, logger });
+  // Blocked from here: no promise callback, timer or I/O completion runs on this thread.
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 30000;
+  let latest = '';
+  while (Date.now() < deadline) {
+    try { latest = fs.readFileSync(path.join(root, 'LATEST'), 'utf8').trim(); } catch { /* not yet */ }
+    if (latest === 'step-00000007') break;
+    Atomics.wait(sleeper, 0, 0, 20);
+  }
+  assert.is(latest, 'step-00000007', 'LATEST moved while this thread was blocked');
+  const info = await pending.committed;
+  assert.is(info.name, 'step-00000007');
+  assert.ok(logged.some(([msg, f]) => msg === 'checkpoint committed' && f.step === 7), 'the worker\'s log records reach the caller\'s logger');
+  await m.fit(x, y, { epochs: 1, batchSize: 3, shuffle: false, verbose: 0 });
+  const b = denseBnDense({ seed: 31 });
+  const loaded = await loadCheckpoint(root, { model: b, optimizer: b.optimizer });
+  assert.is(loaded.step, 7);
+  assert.equal(weightBits(b), atSave);
+  // The next save reuses the buffers the worker handed back, and commits as well.
+  const again = await saveCheckpoint(root, { model: m, optimizer: m.optimizer, step: 8 }, { async: true });
+  assert.is((await again.committed).name, 'step-00000008');
+  for (const t of [x, y]) t.dispose();
+  disposeModel(m);
+  disposeModel(b);
+});
+
+if (hasFs) Async('a commit on the worker that fails rejects `committed` with its typed error, and LATEST stays', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const root = await freshRoot('offthread-fail');
+  const m = denseBnDense({ seed: 12 });
+  await (await saveCheckpoint(root, { model: m, step: 1 }, { async: true })).committed;
+  // A lineage that is not one passes the capture (plain JSON) and fails in the commit, on the worker.
+  const bad = await saveCheckpoint(root, { model: m, step: 2, lineage: { chain: 'not a chain' } }, { async: true });
+  const e = await expectError(bad.committed, 'UNSUPPORTED');
+  assert.ok(e instanceof UnsupportedError, 'the typed error class, rebuilt from the worker\'s reply');
+  assert.is(e.detail, 'BAD_STATE');
+  assert.match(e.message, /lineage/);
+  assert.is(fs.readFileSync(path.join(root, 'LATEST'), 'utf8').trim(), 'step-00000001');
   disposeModel(m);
 });
 

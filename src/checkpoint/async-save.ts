@@ -1,17 +1,26 @@
 // The machinery of asynchronous saves: capture now, write later, commit in
 // call order, with a bound on what waits in memory.
 //
-// Capture (`deferredCapture`) copies every tensor in the cheapest way the
-// backend offers, and reads the values out only when the save's turn comes:
+// Capture (`deferredCapture`) copies no values itself: it takes a second
+// reference to every tensor on its backend, and the values are read out when
+// the save's turn comes (`materialize`) — at once, still inside the call, when
+// no save of the root is in flight; later when it waits behind one. tfjs
+// tensors are immutable — optimizers and fit() `assign` new tensors to
+// variables — so a held reference keeps exactly the captured values while
+// training goes on.
 //  - cpu, webgl, webgpu: `tensor.clone()`, an Identity kernel — a reference
 //    count on the cpu backend, a texture copy on the GPU (no stall for a
-//    synchronous read-back). tfjs tensors are immutable (optimizers and fit()
-//    `assign` new tensors to variables), so the clone keeps exactly the
-//    captured values while training goes on; `await data()` later.
-//  - wasm: `dataSync()`, which copies the values out of the WASM heap
-//    (HEAPU8.slice) into JS memory. A clone would copy inside the heap, and
-//    tfjs's WASM heap stops at 2 GiB: a 256 MiB model with Adam's slots and a
-//    step's temporaries already fills most of it.
+//    synchronous read-back); `await data()` later.
+//  - wasm: a Reshape to the same shape, which the WASM backend answers with a
+//    reference count on the same heap memory (its Identity would copy inside
+//    the heap); `materialize` copies the values out of the heap into pooled JS
+//    buffers (the one copy an asynchronous save makes on this thread) and drops
+//    the reference. Until then the heap cannot reuse that memory, and tfjs's
+//    WASM heap stops at 4 GiB: a tensor is referenced only while the heap's
+//    size plus every held reference stays under that limit (with headroom),
+//    else it is copied out at once. (A 256 MiB model trained with Adam grows
+//    the heap past 3 GiB — Adam's update holds every variable's temporaries at
+//    once — so its capture is copied out at the call: BENCHMARKS.md.)
 
 // Asynchronous saves to one root commit one after another in call order
 // (`RootQueue`), after any synchronous save called before them, so LATEST only
@@ -29,23 +38,61 @@ export type TensorTaker = (t: Tensor, name: string) => TensorData;
 /** Captured-but-uncommitted asynchronous saves per root, unless the caller says otherwise. */
 export const DEFAULT_MAX_IN_FLIGHT = 1;
 
-/** A capture whose values are read out later: `take` clones, `materialize()` reads and frees. */
+/** A capture whose values are read out later: `take` references (or, past the WASM heap's budget, copies), `materialize()` reads and frees. */
 export interface DeferredCapture {
   take: TensorTaker;
-  /** Reads every clone's values into its TensorData, freeing each clone as it goes. */
+  /** Reads every reference's values into its TensorData, freeing each reference as it goes. */
   materialize(): Promise<void>;
-  /** Frees the clones not read yet (after a failure), and hands pooled buffers back once the save is written. */
+  /** The pooled buffers this capture's values are in (sent to a writer thread by transfer). */
+  owned(): ArrayBuffer[];
+  /** Takes back the buffers a writer thread returned, in place of those it was sent. */
+  adopt(buffers: ArrayBuffer[]): void;
+  /** Frees the references not read yet (after a failure), and hands pooled buffers back once the save is written. */
   dispose(): void;
 }
 
 interface EngineLike {
   backendName?: string;
-  backend?: { typedArrayFromHeap?(t: Tensor): ArrayBufferView };
+  backend?: { typedArrayFromHeap?(t: Tensor): ArrayBufferView; wasm?: { HEAPU8?: Uint8Array } };
+  runKernel?(kernelName: string, inputs: Record<string, Tensor>, attrs?: Record<string, unknown>): Tensor;
+  keep?<T>(t: T): T;
 }
 
 /** The realm's one tfjs engine (tfjs-core keeps it on the global object). */
 function engine(): EngineLike | undefined {
   return (globalThis as { _tfengine?: EngineLike })._tfengine;
+}
+
+/** tfjs's WASM heap limit (emscripten's getHeapMax in tfjs-backend-wasm 4.x: 4 GiB less one page). */
+export const WASM_HEAP_MAX = 4294901760;
+/** Heap kept free for what a training step allocates beyond the heap's high-water mark so far. */
+const WASM_HEADROOM = 256 << 20;
+/** Bytes of WASM heap memory held by capture references not yet read out, across every save in flight. */
+let heldOnHeap = 0;
+
+/** Bytes of heap memory capture references hold now (tests). */
+export function captureBytesHeld(): number {
+  return heldOnHeap;
+}
+
+/**
+ * A second reference to `t`'s heap memory (a Reshape to its own shape: the WASM backend counts references
+ * instead of copying), when the heap can afford to keep that memory until it is read out; else null.
+ */
+function heapReference(t: Tensor, e: EngineLike | undefined, bytes: number): Tensor | null {
+  const heap = e?.backend?.wasm?.HEAPU8?.buffer.byteLength;
+  if (heap === undefined || typeof e?.runKernel !== 'function' || t.dtype === 'bool') return null;
+  if (heap + heldOnHeap + bytes > WASM_HEAP_MAX - WASM_HEADROOM) return null;
+  let ref: Tensor;
+  try {
+    ref = e.runKernel('Reshape', { x: t }, { shape: [...t.shape] });
+  } catch {
+    return null;
+  }
+  // Kept out of any tf.tidy() the save was called in: the reference must outlive it.
+  e.keep?.(ref);
+  heldOnHeap += bytes;
+  return ref;
 }
 
 /**
@@ -68,7 +115,8 @@ function pooled(byteLength: number): ArrayBuffer {
 function release(buffers: ArrayBuffer[], captured: number): void {
   pool.cap = Math.max(pool.cap, captured);
   for (const b of buffers) {
-    if (pool.bytes + b.byteLength > pool.cap) continue;
+    // A buffer sent to a writer thread that never answered is detached (0 bytes): nothing to keep.
+    if (b.byteLength === 0 || pool.bytes + b.byteLength > pool.cap) continue;
     const list = pool.free.get(b.byteLength) ?? [];
     list.push(b);
     pool.free.set(b.byteLength, list);
@@ -94,39 +142,60 @@ function copyOutOfHeap(t: Tensor, e: EngineLike | undefined, into: ArrayBuffer[]
   return t.dtype === 'int32' ? new Int32Array(buf) : new Float32Array(buf);
 }
 
-/** Backends whose values live in a heap a clone would double (tfjs's WASM heap stops at 2 GiB). */
+/** Backends whose values live in a heap a clone would double: referenced while the heap affords it, copied out later. */
 const COPY_OUT = new Set(['wasm']);
 
 export function deferredCapture(): DeferredCapture {
-  const clones: [Tensor, TensorData & { data: ArrayBufferView }][] = [];
+  // [reference, where its values go, heap bytes it holds (0 off the WASM heap)]
+  const refs: [Tensor, TensorData & { data: ArrayBufferView }, number][] = [];
   const e = engine();
-  const readNow = COPY_OUT.has(e?.backendName ?? '');
+  const onHeap = COPY_OUT.has(e?.backendName ?? '');
   const buffers: ArrayBuffer[] = [];
   let captured = 0;
+  const drop = (ref: Tensor, held: number) => {
+    ref.dispose();
+    heldOnHeap -= held;
+  };
   return {
     take(t, name) {
       const dtype = dtypeOfTf(t.dtype, name);
-      if (readNow) {
-        const data = copyOutOfHeap(t, e, buffers);
-        captured += data.byteLength;
-        return { dtype, shape: [...t.shape], data };
-      }
       const target = { dtype, shape: [...t.shape], data: new Uint8Array(0) as ArrayBufferView };
-      clones.push([t.clone(), target]);
+      if (onHeap) {
+        const bytes = t.size * 4;
+        const ref = heapReference(t, e, bytes);
+        if (ref) refs.push([ref, target, bytes]);
+        else {
+          target.data = copyOutOfHeap(t, e, buffers);
+          captured += target.data.byteLength;
+        }
+        return target;
+      }
+      refs.push([t.clone(), target, 0]);
       return target;
     },
     async materialize() {
-      while (clones.length) {
-        const [clone, target] = clones[0];
-        // data() hands back a copy (WebGL) or the clone's own immutable buffer (cpu): either stays valid after dispose().
-        const v = await clone.data();
-        target.data = target.dtype === 'BOOL' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : (v as Float32Array | Int32Array);
-        clones.shift();
-        clone.dispose();
+      while (refs.length) {
+        const [ref, target, held] = refs[0];
+        if (onHeap) {
+          target.data = copyOutOfHeap(ref, e, buffers);
+          captured += target.data.byteLength;
+        } else {
+          // data() hands back a copy (WebGL) or the clone's own immutable buffer (cpu): either stays valid after dispose().
+          const v = await ref.data();
+          target.data = target.dtype === 'BOOL' ? Uint8Array.from(v as Uint8Array, (x) => (x ? 1 : 0)) : (v as Float32Array | Int32Array);
+        }
+        refs.shift();
+        drop(ref, held);
       }
     },
+    owned() {
+      return [...buffers];
+    },
+    adopt(back) {
+      buffers.splice(0, buffers.length, ...back);
+    },
     dispose() {
-      for (const [clone] of clones.splice(0)) clone.dispose();
+      for (const [ref, , held] of refs.splice(0)) drop(ref, held);
       release(buffers.splice(0), captured);
     },
   };

@@ -39,6 +39,7 @@ import { namedVariables, snapshotModel, snapshotTensor } from '../tfjs/variables
 import { snapshotOptimizer, type OptimizerState } from '../tfjs/optimizer-state.js';
 import { DEFAULT_MAX_IN_FLIGHT, deferredCapture, queueFor, queuesToFlush, type TensorTaker } from './async-save.js';
 import { adapterOrIdentity } from './adapters/index.js';
+import { commitOffThread, offThreadRoot } from './off-thread.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
 import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepDirName, uniqueStepDirName } from './layout.js';
 import { commitFolder } from './commit.js';
@@ -236,6 +237,7 @@ async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOption
   const log = loggerFrom(opts);
   const { store, key } = resolveSource(root);
   const q = queueFor(store.describe(key));
+  const offRoot = await offThreadRoot(root, store.kind, opts);
   await q.room(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
   // From here to enqueue() nothing awaits: the room just found is taken before any other caller wakes.
   const d = deferredCapture();
@@ -249,6 +251,13 @@ async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOption
   const committed = q.enqueue(async () => {
     try {
       await d.materialize();
+      // On a worker where one can take it (off-thread.ts): this thread only captures; else here.
+      const off = offRoot === null ? null : commitOffThread(offRoot, c, opts, d.owned(), log);
+      if (off) {
+        const r = await off;
+        d.adopt(r.pooled);
+        return r.info;
+      }
       return await underSignal(opts.signal, () => commit(c, opts));
     } finally {
       // After the write: pooled capture buffers may be reused by the next capture only once written.
@@ -273,8 +282,8 @@ export async function flushCheckpoints(root?: Dest): Promise<void> {
   for (const q of queuesToFlush(id)) await q.flush();
 }
 
-/** Steps 2–4 for a captured state: write, commit, registry and retention. */
-async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
+/** Steps 2–4 for a captured state: write, commit, registry and retention (on this thread, or on a worker: off-thread.ts). */
+export async function commit(c: Captured, opts: SaveOptions): Promise<CheckpointInfo> {
   const log = loggerFrom(opts);
   const { store, rootKey, step, meta, createdAt } = c;
   const state = { lineage: c.lineage, metrics: c.metrics };
