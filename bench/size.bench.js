@@ -27,9 +27,11 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * plus 355 bytes, not yet paid for: sign() writes a sharded model's sidecars as one set, and the operation's signal
  * reaches every call of a store passed as an object (#15; 45,353; loading the set writer lazily measured 45,575) —
  * plus 144 bytes, not yet paid for: a checkpoint's files hashed once, as they download (#14: Store.readHashed where
- * the store has it, and no second pass over the tensors when the sidecar records the manifest's file hash; 45,497).
+ * the store has it, and no second pass over the tensors when the sidecar records the manifest's file hash; 45,497) —
+ * plus 514 bytes, not yet paid for: verify in one pass (#17: the digests that tile the data region, the fallback
+ * kept; 46,011 measured).
  */
-export const READ_VERIFY_LIMIT = 45_497;
+export const READ_VERIFY_LIMIT = 46_011;
 
 /** Each use as a page would write it: `safeckpt` resolves to this package (self-reference, through its exports). */
 export const USES = {

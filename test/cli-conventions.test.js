@@ -92,7 +92,7 @@ if (runtime === 'node' || runtime === 'deno') {
     }
     assert.equal(run('verify', '--json').json, {
       ok: false, code: 'USAGE', message: 'verify: expected exactly one file, folder or URL',
-      usage: 'safeckpt verify <file|dir|url> [--key-env VAR] [--public-key FILE] [--json] [--strict] [--timeout S]',
+      usage: 'safeckpt verify <file|dir|url> [--key-env VAR] [--public-key FILE] [--json] [--strict] [--whole-file] [--timeout S]',
     });
     // --json=1 is --json for a successful run too; --json=0 / --json=false turn it off.
     assert.is(run('verify', `${dir}/one.safetensors`, '--json=1').json?.ok, true);

@@ -54,6 +54,22 @@ if (runtime === 'node' || runtime === 'bun') {
     assert.is(run(['sign', `${dir}/m.safetensors`]).status, 2);
     assert.is(run(['sign', `${dir}/m.safetensors`, '--key-env', 'SAFECKPT_UNSET_VAR']).status, 2);
   });
+  C('--whole-file recomputes the sidecar\'s whole-file SHA-256: a stale one is exit 1 INTEGRITY FILE_HASH_MISMATCH; by default it is shown as recorded', async () => {
+    const dir = await tempDir();
+    const f = `${dir}/m.safetensors`;
+    await writeSafetensors(f, { x: { dtype: 'U8', shape: [4], data: Uint8Array.of(1, 2, 3, 4) } });
+    let r = run(['verify', f]);
+    assert.match(r.out, /every byte matches the sidecar \(sha256 [0-9a-f]{64}, as recorded\)/);
+    r = run(['verify', f, '--whole-file', '--json']);
+    assert.equal([r.status, r.json.sha256Checked], [0, true], r.err);
+    const doc = JSON.parse(await fs.readFile(`${f}.meta.json`, 'utf8'));
+    await fs.writeFile(`${f}.meta.json`, JSON.stringify({ ...doc, sha256: '0'.repeat(64) }));
+    r = run(['verify', f, '--json']);
+    assert.equal([r.status, r.json.sha256, r.json.sha256Checked], [0, '0'.repeat(64), false], r.err);
+    r = run(['verify', f, '--whole-file', '--json']);
+    assert.equal([r.status, r.json.code, r.json.detail], [1, 'INTEGRITY', 'FILE_HASH_MISMATCH'], r.out);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
   C('verifies a URL: a reference file served by nginx', () => {
     const r = run(['verify', `${testEnv('SAFECKPT_TEST_HTTP')}/fixtures/reference/safetensors/valid/many_2000.safetensors`, '--json']);
     assert.equal([r.status, r.json.tensors, r.json.sidecar], [0, 2000, 'missing'], r.err);

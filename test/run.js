@@ -355,7 +355,7 @@ async function runChromium(env) {
  * No filesystem, OPFS, IDB, child processes or worker threads exist in workerd; TensorFlow.js runs on its CPU
  * backend there (its WASM backend cannot compile).
  */
-const WORKERD_FILES = ['core-loading', 'header', 'hash', 'safetensors-read', 'safetensors-write', 'verify', 'store', 'log', 'checkpoint', 'abort-progress', 'checkpoint-abort', 'wire', 'signatures', 'slice', 'checkpoint-parts', 'checkpoint-s3', 's3'];
+const WORKERD_FILES = ['core-loading', 'header', 'hash', 'safetensors-read', 'safetensors-write', 'verify', 'store', 'log', 'checkpoint', 'abort-progress', 'checkpoint-abort', 'wire', 'verify-one-pass', 'signatures', 'slice', 'checkpoint-parts', 'checkpoint-s3', 's3'];
 
 /**
  * Runs the workerd subset inside workerd itself: the test files bundled as a Worker module with the

@@ -68,15 +68,22 @@ N('checkJsonMac on a document holding a float is AUTH NON_CANONICAL', () => {
 N.run();
 
 // ---------------------------------------------------------------- the whole-file hash
-const H = suite('sidecar: the whole-file SHA-256 is checked, in the same pass');
-H('a stale whole-file sha256 is INTEGRITY for verify, and sign refuses to bless it', async () => {
+const H = suite('sidecar: the whole-file SHA-256 is checked by sign, and by verify when the digests do not tile the data');
+H('a stale whole-file sha256: sign refuses to bless it; verify names it when asked (wholeFile) or when it has to compute it (offsets unlike the header\'s)', async () => {
   const store = new MemoryStore();
   const doc = await signedFile(store);
   const { hmac, key_id, ...rest } = doc;
   await store.write('m.safetensors.meta.json', enc.encode(JSON.stringify({ ...rest, sha256: '0'.repeat(64) })));
+  // One pass (test/verify-one-pass.test.js): the size, header hash and tensor digests bind every byte; the
+  // recorded whole-file hash is not recomputed.
+  assert.ok((await verify({ store, key: 'm.safetensors' })).ok);
+  assert.match(typed(await caught(verify({ store, key: 'm.safetensors' }, { wholeFile: true })), 'INTEGRITY', 'FILE_HASH_MISMATCH').message, '0'.repeat(64));
+  typed(await caught(sign({ store, key: 'm.safetensors' }, KEY)), 'INTEGRITY', 'FILE_HASH_MISMATCH');
+  const [name, t] = Object.entries(rest.tensors)[0];
+  const untiled = { ...rest, sha256: '0'.repeat(64), tensors: { ...rest.tensors, [name]: { ...t, data_offsets: [t.data_offsets[0], t.data_offsets[1] + 1] } } };
+  await store.write('m.safetensors.meta.json', enc.encode(JSON.stringify(untiled)));
   const e = typed(await caught(verify({ store, key: 'm.safetensors' })), 'INTEGRITY', 'FILE_HASH_MISMATCH');
   assert.match(e.message, '0'.repeat(64));
-  typed(await caught(sign({ store, key: 'm.safetensors' }, KEY)), 'INTEGRITY', 'FILE_HASH_MISMATCH');
   assert.is(parseSidecar(await store.read('m.safetensors.meta.json'), 'x').hmac, undefined, 'nothing was signed');
   // With the right value restored, both succeed.
   await store.write('m.safetensors.meta.json', enc.encode(JSON.stringify(rest)));

@@ -1,10 +1,13 @@
 // verify() and sign() for safetensors files and sharded models. Verification
 // streams: the file is read in bounded slices and each tensor's bytes are
 // hashed against the sidecar, so memory stays flat whatever the model size.
-// The header hash plus the per-tensor hashes cover every byte of the file (the
-// header check guarantees the tensors tile the data region); the whole-file
-// SHA-256 the sidecar records is computed in the same pass and compared too, so
-// a stale recorded value is never reported as matching (or signed).
+// One pass, each byte hashed once (docs/hashing.md, "Verifying in one pass"):
+// when the digests the sidecar records — per tensor, or per chunk for a tensor
+// with chunk digests — tile the data region exactly, the size, the header's
+// SHA-256 and those digests bind every byte of the file, so the whole-file
+// SHA-256 is not computed. Anything else (a sidecar whose entries do not match
+// the header's layout) falls back to hashing the whole file as well, in the
+// same read.
 import { CheckpointError, IntegrityError, UnsupportedError, errorFor } from '../errors.js';
 import { hashEngineInfo, ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, nativeSha256Stream, toHex } from '../core/hash.js';
@@ -15,9 +18,9 @@ import { verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
 import { writeAtomic, writeAtomicSet } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from '../types/tensor.js';
-import { hashRanges, hashSegments } from '../parallel/range-hash.js';
+import { hashRanges, hashSegments, type NamedRange } from '../parallel/range-hash.js';
 import { FsStore } from '../store/fs.js';
-import { JOB_BYTES, PoolLease, storeSource, type ParallelOptions } from '../parallel/lease.js';
+import { JOB_BYTES, PoolLease, storeSource, type HashJob, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarChunks, type SidecarTensor } from '../format/sidecar.js';
 import type { ChunkOptions } from '../format/safetensors-write.js';
@@ -51,6 +54,13 @@ export interface VerifyOptions extends ParallelOptions, OperationOptions {
   publicKey?: PublicKeyInput;
   /** Refuse files without a sidecar. */
   strict?: boolean;
+  /**
+   * Also recompute each file's whole-file SHA-256 and refuse one that differs from its sidecar's `sha256`
+   * (INTEGRITY FILE_HASH_MISMATCH), in the same read. By default it is recomputed only when the sidecar's
+   * per-tensor (or chunk) digests do not tile the data region: when they do, with the size and the header's
+   * hash they already bind every byte (docs/hashing.md, "Verifying in one pass").
+   */
+  wholeFile?: boolean;
   logger?: Logger;
 }
 
@@ -73,6 +83,12 @@ export interface VerifyReport {
   signedBy: string[];
   /** SHA-256 of the file as its sidecar records it. */
   sha256?: string;
+  /**
+   * Whether `sha256` was recomputed from the bytes and matched (`wholeFile`, or a sidecar whose digests do not
+   * tile the data region); false when every byte was bound by the header's and tensors' digests instead and the
+   * recorded value was not recomputed. Sharded: true when it was for every shard. Absent without a sidecar.
+   */
+  sha256Checked?: boolean;
   metadata: Readonly<Record<string, string>> | null;
   /** The shards of a sharded model. */
   files?: VerifyReport[];
@@ -87,19 +103,32 @@ export interface ScanResult {
 
 /**
  * The SHA-256 of each tensor of `store[key]` (and of the whole file if
- * `fileHash`). On one thread the file is streamed once in bounded slices: the
- * tensors tile the data region, so one sequential pass feeds each hasher
- * exactly its bytes. With a pool, groups of whole tensors are hashed on the
- * workers (who read an fs file themselves) while the whole-file hash, when
- * asked for, streams here.
+ * `fileHash`), in one pass over its bytes (scanRanges).
  */
-export async function scanTensors(store: Store, key: string, header: Header, size: number,
-  opts: { fileHash?: boolean; onBytes?: (n: number) => void; pool?: HashPool | null; signal?: AbortSignal } = {}): Promise<ScanResult> {
+export async function scanTensors(store: Store, key: string, header: Header, size: number, opts: ScanOptions = {}): Promise<ScanResult> {
   const base = header.dataStart;
-  const at = (t: TensorInfo) => ({ name: t.name, start: base + t.begin, end: base + t.end });
-  const read = (start: number, end: number) => store.read(key, { start, end });
+  const ranges = [...header.tensors()].map((t) => ({ name: t.name, start: base + t.begin, end: base + t.end }));
+  return scanRanges(store, key, ranges, base, size, opts);
+}
+
+interface ScanOptions {
+  fileHash?: boolean;
+  onBytes?: (n: number) => void;
+  pool?: HashPool | null;
+  signal?: AbortSignal;
+}
+
+/**
+ * The SHA-256 of each named range of `store[key]` (absolute, not overlapping, all in [dataStart, size)),
+ * and of the whole file if `fileHash`. Without the whole-file hash only [dataStart, size) is read. On one
+ * thread the file is streamed once in bounded slices, each slice feeding exactly the hashers of its
+ * ranges. With a pool, groups of whole ranges are hashed on the workers (who read an fs file themselves)
+ * while the whole-file hash, when asked for, streams here.
+ */
+async function scanRanges(store: Store, key: string, ranges: NamedRange[], dataStart: number, size: number, opts: ScanOptions): Promise<ScanResult> {
+  const from = opts.fileHash ? 0 : dataStart;
   if (!(store instanceof FsStore)) {
-    // A read is a request: one pass over the file feeds both the tensors' digests and the file's.
+    // A read is a request: one pass over the file feeds both the ranges' digests and, when asked, the file's.
     // The whole-file hash streams on a worker when the pool is there and only the core computes it here
     // (the browser): this thread then only moves bytes. Node's and Deno's node:crypto keep up here.
     // workerd has a native streaming digest (and no workers): it takes the whole-file hash there.
@@ -107,26 +136,31 @@ export async function scanTensors(store: Store, key: string, header: Header, siz
     const native = opts.fileHash && core ? nativeSha256Stream() : null;
     const stream = opts.fileHash && !native && opts.pool && core ? opts.pool.stream() : undefined;
     const all = opts.fileHash && !native && !stream ? createSha256() : undefined;
-    const tensors = await hashSegments([...header.tensors()].map(at), read, {
+    const tensors = await hashSegments(ranges, (start, end) => store.read(key, { start, end }), {
       segment: REQUEST_SEGMENT, inFlight: REQUESTS_IN_FLIGHT, oneShotMax: ONE_SHOT_MAX, slice: VERIFY_SLICE,
-      from: opts.fileHash ? 0 : base, to: size, all: native ?? stream ?? all, onBytes: opts.onBytes, signal: opts.signal,
+      from, to: size, all: native ?? stream ?? all, onBytes: opts.onBytes, signal: opts.signal,
     });
     const sha256 = native ? toHex(await native.digest()) : stream ? await stream.digest() : all ? toHex(all.digest()) : undefined;
     return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
   }
   if (!opts.pool) {
     const all = opts.fileHash ? createSha256() : undefined;
-    const tensors = await hashRanges([...header.tensors()].map(at), readAhead(store, key, size), { slice: VERIFY_SLICE, from: all ? 0 : base, to: size, all, onBytes: opts.onBytes, signal: opts.signal });
+    const tensors = await hashRanges(ranges, readAhead(store, key, size), { slice: VERIFY_SLICE, from, to: size, all, onBytes: opts.onBytes, signal: opts.signal });
     return { tensors, ...(all ? { sha256: toHex(all.digest()) } : {}) };
   }
-  const jobs = planReads([...header.tensors()], 0, JOB_BYTES).map((r) => ({ from: base + r.start, to: base + r.end, ranges: r.infos.map(at) }));
   const whole = async () => {
     const all = createSha256();
     await hashRanges([], readAhead(store, key, size), { slice: VERIFY_SLICE, from: 0, to: size, all, signal: opts.signal });
     return toHex(all.digest());
   };
-  const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(storeSource(store, key), jobs, opts.onBytes, JOB_BYTES, opts.signal), opts.fileHash ? whole() : undefined]);
+  const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(storeSource(store, key), jobsOf(ranges), opts.onBytes, JOB_BYTES, opts.signal), opts.fileHash ? whole() : undefined]);
   return { tensors, ...(sha256 !== undefined ? { sha256 } : {}) };
+}
+
+/** Jobs for the workers: neighbouring ranges grouped up to JOB_BYTES (planReads), a longer range alone. */
+function jobsOf(ranges: readonly NamedRange[]): HashJob[] {
+  return planReads(ranges.map((r) => ({ ...r, begin: r.start } as unknown as TensorInfo)), 0, JOB_BYTES)
+    .map((p) => ({ from: p.start, to: p.end, ranges: p.infos as unknown as NamedRange[] }));
 }
 
 /**
@@ -202,10 +236,61 @@ async function chunkDigestsAt(store: Store, key: string, header: Header, t: Tens
 /** INTEGRITY naming the tensor and the first chunk whose digest differs from the one recorded. */
 function checkChunkDigests(path: string, name: string, want: SidecarChunks, got: SidecarChunks): void {
   const i = want.sha256.findIndex((h, j) => h !== got.sha256[j]);
-  if (i < 0) return;
-  throw new IntegrityError(`${path}: chunk ${i} of tensor '${name}' has SHA-256 ${got.sha256[i]}, but the sidecar records ${want.sha256[i]}: its data (or the recorded chunk digest) was changed`, {
-    path, tensor: name, detail: 'CHUNK_HASH_MISMATCH', data: { chunk: i, expected: want.sha256[i], found: got.sha256[i] },
+  if (i >= 0) throw chunkMismatch(path, name, i, want.sha256[i], got.sha256[i]);
+}
+
+function chunkMismatch(path: string, name: string, chunk: number, expected: string, found: string): IntegrityError {
+  return new IntegrityError(`${path}: chunk ${chunk} of tensor '${name}' has SHA-256 ${found}, but the sidecar records ${expected}: its data (or the recorded chunk digest) was changed`, {
+    path, tensor: name, detail: 'CHUNK_HASH_MISMATCH', data: { chunk, expected, found },
   });
+}
+
+/** One digest the sidecar records, as the byte range it covers: a whole tensor, or one chunk of a tensor with chunk digests. */
+interface DigestUnit extends NamedRange {
+  tensor: string;
+  /** The chunk's index, for a tensor checked by its chunk digests. */
+  chunk?: number;
+  expected: string;
+}
+
+/**
+ * The digests that bind every byte of the file when checked with its size and header hash, or null when the
+ * sidecar does not describe the file's layout exactly (verify then also hashes the whole file). They do when
+ * the sidecar records the file's size, the header's SHA-256 (the first 8 + N bytes: the length, the JSON and
+ * its padding) and, for exactly the header's tensors, the header's offsets, and those tensors sorted by offset
+ * cover [0, size − 8 − N) with no gap and no overlap. Each tensor is then one range, or — with chunk digests,
+ * which tile it by construction — one range per chunk: a tensor's bytes are hashed once, by its finest digests.
+ */
+export function digestUnits(header: Header, sc: Sidecar, size: number): DigestUnit[] | null {
+  if (sc.size !== size || typeof sc.header_sha256 !== 'string' || Object.keys(sc.tensors).length !== header.size) return null;
+  const base = header.dataStart;
+  const units: DigestUnit[] = [];
+  let covered = 0;
+  for (const t of [...header.tensors()].sort((a, b) => a.begin - b.begin)) {
+    const e = own(sc.tensors, t.name);
+    if (!e || e.data_offsets[0] !== t.begin || e.data_offsets[1] !== t.end || t.begin !== covered) return null;
+    covered = t.end;
+    const c = e.chunks;
+    if (!c) {
+      units.push({ name: String(units.length), start: base + t.begin, end: base + t.end, tensor: t.name, expected: e.sha256 });
+      continue;
+    }
+    if (!(c.size > 0) || c.sha256.length !== Math.ceil(t.byteLength / c.size)) return null;
+    c.sha256.forEach((h, i) => units.push({
+      name: String(units.length), start: base + t.begin + i * c.size, end: base + Math.min(t.end, t.begin + (i + 1) * c.size), tensor: t.name, chunk: i, expected: h,
+    }));
+  }
+  return covered === size - base ? units : null;
+}
+
+/** INTEGRITY naming the first tensor (or chunk), in file order, whose bytes differ from its recorded digest. */
+function checkUnits(path: string, sc: Sidecar, units: readonly DigestUnit[], found: Record<string, string>): void {
+  for (const u of units) {
+    const got = found[u.name];
+    if (got === u.expected) continue;
+    if (u.chunk === undefined) checkTensor(path, sc, u.tensor, got);
+    else throw chunkMismatch(path, u.tensor, u.chunk, u.expected, got);
+  }
 }
 
 /** Every tensor of an opened file against its sidecar (its header and MAC were checked when it was opened; the signature is checked here). */
@@ -214,7 +299,18 @@ async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Chec
   const { header, size, sidecar: sc } = f;
   await opts.checkSignature?.(sc as unknown as Record<string, unknown> | null, store.describe(sidecarKeyFor(key)));
   const warnings: string[] = [];
-  if (sc) {
+  const units = sc && !opts.wholeFile ? digestUnits(header, sc, size) : null;
+  if (sc && units) {
+    // One pass: the recorded digests bind every byte (digestUnits), each byte is hashed once.
+    loggerFrom(opts).debug('verify: one pass, the digests tile the data', { path, digests: units.length });
+    const pool = store instanceof FsStore ? await lease.get(size - header.dataStart) : null;
+    const { tensors: found } = await scanRanges(store, key, units, header.dataStart, size, { onBytes: progress.onBytes, pool, signal: opts.signal });
+    // Aborted while the last bytes were counted: nothing is left to read, but the caller asked to stop.
+    throwIfAborted(opts.signal);
+    checkUnits(path, sc, units, found);
+  } else if (sc) {
+    // Asked for, or the sidecar's entries do not match the header's layout: every digest it records, the whole-file hash too.
+    loggerFrom(opts).debug('verify: the whole-file hash too', { path, wholeFile: !!opts.wholeFile });
     const { tensors, sha256 } = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await poolFor(store, lease, size - header.dataStart), signal: opts.signal });
     for (const name of header.names()) checkTensor(path, sc, name, tensors[name]);
     const extra = Object.keys(sc.tensors).filter((n) => !header.get(n));
@@ -234,7 +330,7 @@ async function verifyOpened(store: Store, key: string, f: SingleFile, opts: Chec
     hmac: signatureStatus(sc?.hmac !== undefined, opts.key !== undefined),
     ...(sc?.key_id !== undefined ? { keyId: sc.key_id } : {}),
     ...signatureFields(sc, opts.checkSignature),
-    ...(sc ? { sha256: sc.sha256 } : {}),
+    ...(sc ? { sha256: sc.sha256, sha256Checked: !units } : {}),
     metadata: header.metadata, warnings,
   };
   // Every byte of the file is accounted for, whatever the hashers counted (workers count tensors, not the header).
@@ -262,7 +358,7 @@ async function verifySharded(store: Store, indexKey: string, opts: Checked, prog
     hmac: signatureStatus(isc?.hmac !== undefined && files.every((r) => r.hmac !== 'unsigned'), opts.key !== undefined),
     ...(isc?.key_id !== undefined ? { keyId: isc.key_id } : {}),
     ...signatureFields(isc, opts.checkSignature),
-    ...(isc ? { sha256: isc.sha256 } : {}),
+    ...(isc ? { sha256: isc.sha256, sha256Checked: files.every((r) => r.sha256Checked === true) } : {}),
     metadata: files[0]?.metadata ?? null, files, warnings: [...model.warnings, ...files.flatMap((r) => r.warnings)],
   };
 }
