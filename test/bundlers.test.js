@@ -11,13 +11,15 @@ import { runtime } from './_env.js';
 const B = suite('bundlers: a read + verify page from the packed package, default options');
 
 // The page a user writes: plain code, no bundler settings. It counts the workers it starts
-// (index.html wraps Worker before the bundle runs) so the test knows verification used them.
+// (index.html wraps Worker before the bundle runs) so the test knows verification used them:
+// wholeFile, because a one-pass verify of a URL has nothing for a worker to do (WebCrypto digests
+// the tensors natively) while the whole-file hash streams on a worker in a browser.
 const PAGE = `import { readSafetensors, verify } from 'safeckpt';
 const at = (p) => new URL(p, location.href).href;
 async function main() {
   const file = await readSafetensors(at('/model.safetensors'), { load: ['w'] });
   const w = Array.from(file.tensors.w.toFloat32());
-  const report = await verify(at('/model.safetensors'), { workers: 2 });
+  const report = await verify(at('/model.safetensors'), { workers: 2, wholeFile: true });
   let bad = null;
   try {
     await verify(at('/bad.safetensors'), { workers: 2 });
