@@ -8,8 +8,8 @@
 //    (on libuv's I/O threads) overlapping the hashing of the current one;
 //  - load limit: 2 workers, each reading its half into fresh memory and
 //    hashing it, the buffers transferred back as the loaded tensors.
-// Every limit hashes each byte once; safeckpt's verify also computes the
-// whole-file SHA-256 its sidecar records (see BENCHMARKS.md). Ops run
+// Every limit hashes each byte once, and so does safeckpt's verify (one pass:
+// docs/hashing.md; see BENCHMARKS.md). Ops run
 // interleaved round by round in this process, a GC before each; round 1
 // checks every result (reports and every loaded tensor's bytes).
 //
