@@ -29,9 +29,10 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * plus 144 bytes, not yet paid for: a checkpoint's files hashed once, as they download (#14: Store.readHashed where
  * the store has it, and no second pass over the tensors when the sidecar records the manifest's file hash; 45,497) —
  * plus 514 bytes, not yet paid for: verify in one pass (#17: the digests that tile the data region, the fallback
- * kept; 46,011 measured).
+ * kept; 46,011 measured) — plus 10 bytes, not yet paid for: saveCheckpoint signs the manifest with an Ed25519
+ * private key (#14; 46,021).
  */
-export const READ_VERIFY_LIMIT = 46_011;
+export const READ_VERIFY_LIMIT = 46_021;
 
 /** Each use as a page would write it: `safeckpt` resolves to this package (self-reference, through its exports). */
 export const USES = {

@@ -5,7 +5,7 @@
 // process; and (Node) ranks as processes, one of them SIGKILLed half-way through its part.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { S3Store, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, resolveSource, joinKey } from '../dist/internal.js';
+import { S3Store, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, resolveSource, joinKey, generateSigningKey } from '../dist/internal.js';
 import { TinyLM } from '../dist/demo/index.js';
 import { tf, ready, bits, weightBytes, TEST_CONFIG } from './_tiny.js';
 import { shardedRun } from './_parts.js';
@@ -103,6 +103,39 @@ for (const [where, make] of Object.entries(roots)) {
   });
 }
 
+for (const [where, make] of Object.entries(roots)) {
+  P(`${where}: an Ed25519 private key signs the commit manifest whichever rank commits — verify and load with the public key; another key, or none, is AUTH`, async () => {
+    const r = await make();
+    const [k, other] = [await generateSigningKey(), await generateSigningKey()];
+    const { run, infos } = await saveSharded(r.root, 3, 2, `signed-${runs}`, { privateKey: k.privateKeyPem });
+    try {
+      const report = await verify(r.root, { publicKey: k.publicKeyPem });
+      assert.is(report.signature, 'verified');
+      assert.equal(report.signedBy, [k.keyid]);
+      const manifest = JSON.parse(dec.decode(await r.store.read(joinKey(joinKey(r.key, infos[0].name), 'checkpoint.json'))));
+      assert.is(manifest.parts.length, 3);
+      assert.is(manifest.signatures.length, 1, 'one signature, however many ranks wrote the manifest');
+      const wrong = await failure(verify(r.root, { publicKey: other.publicKeyPem }));
+      assert.is(wrong.code, 'AUTH');
+      assert.is(wrong.detail, 'SIGNATURE_WRONG_KEY');
+      // Without a key the save commits unsigned, as before: a reader requiring the key refuses it.
+      const plain = await saveSharded(r.root, 3, 3, `unsigned-${runs}`);
+      plain.run.dispose();
+      const missing = await failure(verify(r.root, { publicKey: k.publicKeyPem }));
+      assert.is(missing.code, 'AUTH');
+      assert.is(missing.detail, 'SIGNATURE_MISSING');
+      // A bad key is refused before a rank writes anything: LATEST stays.
+      const before = dec.decode(await r.store.read(joinKey(r.key, 'LATEST')));
+      const bad = await failure(saveCheckpoint(r.root, run.state(0), { rank: 0, worldSize: 3, checkpointId: `bad-${runs}`, privateKey: 'not a key' }));
+      assert.is(bad.code, 'UNSUPPORTED');
+      assert.is(dec.decode(await r.store.read(joinKey(r.key, 'LATEST'))), before);
+      assert.is((await listCheckpoints(r.root)).length, 2);
+    } finally {
+      run.dispose();
+      await r.done();
+    }
+  });
+}
 P('a damaged byte in one part fails verification naming that file, and resume falls back to the previous checkpoint', async () => {
   const r = await roots.store();
   const a = await saveSharded(r.root, 2, 1, `job-${runs}-a`);

@@ -12,7 +12,8 @@
 // belong to; a checkpoint without them is as in version 2.
 import { CorruptError, UnsupportedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
+import { canonicalJson, parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
+import type { PrivateKeyInput, Signer } from '../format/signature.js';
 import { partDirName } from './layout.js';
 import { DEFAULT_ARCHITECTURE, checkLineage, fromSignable, toSignable, type Lineage, type ModelMetadata } from './metadata.js';
 
@@ -58,10 +59,35 @@ export interface ParsedManifest {
 
 /** The manifest as written (signed when a key is given). */
 export function serializeManifest(m: Manifest, key?: MacKey, keyId?: string): Uint8Array {
+  return encodeManifest(manifestDocument(m, key, keyId));
+}
+
+function manifestDocument(m: Manifest, key?: MacKey, keyId?: string): Record<string, unknown> {
   const { hmac: _h, key_id: _k, ...body } = m;
   const stored = toSignable({ ...body, model: { ...body.model, architecture: body.model.architecture }, metrics: body.metrics }) as Record<string, unknown>;
-  const doc = key === undefined ? stored : signJson(stored, key, keyId);
+  return key === undefined ? stored : signJson(stored, key, keyId);
+}
+
+function encodeManifest(doc: Record<string, unknown>): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(doc, null, 1) + '\n');
+}
+
+/**
+ * serializeManifest, and with `signer` an Ed25519 signature over it (docs/signatures.md) as the manifest is first
+ * written: a reader holding the public key never meets the committed checkpoint unsigned. Ed25519 is
+ * deterministic, so two ranks committing the same checkpoint with the same key write the same bytes.
+ */
+export async function serializeSignedManifest(m: Manifest, opts: { key?: MacKey; keyId?: string; signer?: Signer }): Promise<Uint8Array> {
+  const doc = manifestDocument(m, opts.key, opts.keyId);
+  if (!opts.signer) return encodeManifest(doc);
+  const { addSignature } = await import('../format/signature.js');
+  return encodeManifest(await addSignature(doc, opts.signer, canonicalJson));
+}
+
+/** The signer of `privateKey` (UNSUPPORTED BAD_KEY for a bad one), imported before anything is written; undefined without one. */
+export async function manifestSigner(privateKey: PrivateKeyInput | undefined): Promise<Signer | undefined> {
+  if (privateKey === undefined) return undefined;
+  return (await import('../format/signature.js')).importPrivateKey(privateKey);
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

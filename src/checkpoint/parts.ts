@@ -35,7 +35,7 @@ import { joinKey } from '../store/keys.js';
 import { withLock } from '../store/lock.js';
 import { parseJsonObject, shownJson } from '../format/signed-json.js';
 import { LATEST, MANIFEST, MAX_WORLD_SIZE, PART_MANIFEST, partDirName, stepDirName } from './layout.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseManifest, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, manifestSigner, parseManifest, serializeSignedManifest, type FileEntry, type Manifest } from './manifest.js';
 import { checkLineage, firstLink, type Lineage, type ModelMetadata } from './metadata.js';
 import { commitFolder } from './commit.js';
 import { commitRecordKey, isObjectStore } from './commits.js';
@@ -109,6 +109,7 @@ export async function savePart(root: Dest, state: TrainingState, opts: SaveOptio
   if (state.lineage !== undefined && 'problem' in checkLineage(state.lineage)) {
     throw new UnsupportedError(`training state: ${(checkLineage(state.lineage) as { problem: string }).problem} (pass the lineage a LoadedCheckpoint returned, or none)`, { detail: 'BAD_STATE' });
   }
+  await manifestSigner(opts.privateKey); // a bad private key fails before this rank writes anything
   const { staging, final } = folderNames(store, step, p.checkpointId);
   const folder = joinKey(rootKey, staging);
   const partKey = joinKey(folder, partDirName(p.rank, p.worldSize));
@@ -221,7 +222,7 @@ async function commitParts(store: Store, rootKey: string, staging: string, final
     format: CHECKPOINT_FORMAT, format_version: CHECKPOINT_VERSION, step: first.step, created_at: first.created_at,
     model: first.model, lineage, files, metrics: first.metrics, checkpoint_id: first.checkpoint_id, parts: parts.map((x) => x.name),
   };
-  const manifestBytes = serializeManifest(manifest, opts.key, opts.keyId);
+  const manifestBytes = await serializeSignedManifest(manifest, { key: opts.key, keyId: opts.keyId, signer: await manifestSigner(opts.privateKey) });
   const latestKey = joinKey(rootKey, LATEST);
   const folder = joinKey(rootKey, staging);
   if (isObjectStore(store)) {

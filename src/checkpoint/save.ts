@@ -32,6 +32,7 @@ import { dirOf, joinKey } from '../store/keys.js';
 import { tensorBytes, writeSafetensors } from '../format/safetensors-write.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import type { MacKey } from '../format/signed-json.js';
+import type { PrivateKeyInput } from '../format/signature.js';
 import type { TensorMap } from '../types/tensor.js';
 import type { ModelLike, Optimizer } from '../tfjs/tf.js';
 import { describeModel } from '../tfjs/describe.js';
@@ -45,7 +46,7 @@ import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, ste
 import { commitFolder } from './commit.js';
 import { isObjectStore, recordCommitted } from './commits.js';
 import { savePart, type PartOptions } from './parts.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseManifest, serializeManifest, type FileEntry, type Manifest } from './manifest.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, manifestSigner, parseManifest, serializeSignedManifest, type FileEntry, type Manifest } from './manifest.js';
 import { checkLineage, firstLink, type Lineage, type ModelMetadata } from './metadata.js';
 import { checkJsonMac } from '../format/signed-json.js';
 import { readRegistry, registerModel, updateRegistry } from './registry.js';
@@ -83,6 +84,11 @@ export interface SaveOptions extends OperationOptions {
   /** HMAC-SHA256 key: signs the manifest and the sidecars (never stored). */
   key?: MacKey;
   keyId?: string;
+  /**
+   * Ed25519 private key (PEM PKCS#8, JWK, CryptoKey or CryptoKeyPair; written nowhere): the manifest is signed as
+   * it is first written (docs/signatures.md). Several writers: give every rank the same key — any rank may commit.
+   */
+  privateKey?: PrivateKeyInput;
   logger?: Logger | null;
   /** Retention after the commit: keep the last N and the best K by a metric (LATEST is always kept). */
   retention?: RetentionPolicy;
@@ -296,6 +302,8 @@ export async function commit(c: Captured, opts: SaveOptions): Promise<Checkpoint
   const registry = await readRegistry(store, rootKey, log);
   const lineage: Lineage = state.lineage ?? registry.models[meta.model_name]?.lineage ?? { fine_tuned_from: null, chain: [firstLink(meta, createdAt)] };
 
+  // A bad private key fails here, before anything is written.
+  const signer = await manifestSigner(opts.privateKey);
   // 2. Write into a temporary folder (object stores: the checkpoint's own folder).
   const objectStore = isObjectStore(store);
   const name = c.name;
@@ -313,7 +321,7 @@ export async function commit(c: Captured, opts: SaveOptions): Promise<Checkpoint
       format: CHECKPOINT_FORMAT, format_version: CHECKPOINT_VERSION, step, created_at: createdAt,
       model: meta, lineage, files, metrics: { ...(state.metrics ?? {}) },
     };
-    const manifestBytes = serializeManifest(manifest, opts.key, opts.keyId);
+    const manifestBytes = await serializeSignedManifest(manifest, { key: opts.key, keyId: opts.keyId, signer });
     await store.write(joinKey(tmp, MANIFEST), manifestBytes);
     await store.sync(joinKey(tmp, MANIFEST));
     await checkWrittenManifest(store, joinKey(tmp, MANIFEST), manifestBytes, opts.key);
