@@ -11,9 +11,10 @@ export const FT_MODEL = { model_name: 'crash-ft', source: 'finetuned' };
 export const KEY = 'kill-campaign-key';
 
 /** A fresh state for `step`, its values set by `marker` (dispose() after the save). */
-export function crashState(step, marker, metadata = MODEL) {
+export function crashState(step, marker, metadata = MODEL, rows = 24) {
   // tidy: the initial values go; the variables stay until dispose() (Chromium's test files share one tf and count tensors).
-  const [w, b] = tf.tidy(() => [tf.variable(tf.fill([24, 24], marker + step / 1000)), tf.variable(tf.fill([24], -marker))]);
+  // `rows`: w is [rows, 24] — 65536 rows make a 6 MiB model file (and 12 MiB of Adam slots): multipart uploads on S3.
+  const [w, b] = tf.tidy(() => [tf.variable(tf.fill([rows, 24], marker + step / 1000)), tf.variable(tf.fill([24], -marker))]);
   const optimizer = tf.train.adam(0.01);
   optimizer.minimize(() => tf.sum(tf.mul(tf.matMul(w, tf.reshape(b, [24, 1])), tf.scalar(1e-3))), false, [w, b]);
   return {
@@ -23,8 +24,8 @@ export function crashState(step, marker, metadata = MODEL) {
 }
 
 /** A model + optimizer to resume into (same shapes). */
-export function crashTarget() {
-  const [w, b] = tf.tidy(() => [tf.variable(tf.zeros([24, 24])), tf.variable(tf.zeros([24]))]);
+export function crashTarget(rows = 24) {
+  const [w, b] = tf.tidy(() => [tf.variable(tf.zeros([rows, 24])), tf.variable(tf.zeros([24]))]);
   const optimizer = tf.train.adam(0.01);
   optimizer.minimize(() => tf.sum(tf.mul(w, tf.scalar(0))), false, [w, b]);
   return { model: { w, b }, optimizer, tf, dispose() { w.dispose(); b.dispose(); optimizer.dispose(); } };

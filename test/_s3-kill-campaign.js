@@ -14,17 +14,29 @@ import { crashState, crashTarget, partState, partsTarget } from './_crash-state.
 import { rng } from './_env.js';
 import { spawnChild } from './_kill-campaign.js';
 
-async function childCommand() {
+/** The saver under `runtime` ('node', 'deno' or 'bun': the repo's node_modules/.bin, as test/run.js runs them). */
+async function childCommand(runtime = 'node') {
   const { fileURLToPath } = await import('node:url');
-  return { cmd: process.execPath, args: [fileURLToPath(new URL('./_s3-kill-saver.js', import.meta.url))] };
+  const saver = fileURLToPath(new URL('./_s3-kill-saver.js', import.meta.url));
+  if (runtime === 'node') return { runtime, cmd: process.execPath, args: [saver] };
+  const bin = fileURLToPath(new URL(`../node_modules/.bin/${runtime}`, import.meta.url));
+  return { runtime, cmd: bin, args: runtime === 'deno' ? ['run', '-A', '--quiet', saver] : [saver] };
+}
+
+/** Which of `runtimes` can run the saver here (their binary exists). */
+export async function saverRuntimes(runtimes = ['node', 'deno', 'bun']) {
+  const { existsSync } = await import('node:fs');
+  const out = [];
+  for (const r of runtimes) if (r === 'node' || existsSync((await childCommand(r)).cmd)) out.push(r);
+  return out;
 }
 
 const isKilled = (r) => r.signal === 'SIGKILL' || r.code === 137;
 
-async function template(store, mode, worldSize) {
+async function template(store, mode, worldSize, rows) {
   if (mode === 'single') {
     for (const step of [1, 2, 3]) {
-      const s = crashState(step, step * 10);
+      const s = crashState(step, step * 10, undefined, rows);
       try { await saveCheckpoint({ store, key: '' }, s.state); } finally { s.dispose(); }
     }
     return 3;
@@ -39,7 +51,7 @@ async function template(store, mode, worldSize) {
 }
 
 /** Problems found in the root after the kills: [{ kind: 'torn' | 'lost' | 'phantom', message }]. */
-async function checkRoot(store, { mode, worldSize, committed, begun, removable }) {
+async function checkRoot(store, { mode, worldSize, committed, begun, removable, rows }) {
   const problems = [];
   const problem = (kind, message) => problems.push({ kind, message });
   const root = { store, key: '' };
@@ -64,7 +76,7 @@ async function checkRoot(store, { mode, worldSize, committed, begun, removable }
   }
   const steps = new Set(listed.map((c) => c.step));
   for (const s of committed.keys()) if (!steps.has(s) && !removable(s)) problem('lost', `step ${s} was confirmed committed and is not listed`);
-  const t = mode === 'single' ? crashTarget() : partsTarget(worldSize);
+  const t = mode === 'single' ? crashTarget(rows) : partsTarget(worldSize);
   try {
     const r = await resumeTraining(root, { model: t.model, ...(mode === 'single' ? { optimizer: t.optimizer } : {}), tf: t.tf });
     if (latest && r.step !== latest.step) problem('lost', `resume loads step ${r.step}, LATEST named ${latest.step}`);
@@ -75,7 +87,7 @@ async function checkRoot(store, { mode, worldSize, committed, begun, removable }
     t.dispose();
   }
   if (mode === 'single') {
-    const s = crashState(999, 9990);
+    const s = crashState(999, 9990, undefined, rows);
     try {
       await saveCheckpoint(root, s.state);
       if ((await loadCheckpoint(root)).step !== 999) problem('lost', 'the next save did not become LATEST');
@@ -105,25 +117,32 @@ async function pool(jobs, parallel) {
  * `count` random-time kills of `mode` writers; `s3Options()` gives options with a fresh prefix. Resolves to
  * { mode, runs, processesKilled, torn, lost, phantom, notKilled, failures }.
  */
-export async function s3Kills({ mode, count, seed = 1, parallel = 3, maxDelayMs = 4000, worldSize = 3, s3Options, onResult }) {
+export async function s3Kills({ mode, count, seed = 1, parallel = 3, maxDelayMs = 4000, worldSize = 3, s3Options, onResult, runtimes = ['node'], multipartEvery = 0 }) {
   await ready;
-  const command = await childCommand();
+  const commands = await Promise.all(runtimes.map((r) => childCommand(r)));
   const next = rng(seed);
-  const jobs = Array.from({ length: count }, () => {
+  const jobs = Array.from({ length: count }, (_, job) => {
     const delays = Array.from({ length: mode === 'single' ? 1 : worldSize }, () => Math.floor(next() * maxDelayMs));
     const childSeed = Math.floor(next() * 2 ** 31);
+    // Writers take turns across the runtimes (several writers of one checkpoint: each rank in the next one).
+    const rankCommands = delays.map((_, i) => commands[(job + i) % commands.length]);
+    // Every multipartEvery-th single-writer run saves a 6 MiB model (+ 12 MiB of slots) in 5 MiB parts: multipart uploads killed too.
+    const multipart = mode === 'single' && multipartEvery > 0 && job % multipartEvery === multipartEvery - 1;
+    const rows = multipart ? 65536 : 24;
+    // A slower save (and a runtime that starts slower) needs later kills to land inside it.
+    const delayScale = multipart ? 3 : 1;
     return async () => {
-      const o = s3Options();
+      const o = { ...s3Options(), ...(multipart ? { partSize: 5 << 20 } : {}) };
       const store = new S3Store(o);
       try {
-        const from = (await template(store, mode, worldSize)) + 1;
+        const from = (await template(store, mode, worldSize, rows)) + 1;
         const committed = new Map(Array.from({ length: from - 1 }, (_, i) => [i + 1, true]));
         const begun = new Set();
         const removed = new Set();
         let retentionInFlight = false;
         const ranks = mode === 'single' ? [undefined] : Array.from({ length: worldSize }, (_, r) => r);
-        const runs = await Promise.all(ranks.map((rank, i) => spawnChild(command, { s3: o, seed: childSeed + i, from, rank, worldSize: mode === 'multi' ? worldSize : undefined }, (line, child) => {
-          if (line === 'READY') setTimeout(() => child.kill('SIGKILL'), delays[i]);
+        const runs = await Promise.all(ranks.map((rank, i) => spawnChild(rankCommands[i], { s3: o, seed: childSeed + i, from, rank, worldSize: mode === 'multi' ? worldSize : undefined, rows }, (line, child) => {
+          if (line === 'READY') setTimeout(() => child.kill('SIGKILL'), delays[i] * delayScale);
           else if (line.startsWith('BEGIN ')) { const b = JSON.parse(line.slice(6)); begun.add(b.step); if (b.retention) retentionInFlight = true; }
           else if (line.startsWith('COMMITTED ')) {
             const c = JSON.parse(line.slice(10));
@@ -134,8 +153,11 @@ export async function s3Kills({ mode, count, seed = 1, parallel = 3, maxDelayMs 
         })));
         for (const s of removed) committed.delete(s);
         const killed = runs.every(isKilled);
-        const problems = killed ? await checkRoot(store, { mode, worldSize, committed, begun, removable: () => retentionInFlight }) : [];
-        const result = { mode, delays, killed, processes: runs.filter(isKilled).length, problems, ...(killed ? {} : { err: runs.map((r) => r.err.slice(-1500)).join('\n') }) };
+        const problems = killed ? await checkRoot(store, { mode, worldSize, committed, begun, removable: () => retentionInFlight, rows }) : [];
+        const result = {
+          mode, delays, killed, processes: runs.filter(isKilled).length, problems, runtimes: rankCommands.map((c) => c.runtime), multipart,
+          ...(killed ? {} : { err: runs.map((r) => r.err.slice(-1500)).join('\n') }),
+        };
         onResult?.(result);
         return result;
       } finally {
@@ -145,11 +167,13 @@ export async function s3Kills({ mode, count, seed = 1, parallel = 3, maxDelayMs 
     };
   });
   const results = await pool(jobs, parallel);
-  const t = { mode, runs: 0, processesKilled: 0, torn: 0, lost: 0, phantom: 0, notKilled: 0, failures: [] };
+  const t = { mode, runs: 0, processesKilled: 0, torn: 0, lost: 0, phantom: 0, notKilled: 0, failures: [], byRuntime: {}, multipartRuns: 0 };
   for (const r of results) {
     if (!r.killed) { t.notKilled++; t.failures.push(r); continue; }
     t.runs++;
     t.processesKilled += r.processes;
+    for (const rt of r.runtimes) t.byRuntime[rt] = (t.byRuntime[rt] ?? 0) + 1;
+    if (r.multipart) t.multipartRuns++;
     for (const k of new Set(r.problems.map((p) => p.kind))) t[k]++;
     if (r.problems.length) t.failures.push(r);
   }
@@ -158,7 +182,8 @@ export async function s3Kills({ mode, count, seed = 1, parallel = 3, maxDelayMs 
 
 /** One line for an s3Kills result. */
 export function s3KillSummary(t) {
-  return `${t.processesKilled} SIGKILLs of ${t.mode === 'single' ? 'single-rank' : 'multi-rank'} S3 writers in ${t.runs} runs: ${t.torn} torn, ${t.lost} lost, ${t.phantom} phantom, ${t.notKilled} not killed`;
+  const by = Object.entries(t.byRuntime ?? {}).map(([r, n]) => `${r} ${n}`).join(', ');
+  return `${t.processesKilled} SIGKILLs of ${t.mode === 'single' ? 'single-rank' : 'multi-rank'} S3 writers (${by}) in ${t.runs} runs${t.multipartRuns ? ` (${t.multipartRuns} with multipart uploads)` : ''}: ${t.torn} torn, ${t.lost} lost, ${t.phantom} phantom, ${t.notKilled} not killed`;
 }
 
 /**
@@ -176,9 +201,10 @@ export async function s3KillCampaign({ startRgw, single = 64, multi = 16, parall
     let n = 0;
     const s3Options = () => ({ ...base, prefix: `kill-${Date.now().toString(36)}-${n++}` });
     const onResult = (r) => { if (r.problems.length || !r.killed) log?.(`s3 ${r.mode} FAILURE ${JSON.stringify(r).slice(0, 1500)}`); };
-    const a = await s3Kills({ mode: 'single', count: single, seed, parallel, s3Options, onResult });
+    const runtimes = await saverRuntimes();
+    const a = await s3Kills({ mode: 'single', count: single, seed, parallel, s3Options, onResult, runtimes, multipartEvery: 8 });
     log?.(s3KillSummary(a));
-    const b = await s3Kills({ mode: 'multi', count: multi, seed: seed + 1, parallel, s3Options, onResult });
+    const b = await s3Kills({ mode: 'multi', count: multi, seed: seed + 1, parallel, s3Options, onResult, runtimes });
     log?.(s3KillSummary(b));
     const out = { single: a, multi: b, kills: a.processesKilled + b.processesKilled };
     if (a.failures.length || b.failures.length) {
