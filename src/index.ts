@@ -33,8 +33,8 @@ export type { Store, StoreEntry, ByteRange, VersionedValue, WriteCondition, Hash
 export { MemoryStore, sharedMemoryStore } from './store/memory.js';
 export { FsStore } from './store/fs.js';
 export { HttpStore } from './store/http.js';
-export { S3Store, parseS3Url, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT } from './store/s3-store.js';
-export type { S3StoreOptions, S3Stats, S3Credentials } from './store/s3.js';
+export { S3Store, parseS3Url, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT } from './store/s3.js';
+export type { S3StoreOptions, S3Stats, S3Credentials } from './store/s3-backend.js';
 export { signRequest } from './store/sigv4.js';
 export type { HttpStoreOptions, HttpStats } from './store/http.js';
 export { MAX_DECODED_BYTES } from './store/http.js';

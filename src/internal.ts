@@ -8,7 +8,7 @@ export { hashEngine, setHashEngine, availableHashEngines, WEBCRYPTO_MIN_BYTES } 
 export { SHA256_STATE_BYTES } from './core/sha256-core.js';
 export { loggerFrom } from './log/logger.js';
 export { IDB_CHUNK } from './store/idb.js';
-export { S3Backend } from './store/s3.js';
+export { S3Backend } from './store/s3-backend.js';
 export { FsBackend } from './store/fs-backend.js';
 export { inflateRaw, InflateError } from './core/inflate.js';
 export { writeAtomic, isTempKey } from './store/atomic.js';

@@ -2,7 +2,7 @@
 import type { Command } from './commands.js';
 import { parseArgs } from './args.js';
 import { UsageError } from './usage.js';
-import { S3Store, parseS3Url } from '../store/s3-store.js';
+import { S3Store, parseS3Url } from '../store/s3.js';
 
 export const abortUploads: Command = {
   usage: 'abort-uploads <s3://bucket/prefix> [--older-than-hours H] [--json]',

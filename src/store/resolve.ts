@@ -9,7 +9,7 @@ import { HttpStore, type HttpStoreOptions } from './http.js';
 import { MemoryStore, sharedMemoryStore } from './memory.js';
 import { OpfsStore } from './opfs.js';
 import { IdbStore } from './idb.js';
-import { S3Store, parseS3Url } from './s3-store.js';
+import { S3Store, parseS3Url } from './s3.js';
 import { redactUrl } from './redact.js';
 import { withCallSignal } from './call-signal.js';
 
