@@ -471,7 +471,7 @@ FMT('ranged sources: the tail, then one read per entry used (header and data tog
   assert.ok(ranges.every((r) => r && r.end - r.start <= 65557 + 1024), 'never the whole file in one read');
 });
 
-FMT('DEFLATE-compressed entries read through fflate', async () => {
+FMT('DEFLATE-compressed entries are inflated by the core (fflate deflated them)', async () => {
   const p = pickleOf({ w: tensorOp({ key: '0', numel: 4, shape: [4] }) });
   const file = await readTorchFile(torchZip({ pickle: p, storages: { 0: f32(4) }, deflate: true }), { verifyCrc: true });
   assert.equal(Array.from(file.tensors.get('w').toFloat32()), [0, 1, 2, 3]);

@@ -3,7 +3,7 @@
 // fsyncs, renames and LATEST), logs into a list sent back with the reply, and
 // hands the transferred buffers back. One request per worker; the main thread
 // terminates it after the reply.
-import { CheckpointError } from '../errors.js';
+import { errorToJSON } from '../errors.js';
 import type { Fields, Logger } from '../log/logger.js';
 import { workerPort } from '../platform/runtime.js';
 import { resolveSource } from '../store/resolve.js';
@@ -25,7 +25,7 @@ async function run({ root, c, opts, pooled }: CommitRequest): Promise<void> {
     const info = await commit({ ...c, store, rootKey: key, adapter: adapterOrIdentity(c.meta.architecture_type) }, { ...opts, logger });
     port.post({ op: 'done', info, records: plain(), pooled }, pooled);
   } catch (e) {
-    const error = e instanceof CheckpointError ? e.toJSON() : { message: String((e as Error)?.message ?? e) };
+    const error = errorToJSON(e);
     port.post({ op: 'error', error, records: plain(), pooled }, pooled);
   }
 }

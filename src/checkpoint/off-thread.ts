@@ -15,7 +15,7 @@
 // capture), by copy otherwise. Anything a worker cannot take — an AbortSignal,
 // onProgress, custom adapters, a Store object, a CryptoKey — keeps the commit
 // on this thread, as does a worker that fails to start.
-import { CheckpointError, ERROR_CODES, IoError, errorFor, type ErrorCode } from '../errors.js';
+import { IoError, errorFromJSON } from '../errors.js';
 import type { Fields, Logger } from '../log/logger.js';
 import { isNode, type WorkerEndpoint } from '../platform/runtime.js';
 import type { Dest } from '../store/resolve.js';
@@ -123,17 +123,6 @@ export async function offThreadRoot(root: Dest, storeKind: string, opts: SaveOpt
   return typeof root === 'string' ? root : root.href;
 }
 
-function toError(json: Record<string, unknown>): CheckpointError {
-  const message = String(json.message ?? 'checkpoint writer thread failed');
-  if (ERROR_CODES.includes(json.code as ErrorCode)) {
-    return errorFor(json.code as ErrorCode, message, {
-      detail: json.detail as string | undefined, path: json.path as string | undefined, tensor: json.tensor as string | undefined,
-      position: json.position as number | undefined, data: json.data,
-    });
-  }
-  return new IoError(`checkpoint writer thread failed: ${message}`, { detail: 'WORKER' });
-}
-
 /**
  * Commits `c` on a worker started now (synchronously: nothing here waits for this thread to yield).
  * Resolves with the result and the transferred buffers handed back; null when the worker could not
@@ -155,7 +144,7 @@ export function commitOffThread(root: string, c: Captured, opts: SaveOptions, po
     const r = m as CommitReply;
     for (const [level, msg, fields] of r.records ?? []) log[level]?.(msg, fields);
     if (r.op === 'done') settle(() => resolve({ info: r.info, pooled: r.pooled }));
-    else settle(() => reject(toError(r.error)));
+    else settle(() => reject(errorFromJSON(r.error, 'checkpoint writer thread')));
   };
   const onFail = (e: Error) => settle(() => reject(new IoError(`the checkpoint writer thread failed while saving step ${c.step}: ${e.message} (the previous checkpoint stays LATEST)`, { detail: 'WORKER', cause: e })));
   try {

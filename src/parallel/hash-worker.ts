@@ -6,7 +6,7 @@
 import { setHashEngine, ready, type HashEngineName } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { hashRanges } from './range-hash.js';
-import { CheckpointError } from '../errors.js';
+import { errorToJSON } from '../errors.js';
 import { FsBackend } from '../store/fs-backend.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { workerPort } from '../platform/runtime.js';
@@ -46,7 +46,7 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
         });
         post({ op: 'done', id: m.id, digests, buffer: m.buffer }, [m.buffer]);
       } catch (e) {
-        post({ op: 'error', id: m.id, error: errorJson(e), buffer: m.buffer }, [m.buffer]);
+        post({ op: 'error', id: m.id, error: errorToJSON(e), buffer: m.buffer }, [m.buffer]);
       }
       return;
     }
@@ -61,7 +61,7 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
         post({ op: 'returned', id: m.id, buffer: m.buffer }, [m.buffer]);
       } catch (e) {
         streams.delete(m.id);
-        post({ op: 'error', id: m.id, error: errorJson(e), buffer: m.buffer }, [m.buffer]);
+        post({ op: 'error', id: m.id, error: errorToJSON(e), buffer: m.buffer }, [m.buffer]);
       }
       return;
     }
@@ -75,18 +75,13 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
   }
 }
 
-function errorJson(e: unknown): Record<string, unknown> {
-  if (e instanceof CheckpointError) return e.toJSON();
-  return { message: String((e as Error)?.message ?? e) };
-}
-
 async function main(): Promise<void> {
   const { post, listen } = (await workerPort()) as { post: Post; listen(f: (m: WorkerRequest) => void): void };
   // Requests run one at a time, in order: a stream's updates must be hashed in the order sent.
   let queue = Promise.resolve();
   listen((m) => {
     queue = queue.then(() => handle(m, post)).catch((e) => {
-      if ('id' in m) post({ op: 'error', id: m.id, error: errorJson(e) });
+      if ('id' in m) post({ op: 'error', id: m.id, error: errorToJSON(e) });
     });
   });
   post({ op: 'ready' });

@@ -9,7 +9,7 @@
 // transferred ArrayBuffers, sent back after hashing, so nothing is copied and
 // at most a few jobs' bytes are in flight. Digests are the same as on one
 // thread: only where they are computed changes.
-import { CheckpointError, IoError, ERROR_CODES, type ErrorCode, errorFor } from '../errors.js';
+import { IoError, errorFromJSON } from '../errors.js';
 import { abortReason, throwIfAborted } from '../types/operation.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
 import type { NamedRange } from './range-hash.js';
@@ -47,17 +47,6 @@ function workerText(): Promise<string> {
 
 async function spawn(onReply: (r: WorkerReply) => void, onFail: (e: Error) => void): Promise<Endpoint> {
   return startWorker(await workerText(), (m) => onReply(m as WorkerReply), onFail);
-}
-
-function toError(json: Record<string, unknown>): CheckpointError {
-  const message = String(json.message ?? 'hashing worker failed');
-  if (ERROR_CODES.includes(json.code as ErrorCode)) {
-    return errorFor(json.code as ErrorCode, message, {
-      detail: json.detail as string | undefined, path: json.path as string | undefined, tensor: json.tensor as string | undefined,
-      position: json.position as number | undefined, data: json.data,
-    });
-  }
-  return new IoError(`hashing worker failed: ${message}`, { detail: 'WORKER' });
 }
 
 class PoolWorker {
@@ -180,7 +169,7 @@ export class HashPool {
         reply: (r) => {
           if (r.op === 'progress') onProgress?.(r.bytes);
           else if (r.op === 'done') (end(), resolve(r));
-          else if (r.op === 'error') (end(), reject(toError(r.error)));
+          else if (r.op === 'error') (end(), reject(errorFromJSON(r.error, 'hashing worker')));
         },
         fail: (e) => (w.jobs--, this.wake(), reject(e)),
       });
@@ -260,7 +249,7 @@ export class HashPool {
           } else if (r.op === 'error') {
             inFlight--;
             release();
-            failure = toError(r.error);
+            failure = errorFromJSON(r.error, 'hashing worker');
             wakeUp();
             finish?.reject(failure);
           }
