@@ -16,23 +16,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The target for a read + verify page at start (issue #12): not met yet (BENCHMARKS.md says by how much). */
 export const READ_VERIFY_BUDGET = 32 * 1024;
 /**
- * What test/size.test.js holds it to meanwhile: the bytes measured on 2026-12-06 (42,612 gzip: the S3 and fs stores
- * load their code on first use and the core ships deflated with its own inflater, −5.3 KB; verified loading at the
- * speed of the wire, #17, +1.2 KB) plus 2%, so that any growth fails until it is paid for elsewhere — plus 1,251
- * bytes for verified partial reads (#15 item 2: verify checks chunk digests, the sidecar validates them, file.slice
- * loads its planner on first use; 43,008 → 44,259 measured), not yet paid for — plus 199 bytes, not yet paid for:
- * verify and load read checkpoints of several writers (the parts' union) and list only committed checkpoints on
- * object stores (#14; 44,914 measured with them; 44,917 with parallel whole-object S3 reads) — plus 81 bytes, not yet
- * paid for: readSafetensors / openTensors / loadCheckpoint / resumeTraining check an Ed25519 public key (#15; 44,998) —
- * plus 355 bytes, not yet paid for: sign() writes a sharded model's sidecars as one set, and the operation's signal
- * reaches every call of a store passed as an object (#15; 45,353; loading the set writer lazily measured 45,575) —
- * plus 144 bytes, not yet paid for: a checkpoint's files hashed once, as they download (#14: Store.readHashed where
- * the store has it, and no second pass over the tensors when the sidecar records the manifest's file hash; 45,497) —
- * plus 514 bytes, not yet paid for: verify in one pass (#17: the digests that tile the data region, the fallback
- * kept; 46,011 measured) — plus 10 bytes, not yet paid for: saveCheckpoint signs the manifest with an Ed25519
- * private key (#14; 46,021).
+ * What test/size.test.js holds it to meanwhile: the bytes measured, so that any growth fails until it is paid
+ * for elsewhere. 46,021 on 2026-12-06 before; 42,122 once the sharded and checkpoint readers load on first use
+ * and nothing the page does not use is pulled into its start chunks by the public entry's re-exports (the
+ * checkpoint manifest, listing and metadata code, the SigV4 signer). BENCHMARKS.md "size" has the history.
  */
-export const READ_VERIFY_LIMIT = 46_021;
+export const READ_VERIFY_LIMIT = 42_122;
 
 /** Each use as a page would write it: `safeckpt` resolves to this package (self-reference, through its exports). */
 export const USES = {
@@ -49,7 +38,12 @@ export async function run(src, dest) { await readTorch(src); return convertTorch
 
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
 
-/** Sizes of one use: { start, startGzip, lazy: [{ name, bytes, gzip }], oneFileGzip }. */
+/**
+ * Sizes of one use: { start, startGzip, lazy: [{ name, bytes, gzip }], oneFileGzip, pulledIn }. `pulledIn`: the
+ * modules in the start chunks that a build with every dynamic import left out does not contain — code that only
+ * lazily loaded chunks use, yet ships at start. esbuild does that to a module that a file of the page's (the
+ * public entry's re-exports included) imports statically, even when the page itself uses none of it.
+ */
 export async function measure(source) {
   const dir = join(root, 'build', 'size', Math.random().toString(36).slice(2));
   mkdirSync(dir, { recursive: true });
@@ -88,7 +82,11 @@ export async function measure(source) {
     const lazy = [...later].map((name) => ({ name: label(name), bytes: files.get(name).length, gzip: gz(files.get(name)) }))
       .sort((a, b) => b.gzip - a.gzip);
     const one = await esbuild.build({ ...common, outfile: join(dir, 'one.js') });
-    return { start: startBytes, startGzip, lazy, oneFileGzip: gz(one.outputFiles[0].contents) };
+    const noLater = { name: 'no-dynamic-imports', setup(b) { b.onResolve({ filter: /.*/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, external: true } : undefined)); } };
+    const eager = await esbuild.build({ ...common, outfile: join(dir, 'eager.js'), metafile: true, plugins: [noLater] });
+    const needed = new Set(Object.values(eager.metafile.outputs).flatMap((o) => Object.keys(o.inputs)));
+    const pulledIn = [...start].flatMap((n) => Object.keys(outputs[n].inputs)).filter((i) => !needed.has(i)).map((i) => i.replace(/^.*?dist\//, ''));
+    return { start: startBytes, startGzip, lazy, oneFileGzip: gz(one.outputFiles[0].contents), pulledIn };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,17 @@
 // A checkpoint written by several writers (parts.ts) holds one folder per
 // rank, `rank-RRRRR-of-NNNNN/` (that rank's files and its part.json), and the
 // one checkpoint.json that commits them all.
+// The checkpoint format's identity lives here too, beside the names: the public entry exports these
+// constants from this small file, so a page that reads model files does not ship the manifest's code
+// (an entry's re-export makes esbuild put a module's code in the page's first chunks, bench/size.bench.js).
 import { baseOf } from '../store/keys.js';
+
+/** The `format` tag of a checkpoint manifest (checkpoint.json). */
+export const CHECKPOINT_FORMAT = 'safeckpt.checkpoint';
+/** The newest checkpoint `format_version` this build writes and reads (a newer one is refused as UNSUPPORTED). */
+export const CHECKPOINT_VERSION = 3;
+/** The architecture a checkpoint without metadata is assumed to hold (backward compatibility). */
+export const DEFAULT_ARCHITECTURE = 'custom-transformer';
 
 export const MANIFEST = 'checkpoint.json';
 export const MODEL_FILE = 'model.safetensors';

@@ -1,9 +1,9 @@
-// listCheckpoints: the committed checkpoints of a root, oldest first, from
-// their manifests (cheap: no tensor is read or hashed; `verify` does that).
-// Leftovers of interrupted saves are not checkpoints and are not listed.
+// The committed checkpoints of a root, oldest first, from their manifests
+// (cheap: no tensor is read or hashed; `verify` does that), and the folders
+// that hold them. Leftovers of interrupted saves are not checkpoints and are
+// not listed. listCheckpoints (src/sources/list.ts) is its public form.
 import { CorruptError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { resolveSource, type Source } from '../store/resolve.js';
 import { baseOf, joinKey } from '../store/keys.js';
 import { LATEST, MANIFEST, MAX_NAME_LENGTH, replacedOf, stepOfDir } from './layout.js';
 import { parseManifest } from './manifest.js';
@@ -93,10 +93,4 @@ export async function listAt(store: Store, rootKey: string): Promise<CheckpointI
     }
   }
   return out;
-}
-
-/** The committed checkpoints of `root` (oldest first), each marked `latest` when LATEST names it. */
-export async function listCheckpoints(root: Source): Promise<CheckpointInfo[]> {
-  const { store, key } = resolveSource(root);
-  return listAt(store, key);
 }

@@ -14,13 +14,12 @@ import { CorruptError, UnsupportedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { canonicalJson, parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
 import type { PrivateKeyInput, Signer } from '../format/signature.js';
-import { partDirName } from './layout.js';
-import { DEFAULT_ARCHITECTURE, checkLineage, fromSignable, toSignable, type Lineage, type ModelMetadata } from './metadata.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, DEFAULT_ARCHITECTURE, partDirName } from './layout.js';
+import { checkLineage, fromSignable, toSignable, type Lineage, type ModelMetadata } from './metadata.js';
 
-/** The `format` tag of a checkpoint manifest (checkpoint.json). */
-export const CHECKPOINT_FORMAT = 'safeckpt.checkpoint';
-/** The newest checkpoint `format_version` this build writes and reads (a newer one is refused as UNSUPPORTED). */
-export const CHECKPOINT_VERSION = 3;
+// Defined with the layout: the public entry exports them from there, and a page that only reads model
+// files then ships none of this file (bench/size.bench.js).
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './layout.js';
 
 /** One file a manifest lists: its size and SHA-256. */
 export interface FileEntry {

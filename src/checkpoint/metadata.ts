@@ -45,8 +45,8 @@ export interface Lineage {
   chain: LineageLink[];
 }
 
-/** The architecture a checkpoint without metadata is assumed to hold (backward compatibility). */
-export const DEFAULT_ARCHITECTURE = 'custom-transformer';
+// Defined with the layout, like the format tag: the public entry exports it from there.
+export { DEFAULT_ARCHITECTURE } from './layout.js';
 
 /** Metadata nests a few levels; deeper values (a hostile manifest, a runaway config) are refused before the stack is. */
 export const MAX_METADATA_DEPTH = 64;

@@ -25,7 +25,7 @@ import { TinyLM, TINY_LM_DEFAULTS, TrainLoop, CORPUS, charVocab, encode, type Ti
 import { saveCheckpoint, type TrainingState } from '../checkpoint/save.js';
 import { resumeTraining } from '../checkpoint/resume.js';
 import { loadCheckpoint } from '../checkpoint/load.js';
-import { listCheckpoints } from '../checkpoint/list.js';
+import { listCheckpoints } from '../sources/list.js';
 import { lossChart } from './loss-chart.js';
 
 const STEPS = 30;

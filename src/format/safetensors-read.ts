@@ -8,6 +8,8 @@
 import { CheckpointError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
 import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
 import { createSha256, sha256Async, toHex } from '../core/hash.js';
+import { ready as hashReady } from '../core/hash-engines.js';
+import { publicKeyCheck } from './signing-keys.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import type { Header, TensorInfo, TensorView } from '../types/tensor.js';
@@ -17,7 +19,7 @@ import type { SliceRanges } from './slice.js';
 import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey, type SignatureCheck } from './signed-json.js';
 import type { PublicKeyInput } from './signature.js';
-import { JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
+import { AUTO_WORKERS_FROM, JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { nameRecord, own } from '../name-record.js';
 import { abortReason, ProgressReporter, throwIfAborted, type OperationOptions } from '../types/operation.js';
@@ -397,4 +399,24 @@ export async function openSafetensors(store: Store, key: string, opts: OpenOptio
   await loadRequested(f, store, opts, lease, progress);
   progress.finish();
   return f;
+}
+
+/**
+ * Opens a located safetensors file or sharded model (the sources layer tells which: src/sources/detect.ts).
+ * `probe`: the first bytes of the file (or the whole index), already read to tell what it is. The sharded
+ * reader loads on first use: a page that reads single files does not ship it.
+ */
+export async function openModel(store: Store, kind: 'file' | 'sharded', key: string, opts: OpenOptions = {}, probe?: Uint8Array): Promise<SafetensorsFile> {
+  // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
+  await hashReady();
+  // A public key is imported once, before anything is read (a bad key is UNSUPPORTED BAD_KEY at once).
+  if (opts.publicKey !== undefined && !opts.checkSignature) opts = { ...opts, checkSignature: await publicKeyCheck(opts.publicKey) };
+  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.load);
+  try {
+    if (kind === 'file') return await openSafetensors(store, key, opts, lease, probe);
+    const { openSharded } = await import('./sharded-read.js');
+    return await openSharded(store, key, opts, lease, probe);
+  } finally {
+    lease.close();
+  }
 }

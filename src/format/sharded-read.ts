@@ -7,20 +7,18 @@
 // deleted index sidecar never yields a tensor.
 import type { SliceRanges } from './slice.js';
 import { AuthError, CorruptError, IntegrityError, NotFoundError, errorFor } from '../errors.js';
-import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex } from '../core/hash.js';
 import { loggerFrom } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorView } from '../types/tensor.js';
-import { AUTO_WORKERS_FROM, PoolLease } from '../parallel/lease.js';
+import type { PoolLease } from '../parallel/lease.js';
 import { nameRecord, own } from '../name-record.js';
 import { ProgressReporter } from '../types/operation.js';
 import { sidecarKeyFor } from './sidecar.js';
 import { checkJsonMac } from './signed-json.js';
-import { publicKeyCheck } from './signing-keys.js';
 import { parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar, type ShardIndex } from './sharded.js';
-import { bytesOf, loadRequested, requestedNames, openSafetensors, openSafetensorsFile, sidecarMissing, type OpenOptions, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
+import { bytesOf, loadRequested, requestedNames, openSafetensorsFile, sidecarMissing, type ReadOptions, type SafetensorsFile, type SingleFile } from './safetensors-read.js';
 
 /**
  * Files read as one, like the shards of a model (a checkpoint's parts, each written by its own writer):
@@ -210,19 +208,3 @@ export async function openSharded(store: Store, indexKey: string, opts: ReadOpti
   return model;
 }
 
-/**
- * Opens a located safetensors file or sharded model (the sources layer tells which: src/sources/detect.ts).
- * `probe`: the first bytes of the file (or the whole index), already read to tell what it is.
- */
-export async function openModel(store: Store, kind: 'file' | 'sharded', key: string, opts: OpenOptions = {}, probe?: Uint8Array): Promise<SafetensorsFile> {
-  // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
-  await hashReady();
-  // A public key is imported once, before anything is read (a bad key is UNSUPPORTED BAD_KEY at once).
-  if (opts.publicKey !== undefined && !opts.checkSignature) opts = { ...opts, checkSignature: await publicKeyCheck(opts.publicKey) };
-  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.load);
-  try {
-    return kind === 'sharded' ? await openSharded(store, key, opts, lease, probe) : await openSafetensors(store, key, opts, lease, probe);
-  } finally {
-    lease.close();
-  }
-}

@@ -10,7 +10,7 @@ import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
 import type { Dtype } from '../types/dtype.js';
 import type { TensorView } from '../types/tensor.js';
 import { signatureStatus, type MacKey, type SignatureStatus } from '../format/signed-json.js';
-import { openModel } from '../format/sharded-read.js';
+import { openModel } from '../format/safetensors-read.js';
 import { publicKeyCheck } from '../format/signing-keys.js';
 import type { PublicKeyInput } from '../format/signature.js';
 import { readTorchFile } from '../format/torch/read.js';

@@ -4,10 +4,8 @@
 import { UnsupportedError } from '../errors.js';
 import { resolveSource, type Source } from '../store/resolve.js';
 import { joinKey } from '../store/keys.js';
-import type { ReadOptions, SafetensorsFile } from '../format/safetensors-read.js';
-import { openModel } from '../format/sharded-read.js';
+import { openModel, type ReadOptions, type SafetensorsFile } from '../format/safetensors-read.js';
 import { MODEL_FILE } from '../checkpoint/layout.js';
-import { locateCheckpoint, readCheckpointDir } from '../checkpoint/read.js';
 import { publicKeyCheck } from '../format/signing-keys.js';
 import { loggerFrom } from '../log/logger.js';
 import { detectSource } from './detect.js';
@@ -28,6 +26,8 @@ async function readUnder(src: Source, opts: ReadOptions): Promise<SafetensorsFil
     case 'sharded':
       return openModel(store, 'sharded', d.key, opts, d.probe);
     case 'checkpoint': {
+      // The checkpoint reader loads on first use: a page that reads model files does not ship it.
+      const { locateCheckpoint, readCheckpointDir } = await import('../checkpoint/read.js');
       const dir = await locateCheckpoint(store, d.key);
       if (opts.publicKey === undefined) return openModel(store, 'file', joinKey(dir, MODEL_FILE), opts);
       // A checkpoint's signature is on its manifest, which lists every file with its SHA-256 (the model's

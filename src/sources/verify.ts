@@ -14,7 +14,6 @@ import { createSha256, nativeSha256Stream, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
-import { verifyCheckpoint } from '../checkpoint/verify-checkpoint.js';
 import { writeAtomic, writeAtomicSet } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from '../types/tensor.js';
@@ -29,10 +28,8 @@ import type { PrivateKeyInput, PublicKeyInput, Signer } from '../format/signatur
 import { publicKeyCheck } from '../format/signing-keys.js';
 import { joinKey } from '../store/keys.js';
 import { MANIFEST } from '../checkpoint/layout.js';
-import { locateCheckpoint } from '../checkpoint/read.js';
 import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf } from '../format/sharded.js';
 import { checkSidecarAgainst, checkTensor, planReads, openSafetensorsFile, readHeaderAt, readSidecarAt, type SingleFile } from '../format/safetensors-read.js';
-import { openSharded } from '../format/sharded-read.js';
 import { nameRecord, own } from '../name-record.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 import { detectSource, type DetectedSource } from './detect.js';
@@ -343,6 +340,7 @@ const openOpts = (opts: VerifyOptions) => ({ key: opts.key, strict: opts.strict,
 
 async function verifySharded(store: Store, indexKey: string, opts: Checked, progress: ProgressReporter, lease: PoolLease, probe?: Uint8Array): Promise<VerifyReport> {
   // The one sharded open: index sidecar (AUTH with a key), every shard's header and sidecar, the weight map, every shard bound.
+  const { openSharded } = await import('../format/sharded-read.js');
   const model = await openSharded(store, indexKey, openOpts(opts), undefined, probe);
   await opts.checkSignature?.(model.indexSidecar as unknown as Record<string, unknown> | null, store.describe(sidecarKeyFor(indexKey)));
   const files: VerifyReport[] = [];
@@ -397,7 +395,8 @@ async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyRepo
   const checkSignature = opts.publicKey !== undefined ? await publicKeyCheck(opts.publicKey) : undefined;
   const d = await detectSource(store, key);
   // A training checkpoint folder (or root): its manifest lists every file with its SHA-256.
-  if (d.kind === 'checkpoint') return verifyCheckpoint(store, d.key, { ...opts, checkSignature });
+  // Its code loads on first use: a page that verifies model files does not ship it.
+  if (d.kind === 'checkpoint') return (await import('../checkpoint/verify-checkpoint.js')).verifyCheckpoint(store, d.key, { ...opts, checkSignature });
   const kind = modelKind(store, d, 'verify');
   const log = loggerFrom(opts);
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
@@ -515,6 +514,8 @@ async function signedSidecar(store: Store, key: string, mac: MacKey | undefined,
 
 /** Adds an Ed25519 signature to a checkpoint's manifest, after checking every byte of the checkpoint. */
 async function signCheckpoint(store: Store, key: string, signer: Signer, opts: SignOptions): Promise<SignResult> {
+  const { locateCheckpoint } = await import('../checkpoint/read.js');
+  const { verifyCheckpoint } = await import('../checkpoint/verify-checkpoint.js');
   const dir = await locateCheckpoint(store, key);
   // Signing vouches for the checkpoint as it is: every file against the manifest first (INTEGRITY otherwise).
   await verifyCheckpoint(store, dir, { logger: opts.logger, signal: opts.signal, onProgress: opts.onProgress });
@@ -588,7 +589,7 @@ async function signUnder(src: Source, o: SignOptions): Promise<SignResult> {
     }
     const indexBytes = await store.read(where.key);
     const index = parseIndex(indexBytes, store.describe(where.key));
-    await openSharded(store, where.key, { verify: false, load: 'none' });
+    await (await import('../format/sharded-read.js')).openSharded(store, where.key, { verify: false, load: 'none' });
     // Every new sidecar is computed first (the long part: hashing), written nowhere; the signal is honoured up
     // to the commit point below and not after it: then the set is written as one (writeAtomicSet), the index
     // sidecar last, and a failure puts the old set back. Shards re-signed under an index sidecar still holding

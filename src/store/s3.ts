@@ -9,7 +9,7 @@ import { checkKey } from './keys.js';
 import { LazyStore } from './lazy.js';
 import type { HashedValue, Store, StoreCallOptions, VersionedValue, WriteCondition } from './store.js';
 import type { S3Backend, S3StoreOptions, S3Stats } from './s3-backend.js';
-import type { S3Credentials } from './sigv4.js';
+import type { S3Credentials, SignInput } from './sigv4.js';
 
 /** Default multipart part size (8 MiB): memory in flight is part size × parts in flight. */
 export const DEFAULT_PART_SIZE = 8 << 20;
@@ -17,6 +17,14 @@ export const DEFAULT_PART_SIZE = 8 << 20;
 export const DEFAULT_PARTS_IN_FLIGHT = 4;
 /** S3's smallest part (but the last). */
 export const MIN_PART_SIZE = 5 << 20;
+
+/**
+ * The AWS Signature Version 4 headers of one request (src/store/sigv4.ts). The signer loads on first use: the
+ * public entry exports this form, so a page that never signs does not ship it at start (bench/size.bench.js).
+ */
+export async function signRequest(req: SignInput): Promise<Record<string, string>> {
+  return (await import('./sigv4.js')).signRequest(req);
+}
 
 /** The bucket and key of an `s3://bucket/key` URL (the key %-decoded, without a trailing '/'). */
 export function parseS3Url(url: string): { bucket: string; key: string } {
