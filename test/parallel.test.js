@@ -80,6 +80,22 @@ P('readSafetensors: a parallel load+verify gives the same bytes', async () => {
     for (const [n, t] of Object.entries(weights)) assert.ok(same(f.tensors[n].bytes(), t.data), `${name}: ${n}`);
   }
 });
+P('readSafetensors from a local file with workers: each tensor in its own piece of memory, small neighbours sharing one up to 16 MiB', async () => {
+  if (isBrowser) return;
+  const { ref } = (await places()).find((p) => p.name === 'fs');
+  const f = await readSafetensors(ref('two/model.safetensors'), { workers: 2 });
+  // The workers read the file themselves into fresh memory per tensor (a buffer per job of 32–128 MiB before):
+  // a tensor kept alone does not keep its neighbours' bytes alive.
+  const buffers = new Set();
+  for (const [n, t] of Object.entries(weights)) {
+    const b = f.tensors[n].bytes();
+    assert.ok(same(b, t.data), n);
+    assert.ok(b.buffer.byteLength <= Math.max(16 * MiB, t.data.length), `${n}: ${t.data.length} bytes in a buffer of ${b.buffer.byteLength}`);
+    if (t.data.length > 16 * MiB) assert.is(b.buffer.byteLength, t.data.length, n);
+    buffers.add(b.buffer);
+  }
+  assert.ok(buffers.size >= 4, `${buffers.size} buffers`);
+});
 
 const E = suite('parallel hashing: errors name the tensor');
 E('a changed byte is INTEGRITY naming its tensor, from verify and from load, workers on', async () => {

@@ -205,6 +205,56 @@ for (const [kind, make] of backends) {
   W.run();
 }
 
+if (hasFs) {
+  // A verify pass (openReader) and a hashing worker (openSyncReader) open the file once for all their reads:
+  // the same checks and typed errors as a read(), the size fixed at the open.
+  const O = suite('fs: a file opened once for many reads (openReader, openSyncReader)');
+  const fs = await import('node:fs/promises');
+  const readers = [
+    ['openReader', (b, k) => b.openReader(k), (r, s, into) => r.readInto(s, into), (r) => r.close()],
+    ['openSyncReader', (b, k) => b.openSyncReader(k), async (r, s, into) => r.readInto(s, into), async (r) => r.close()],
+  ];
+  for (const [name, openIt, readIt, closeIt] of readers) {
+    O(`${name}: positional reads, the size at the open; past the end, or after the file shrank, CORRUPT SHORT_READ naming the file`, async () => {
+      const dir = await tempDir();
+      const bytes = randomBytes(3000, rng(5));
+      await fs.writeFile(`${dir}/f.bin`, bytes);
+      const b = new FsBackend(dir);
+      const r = await openIt(b, 'f.bin');
+      try {
+        assert.is(r.size, 3000);
+        const into = new Uint8Array(1000);
+        await readIt(r, 1500, into);
+        assert.equal(into, bytes.subarray(1500, 2500));
+        await readIt(r, 0, into.subarray(0, 10));
+        assert.equal(into.subarray(0, 10), bytes.subarray(0, 10));
+        let e = await readIt(r, 2500, new Uint8Array(501)).then(() => null, (x) => x);
+        assert.equal([e?.code, e?.detail, e?.path], ['CORRUPT', 'SHORT_READ', `${dir}/f.bin`], e?.message);
+        await fs.truncate(`${dir}/f.bin`, 2000);
+        e = await readIt(r, 1500, new Uint8Array(1000)).then(() => null, (x) => x);
+        assert.equal([e?.code, e?.detail, e?.position], ['CORRUPT', 'SHORT_READ', 2000], e?.message);
+        assert.match(e.message, /shrank/);
+      } finally {
+        await closeIt(r);
+      }
+    });
+    O(`${name}: a missing file is NOT_FOUND, a folder IO EISDIR, a FIFO IO NOT_A_FILE (refused before any read)`, async () => {
+      const dir = await tempDir();
+      const b = new FsBackend(dir);
+      await fs.mkdir(`${dir}/d`);
+      const codeOf = (p) => Promise.resolve().then(p).then(async (r) => (await closeIt(r), 'no error'), (e) => [e.code, e.detail]);
+      assert.equal(await codeOf(() => openIt(b, 'none.bin')), ['NOT_FOUND', undefined]);
+      assert.equal(await codeOf(() => openIt(b, 'd')), ['IO', 'EISDIR']);
+      if (runtime === 'node') {
+        const { spawnSync } = await import('node:child_process');
+        assert.is(spawnSync('mkfifo', [`${dir}/pipe`]).status, 0, 'mkfifo');
+        assert.equal(await codeOf(() => openIt(b, 'pipe')), ['IO', 'NOT_A_FILE']);
+      }
+    });
+  }
+  O.run();
+}
+
 const F = 'fixtures/reference/safetensors/valid/large_1mb.safetensors';
 const servers = [['http (nginx, Range)', 'SAFECKPT_TEST_HTTP', true], ['http (no Range support)', 'SAFECKPT_TEST_HTTP_NORANGE', false]];
 for (const [label, env, ranged] of servers) {
@@ -282,7 +332,7 @@ R('a store whose code loads on first use (S3Store, FsStore) has every Store capa
   const pairs = [
     [resolveSource('s3://my-bucket/runs').store, new S3Backend({ bucket: 'my-bucket', credentials }), ['createBucket', 'listUploads', 'abortUploads']],
     [new S3Store({ bucket: 'b-1', prefix: 'p/q/' }), new S3Backend({ bucket: 'b-1', prefix: 'p/q/', credentials }), []],
-    [resolveSource('/some/dir/x').store, new FsBackend('/some/dir'), ['readInto']],
+    [resolveSource('/some/dir/x').store, new FsBackend('/some/dir'), ['readInOrder']],
     [new FsStore('/'), new FsBackend('/'), []],
   ];
   for (const [front, back, extra] of pairs) {

@@ -12,6 +12,7 @@ import { ready as hashReady } from '../core/hash-engines.js';
 import { publicKeyCheck } from './signing-keys.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
+import { FsStore } from '../store/fs.js';
 import type { Header, TensorInfo, TensorView } from '../types/tensor.js';
 import type { Dtype } from '../types/dtype.js';
 import { toFloat32 } from './convert.js';
@@ -281,8 +282,9 @@ export class SingleFile implements SafetensorsFile {
     const staged = this.store.remote && this.verify && !!this.sidecar;
     const ranges = planReads(missing, this.store.remote ? COALESCE_GAP : 0, pool ? pooledRangeBytes(missing, pool.size) : staged ? REMOTE_VERIFIED_SEGMENT : READ_SEGMENT);
     // With a pool, a few reads at a time: started all at once, every read would finish (its file closed)
-    // only after the last one, and hashing could not overlap reading.
-    const ahead = pool ? pool.size : staged ? REMOTE_REQUESTS_IN_FLIGHT : Infinity;
+    // only after the last one, and hashing could not overlap reading. Workers that read a local file
+    // themselves are given as many jobs as they queue, so that none waits for this thread between two.
+    const ahead = pool ? (this.store instanceof FsStore ? pool.capacity : pool.size) : staged ? REMOTE_REQUESTS_IN_FLIGHT : Infinity;
     let gate: Promise<unknown> = Promise.resolve();
     const inFlight: Promise<unknown>[] = [];
     for (const r of ranges) {
@@ -321,22 +323,29 @@ export class SingleFile implements SafetensorsFile {
   private async fetchRange(r: Range, pool: HashPool | null, progress?: ProgressReporter): Promise<Map<string, TensorView>> {
     throwIfAborted(this.signal);
     const base = this.header.dataStart;
-    let bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
-    throwIfAborted(this.signal);
     const check = this.verify && this.sidecar;
     let digests: Record<string, string> | undefined;
-    if (check && pool && freshReads(this.store) && ownsBuffer(bytes)) {
-      ({ digests, bytes } = await pool.hashOwnedBytes(bytes, r.start, r.infos.map((i) => ({ name: i.name, start: i.begin, end: i.end }))));
+    let dataOf: (i: TensorInfo) => Uint8Array;
+    // A local file: a worker reads the range into fresh memory itself, hashing as it reads, and hands it back.
+    if (check && pool && this.store instanceof FsStore) ({ digests, dataOf } = await pool.loadTensors(this.store, this.key, base, r.infos));
+    else {
+      let bytes = await this.store.read(this.key, { start: base + r.start, end: base + r.end });
+      throwIfAborted(this.signal);
+      if (check && pool && freshReads(this.store) && ownsBuffer(bytes)) {
+        ({ digests, bytes } = await pool.hashOwnedBytes(bytes, r.start, r.infos.map((i) => ({ name: i.name, start: i.begin, end: i.end }))));
+      }
+      dataOf = (i) => bytes.subarray(i.begin - r.start, i.end - r.start);
     }
+    throwIfAborted(this.signal);
     const out = new Map<string, TensorView>();
     // Tensors not hashed on a worker: all at once, so that where WebCrypto digests them (browsers, workerd)
     // it does so natively, a browser off this thread; node:crypto hashes them here.
     if (check && !digests) {
-      const found = await Promise.all(r.infos.map((i) => sha256Async(bytes.subarray(i.begin - r.start, i.end - r.start))));
+      const found = await Promise.all(r.infos.map((i) => sha256Async(dataOf(i))));
       digests = Object.fromEntries(r.infos.map((i, k) => [i.name, toHex(found[k])]));
     }
     for (const i of r.infos) {
-      const data = bytes.subarray(i.begin - r.start, i.end - r.start);
+      const data = dataOf(i);
       if (check) checkTensor(this.path, this.sidecar!, i.name, digests![i.name]);
       const v = new SafetensorsView(i, data);
       this.loaded[i.name] = v;

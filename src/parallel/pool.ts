@@ -13,6 +13,7 @@ import { IoError, errorFromJSON } from '../errors.js';
 import { abortReason, throwIfAborted } from '../types/operation.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
 import type { NamedRange } from './range-hash.js';
+import type { TensorInfo } from '../types/tensor.js';
 import { CORE_WASM_DEFLATED_BASE64 } from '../core/wasm-bytes.js';
 import type { FsStore } from '../store/fs.js';
 import { JOB_BYTES, ownsBuffer, type HashJob, type JobSource } from './lease.js';
@@ -20,8 +21,11 @@ import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { startWorker, type WorkerEndpoint } from '../platform/runtime.js';
 import { nameRecord } from '../name-record.js';
 
-/** Bytes a worker reads at once from a file it opened itself (one reused buffer). */
-export const WORKER_READ_SLICE = 8 << 20;
+/**
+ * Bytes a worker reads at once from a file it opened itself: small enough that the slice is still in the
+ * cache when it is hashed right after (1 MiB: 0.42 s for 1 GiB on 2 workers against 0.46 s at 16 MiB).
+ */
+export const WORKER_READ_SLICE = 1 << 20;
 /** Jobs queued per worker: one running, one waiting, so a worker never idles between jobs. */
 const JOBS_PER_WORKER = 2;
 /** Buffers a stream keeps in flight: one being hashed, one being filled. */
@@ -109,6 +113,11 @@ export class HashPool {
     this.workers = Array.from({ length: size }, () => new PoolWorker(this, engine));
   }
 
+  /** Jobs the workers take at once (one running and one waiting on each). */
+  get capacity(): number {
+    return this.size * JOBS_PER_WORKER;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -182,6 +191,27 @@ export class HashPool {
     const w = await this.pick();
     const r = await this.request(w, { op: 'file', id: this.nextId++, root: store.root, key, from: job.from, to: job.to, slice: WORKER_READ_SLICE, ranges: job.ranges }, [], onBytes);
     return r.digests!;
+  }
+
+  /**
+   * Reads the tensors `infos` (data offsets after `base`, neighbours) of the file of an fs store into fresh
+   * memory on a worker, which hashes them as it reads and hands the bytes back (a load: nothing is read or
+   * copied on this thread). `dataOf(info)`: a tensor's bytes, a view of the piece of memory that holds it.
+   */
+  async loadTensors(store: FsStore, key: string, base: number, infos: readonly TensorInfo[]): Promise<{ digests: Record<string, string>; dataOf(i: TensorInfo): Uint8Array }> {
+    const ranges = infos.map((i) => ({ name: i.name, start: base + i.begin, end: base + i.end }));
+    const w = await this.pick();
+    const from = ranges[0].start, to = ranges[ranges.length - 1].end;
+    const r = await this.request(w, { op: 'file', id: this.nextId++, root: store.root, key, from, to, slice: WORKER_READ_SLICE, ranges, keep: true }, []);
+    const buffers = r.buffers!, starts = r.starts!;
+    return {
+      digests: r.digests!,
+      dataOf: ({ begin, end }) => {
+        let i = starts.length - 1;
+        while (i > 0 && starts[i] > base + begin) i--;
+        return new Uint8Array(buffers[i], base + begin - starts[i], end - begin);
+      },
+    };
   }
 
   /**

@@ -7,8 +7,11 @@ import type { NamedRange } from './range-hash.js';
 export type WorkerRequest =
   /** Pins the engine the main thread runs (digests are the same whichever runs; speed is not). */
   | { op: 'init'; engine: string }
-  /** Hash `ranges` of the file at root/key, reading [from, to) itself in `slice`-byte reads. */
-  | { op: 'file'; id: number; root: string; key: string; from: number; to: number; slice: number; ranges: NamedRange[] }
+  /**
+   * Hash `ranges` of the file at root/key, reading [from, to) itself in `slice`-byte reads; `keep`: into fresh
+   * memory sent back with the digests (a load: a piece per tensor, small ones together), else into a reused buffer.
+   */
+  | { op: 'file'; id: number; root: string; key: string; from: number; to: number; slice: number; ranges: NamedRange[]; keep?: boolean }
   /** Hash `ranges` of `buffer`, whose first byte is at absolute position `offset`; the buffer is sent back. */
   | { op: 'bytes'; id: number; buffer: ArrayBuffer; offset: number; length: number; ranges: NamedRange[] }
   /** Starts a streamed SHA-256 under `id`. */
@@ -21,7 +24,8 @@ export type WorkerRequest =
 export type WorkerReply =
   | { op: 'ready' }
   | { op: 'progress'; id: number; bytes: number }
-  | { op: 'done'; id: number; digests?: Record<string, string>; digest?: string; buffer?: ArrayBuffer }
+  /** `buffers`/`starts`: a 'file' job with `keep`, its bytes in pieces of fresh memory and where each begins in the file. */
+  | { op: 'done'; id: number; digests?: Record<string, string>; digest?: string; buffer?: ArrayBuffer; buffers?: ArrayBuffer[]; starts?: number[] }
   /** A buffer of stream `id` hashed and handed back for reuse. */
   | { op: 'returned'; id: number; buffer: ArrayBuffer }
   /** `error` is CheckpointError.toJSON() (or a plain message for anything else). */

@@ -57,6 +57,16 @@ export function fsPromises(): Promise<Modules['node:fs/promises']> {
   }));
 }
 
+let fss: Promise<Modules['node:fs']> | undefined;
+/** node:fs (its synchronous calls: a hashing worker, which may block, reads with them), loaded once; NO_FS where the runtime has none. */
+export function fsSync(): Promise<Modules['node:fs']> {
+  if (!hasNodeModules()) return Promise.reject(noFs());
+  return (fss ??= nodeModule('node:fs').catch((e) => {
+    fss = undefined;
+    throw noFs(e);
+  }));
+}
+
 /** node:fs and the two path helpers the file sink needs. */
 export async function syncFs(): Promise<{ fs: Modules['node:fs']; fileURLToPath(u: URL): string; dirname(p: string): string; basename(p: string): string; join(a: string, b: string): string }> {
   if (!hasNodeModules()) {

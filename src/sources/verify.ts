@@ -142,12 +142,12 @@ async function scanRanges(store: Store, key: string, ranges: NamedRange[], dataS
   }
   if (!opts.pool) {
     const all = opts.fileHash ? createSha256() : undefined;
-    const tensors = await hashRanges(ranges, readAhead(store, key, size), { slice: VERIFY_SLICE, from, to: size, all, onBytes: opts.onBytes, signal: opts.signal });
+    const tensors = await store.readInOrder(key, VERIFY_SLICE, size, (read) => hashRanges(ranges, read, { slice: VERIFY_SLICE, from, to: size, all, onBytes: opts.onBytes, signal: opts.signal }));
     return { tensors, ...(all ? { sha256: toHex(all.digest()) } : {}) };
   }
   const whole = async () => {
     const all = createSha256();
-    await hashRanges([], readAhead(store, key, size), { slice: VERIFY_SLICE, from: 0, to: size, all, signal: opts.signal });
+    await store.readInOrder(key, VERIFY_SLICE, size, (read) => hashRanges([], read, { slice: VERIFY_SLICE, from: 0, to: size, all, signal: opts.signal }));
     return toHex(all.digest());
   };
   const [tensors, sha256] = await Promise.all([opts.pool.hashJobs(storeSource(store, key), jobsOf(ranges), opts.onBytes, JOB_BYTES, opts.signal), opts.fileHash ? whole() : undefined]);
@@ -158,32 +158,6 @@ async function scanRanges(store: Store, key: string, ranges: NamedRange[], dataS
 function jobsOf(ranges: readonly NamedRange[]): HashJob[] {
   return planReads(ranges.map((r) => ({ ...r, begin: r.start } as unknown as TensorInfo)), 0, JOB_BYTES)
     .map((p) => ({ from: p.start, to: p.end, ranges: p.infos as unknown as NamedRange[] }));
-}
-
-/**
- * Sequential slices of a local file for a pass that hashes each slice before asking for the next: two
- * reused buffers, the next slice read (on the I/O threads) while this one is hashed. Fresh memory per
- * slice cost more than the read itself (page faults), and a read awaited before each hash left the two
- * never overlapping.
- */
-function readAhead(store: FsStore, key: string, to: number): (start: number, end: number) => Promise<Uint8Array> {
-  const bufs = [new Uint8Array(0), new Uint8Array(0)];
-  let turn = 0;
-  let ahead: { start: number; end: number; bytes: Promise<Uint8Array> } | undefined;
-  const load = (start: number, end: number) => {
-    const i = turn++ & 1;
-    if (bufs[i].length < end - start) bufs[i] = new Uint8Array(Math.max(VERIFY_SLICE, end - start));
-    const into = bufs[i].subarray(0, end - start);
-    const bytes = store.readInto(key, start, into).then(() => into);
-    bytes.catch(() => {}); // awaited when asked for; an unread one must not count as unhandled
-    return bytes;
-  };
-  return (start, end) => {
-    const bytes = ahead && ahead.start === start && ahead.end === end ? ahead.bytes : load(start, end);
-    const next = Math.min(to, end + (end - start));
-    ahead = end < to ? { start: end, end: next, bytes: load(end, next) } : undefined;
-    return bytes;
-  };
 }
 
 /**

@@ -5,7 +5,7 @@ import { CheckpointError, IoError, NotFoundError, errorFor } from '../errors.js'
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, describeFs, dirOf, fsRoot } from './keys.js';
 import { writeAhead } from './write-ahead.js';
-import { fsPromises as nodeFs } from '../platform/runtime.js';
+import { fsPromises as nodeFs, fsSync } from '../platform/runtime.js';
 import { makeDirs } from './mkdirs.js';
 import { fsLock } from './fs-lock.js';
 
@@ -13,6 +13,21 @@ type FsPromises = typeof import('node:fs/promises');
 
 /** Bytes per read() call when a caller asks for a large range: keeps syscalls few without huge temporaries. */
 const READ_SLICE = 64 << 20;
+
+/** A file opened once for many reads (FsBackend.openReader): its size at the open, positional reads, close. */
+export interface FileReader {
+  readonly size: number;
+  /** Fills `into` with the bytes from `start` on (CORRUPT SHORT_READ past the end or if the file shrank). */
+  readInto(start: number, into: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** FileReader with blocking reads (FsBackend.openSyncReader): for worker threads only. */
+export interface SyncFileReader {
+  readonly size: number;
+  readInto(start: number, into: Uint8Array): void;
+  close(): void;
+}
 
 /** Files under a folder (Node, Deno, Bun): ranged reads, streamed writes, atomic renames, fsync. */
 export class FsBackend implements Store {
@@ -100,22 +115,116 @@ export class FsBackend implements Store {
   }
 
   /**
-   * Fills `into` with the bytes of `key` from `start` on: a caller that reads
-   * many ranges (a hashing worker) reuses one buffer instead of faulting in
-   * fresh memory for every range.
+   * `key` opened once for many positional reads (readInOrder): checked as a regular file and sized once, then
+   * each read is one request to the I/O threads.
    */
-  async readInto(key: string, start: number, into: Uint8Array): Promise<void> {
+  async openReader(key: string): Promise<FileReader> {
     const fs = await nodeFs();
     let h: Awaited<ReturnType<FsPromises['open']>> | undefined;
+    let size: number;
     try {
       h = await this.openRegular(fs, key);
-      checkRange({ start, end: start + into.length }, (await h.stat()).size, this.describe(key));
-      await this.fill(h, key, start, into);
+      size = (await h.stat()).size;
     } catch (e) {
-      throw this.fail(e, key, 'read');
-    } finally {
       await h?.close();
+      throw this.fail(e, key, 'read');
     }
+    const handle = h;
+    return {
+      size,
+      readInto: async (start, into) => {
+        try {
+          checkRange({ start, end: start + into.length }, size, this.describe(key));
+          await this.fill(handle, key, start, into);
+        } catch (e) {
+          throw this.fail(e, key, 'read');
+        }
+      },
+      close: () => handle.close(),
+    };
+  }
+
+  /**
+   * Sequential slices of `key` up to `to`, for a pass that hashes each slice before asking for the next: the
+   * file opened once, two reused buffers of `slice` bytes, the next slice read (on the I/O threads) while this
+   * one is hashed. Fresh memory per slice cost more than the read itself (page faults), a read awaited before
+   * each hash left the two never overlapping, and so did an open and stat per read: the read ahead then
+   * advanced one step of that chain per turn of this thread's loop, i.e. per slice hashed (BENCHMARKS.md, wire).
+   * A view handed to `pass` may be reused after its next read call.
+   */
+  async readInOrder<T>(key: string, slice: number, to: number, pass: (read: (start: number, end: number) => Promise<Uint8Array>) => Promise<T>): Promise<T> {
+    const file = await this.openReader(key);
+    const bufs = [new Uint8Array(0), new Uint8Array(0)];
+    let turn = 0;
+    let ahead: { start: number; end: number; bytes: Promise<Uint8Array> } | undefined;
+    const load = (start: number, end: number) => {
+      const i = turn++ & 1;
+      if (bufs[i].length < end - start) bufs[i] = new Uint8Array(Math.max(slice, end - start));
+      const into = bufs[i].subarray(0, end - start);
+      const bytes = file.readInto(start, into).then(() => into);
+      bytes.catch(() => {}); // awaited when asked for; an unread one must not count as unhandled
+      return bytes;
+    };
+    try {
+      return await pass((start, end) => {
+        const bytes = ahead && ahead.start === start && ahead.end === end ? ahead.bytes : load(start, end);
+        const next = Math.min(to, end + (end - start));
+        ahead = end < to ? { start: end, end: next, bytes: load(end, next) } : undefined;
+        return bytes;
+      });
+    } finally {
+      // A read still ahead (the pass failed or was aborted) finishes first: the file is closed after it.
+      await ahead?.bytes.catch(() => {});
+      await file.close();
+    }
+  }
+
+  /**
+   * The same with blocking reads, for a hashing worker: a worker thread may
+   * block, and a read it makes itself costs no hop to the I/O threads and back
+   * (a worker awaiting each read sat idle for it; BENCHMARKS.md, wire). Checks
+   * and errors are openReader's.
+   */
+  async openSyncReader(key: string): Promise<SyncFileReader> {
+    const fs = await fsSync();
+    const p = this.path(key);
+    let fd: number | undefined;
+    let size: number;
+    try {
+      this.regular(fs.statSync(p), key);
+      const c = fs.constants;
+      fd = fs.openSync(p, typeof c?.O_RDONLY === 'number' && typeof c?.O_NONBLOCK === 'number' ? c.O_RDONLY | c.O_NONBLOCK : 'r');
+      const st = fs.fstatSync(fd);
+      if (st.isDirectory()) throw new IoError(`${this.describe(key)} is a directory, not a file`, { path: this.describe(key), detail: 'EISDIR' });
+      this.regular(st, key);
+      size = st.size;
+    } catch (e) {
+      if (fd !== undefined) fs.closeSync(fd);
+      throw this.fail(e, key, 'read');
+    }
+    const handle = fd;
+    return {
+      size,
+      readInto: (start, into) => {
+        try {
+          checkRange({ start, end: start + into.length }, size, this.describe(key));
+          for (let done = 0; done < into.length;) {
+            const n = fs.readSync(handle, into, done, Math.min(READ_SLICE, into.length - done), start + done);
+            if (n === 0) throw this.shrank(key, start + done, start + into.length);
+            done += n;
+          }
+        } catch (e) {
+          throw this.fail(e, key, 'read');
+        }
+      },
+      close: () => fs.closeSync(handle),
+    };
+  }
+
+  private shrank(key: string, at: number, end: number): CheckpointError {
+    return errorFor('CORRUPT', `${this.describe(key)} ended at byte ${at} while reading up to ${end} (it shrank while being read?)`, {
+      detail: 'SHORT_READ', path: this.describe(key), position: at,
+    });
   }
 
   private async fill(h: Awaited<ReturnType<FsPromises['open']>>, key: string, start: number, out: Uint8Array): Promise<void> {
@@ -123,11 +232,7 @@ export class FsBackend implements Store {
     while (done < out.length) {
       const n = Math.min(READ_SLICE, out.length - done);
       const { bytesRead } = await h.read(out, done, n, start + done);
-      if (bytesRead === 0) {
-        throw errorFor('CORRUPT', `${this.describe(key)} ended at byte ${start + done} while reading up to ${start + out.length} (it shrank while being read?)`, {
-          detail: 'SHORT_READ', path: this.describe(key), position: start + done,
-        });
-      }
+      if (bytesRead === 0) throw this.shrank(key, start + done, start + out.length);
       done += bytesRead;
     }
   }

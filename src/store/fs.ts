@@ -20,9 +20,9 @@ export class FsStore extends LazyStore {
   private async fs(): Promise<FsBackend> {
     return (await this.backendStore()) as FsBackend;
   }
-  /** Reads `into.length` bytes at `start` into `into` (no allocation: the hashing paths reuse one buffer). */
-  async readInto(key: string, start: number, into: Uint8Array): Promise<void> {
-    return (await this.fs()).readInto(key, start, into);
+  /** Sequential slices of `key` for one pass, read ahead into two reused buffers (the verify pass on this thread: FsBackend.readInOrder). */
+  async readInOrder<T>(key: string, slice: number, to: number, pass: (read: (start: number, end: number) => Promise<Uint8Array>) => Promise<T>): Promise<T> {
+    return (await this.fs()).readInOrder(key, slice, to, pass);
   }
   /** A lock file `KEY.lock` (store/fs-lock.ts). */
   async lock(key: string): Promise<() => Promise<void>> {
