@@ -1,6 +1,7 @@
-// The safeckpt core: every export is flat — pointers and lengths in, status
-// codes and fixed buffers out.
+// The safeckpt core: header validation and shape checks (every export is
+// flat — pointers and lengths in, status codes and fixed buffers out). Its
+// SHA-256 is a module of its own (sha256-index.ts), loaded later by the host.
 export { scratchBase, reserve } from './memory';
-export { STATE_BYTES, sha256State, sha256Digest, sha256Init, sha256Update, sha256Final } from './sha256';
 export { headerParse, headerResult } from './header';
 export { shapesCompare } from './shapes';
+export { pow10Table } from './tables';

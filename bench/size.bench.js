@@ -19,9 +19,11 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * What test/size.test.js holds it to meanwhile: the bytes measured, so that any growth fails until it is paid
  * for elsewhere. 46,021 on 2026-12-06 before; 42,122 once the sharded and checkpoint readers load on first use
  * and nothing the page does not use is pulled into its start chunks by the public entry's re-exports (the
- * checkpoint manifest, listing and metadata code, the SigV4 signer). BENCHMARKS.md "size" has the history.
+ * checkpoint manifest, listing and metadata code, the SigV4 signer); 38,867 once the core's SHA-256 is a second
+ * WebAssembly module loaded with the hash engines (JS rounds on the same state run until then) and the core's
+ * 2.4 KB table of powers of ten is written by the host instead of shipped. BENCHMARKS.md "size" has the history.
  */
-export const READ_VERIFY_LIMIT = 42_122;
+export const READ_VERIFY_LIMIT = 38_867;
 
 /** Each use as a page would write it: `safeckpt` resolves to this package (self-reference, through its exports). */
 export const USES = {
@@ -75,6 +77,12 @@ export async function measure(source) {
     };
     for (const n of start) reach(n);
     const label = (name) => {
+      // A chunk that several lazy entries share has no entry point: it is named by its largest module.
+      const inputs = Object.entries(outputs[name].inputs).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput);
+      if (!outputs[name].entryPoint && inputs.length > 0) {
+        const top = inputs[0][0].replace(/^.*?dist\//, '').replace(/\.js$/, '');
+        return inputs.length > 1 ? `${top} (+${inputs.length - 1})` : top;
+      }
       const from = outputs[name].entryPoint ?? name;
       const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(from);
       return pkg ? `${pkg[1]} ${basename(pkg[2]).replace(/\.(umd\.)?(min\.)?js$/, '')}` : basename(from).replace(/\.js$/, '');

@@ -59,7 +59,6 @@ for (let tries = 0; ; tries++) {
   M = (M * 6364136223846793005n + 1442695040888963407n) & MASK | 1n;
 }
 
-const pow10 = Array.from({ length: 309 }, (_, i) => `1e${i}`);
 const as = HEAD +
   `// The safetensors dtypes (${DTYPES.map(([n]) => n).join(', ')}), codes in the reference's enum order.\n` +
   `export const DTYPE_COUNT: i32 = ${DTYPES.length};\n` +
@@ -73,6 +72,13 @@ const as = HEAD +
   '/** Perfect hash of a name: DTYPE_SLOT[((lo ^ len << 59) * DTYPE_HASH) >> 59] is its code + 1 (0: no dtype). */\n' +
   `export const DTYPE_HASH: u64 = ${hex(M)};\n` +
   `export const DTYPE_SLOT = memory.data<u8>([${slots.join(', ')}]);\n` +
-  '/** 1e0 … 1e308, exact: what serde_json scales an f64 by. */\n' +
-  `export const POW10 = memory.data<f64>([${pow10.join(', ')}]);\n`;
+  '/**\n' +
+  ' * 1e0 … 1e308, exact: what serde_json scales an f64 by. Zeros in the module: the host writes them when it\n' +
+  ' * instantiates the core (src/core/wasm.ts), each parsed from its literal as this compiler would — 2.4 KB that\n' +
+  ' * do not compress, left out of every page that ships the core.\n' +
+  ' */\n' +
+  'export const POW10_COUNT: i32 = 309;\n' +
+  'export const POW10 = memory.data(POW10_COUNT << 3, 8);\n' +
+  '/** Where the host writes POW10. */\n' +
+  'export function pow10Table(): usize { return POW10; }\n';
 writeFileSync(join(root, 'assembly', 'tables.ts'), as);

@@ -72,7 +72,7 @@ export type { HeaderOptions } from './core/header.js';
 export { checkShapes, compareShapes } from './core/shapes.js';
 export type { TensorSpecs, ShapeCheckOptions, ShapeReport } from './core/shapes.js';
 export { readSafetensors } from './sources/read.js';
-export { SafetensorsView } from './format/safetensors-read.js';
+export { SafetensorsView } from './format/safetensors-view.js';
 export type { ReadOptions, SafetensorsFile } from './format/safetensors-read.js';
 export { verify, sign } from './sources/verify.js';
 export type { VerifyOptions, VerifyReport, SignOptions, SignResult } from './sources/verify.js';

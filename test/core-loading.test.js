@@ -7,6 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseHeader, sha256, toHex, hashEngineInfo, ready, verify, writeSafetensors, MemoryStore, CheckpointError } from '../dist/index.js';
 import { coreDelivery, loadCoreModule, embeddedCoreModule, provideCoreModule } from '../dist/core/wasm.js';
+import { sha256Wasm } from '../dist/internal.js';
 import { runtime, hasFs } from './_env.js';
 
 const L = suite(`core loading (${runtime})`);
@@ -61,7 +62,33 @@ if (runtime === 'workerd') {
   });
 }
 
+if (runtime === 'workerd') {
+  L('the SHA-256 module is provided by the workerd entry too (dist/core/sha256.wasm): it runs from the first call', () => {
+    assert.ok(sha256Wasm());
+    assert.is(toHex(sha256('abc')), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+}
+
 if (runtime === 'node') {
+  L('the SHA-256 module loads with ready(): before, the sync forms hash in JS with the same digests, and a hasher moves to the module between updates', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const internal = new URL('../dist/internal.js', import.meta.url).href;
+    const script = `const m = await import(${JSON.stringify(internal)});
+const out = { before: m.sha256Wasm() !== undefined, abc: m.toHex(m.sha256('abc')) };
+const h = m.coreEngine.createSha256().update(new Uint8Array(100).fill(7));
+await m.ready();
+out.after = m.sha256Wasm() !== undefined;
+out.moved = m.toHex(h.update(new Uint8Array(100).fill(7)).digest());
+console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop());
+    const { createHash } = await import('node:crypto');
+    assert.equal(out, {
+      before: false, abc: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', after: true,
+      moved: createHash('sha256').update(new Uint8Array(200).fill(7)).digest('hex'),
+    }, r.stderr);
+  });
+
   L('without WebAssembly (node --jitless) every core call is an UNSUPPORTED CheckpointError that says so', async () => {
     const { spawnSync } = await import('node:child_process');
     const index = new URL('../dist/index.js', import.meta.url).href;

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   sha256, createSha256, sha256Async, hmacSha256, createHmacSha256, hmacSha256Async, toHex,
   availableHashEngines, setHashEngine, hashEngine, hashEngineInfo, ready, coreEngine,
-  SHA256_STATE_BYTES, WEBCRYPTO_MIN_BYTES, CheckpointError,
+  SHA256_STATE_BYTES, WEBCRYPTO_MIN_BYTES, CheckpointError, sha256InitialState, sha256UpdateJs, sha256FinalJs, sha256Wasm,
 } from '../dist/internal.js';
 import { platformSha256Hex, platformHmacHex, rng, randomBytes, runtime, isBrowser } from './_env.js';
 
@@ -327,3 +327,60 @@ COUNTER('refuses a saved state of the wrong size or with an impossible pending c
   }
 });
 COUNTER.run();
+
+// What a CoreHasher runs until the core's SHA-256 module has loaded (src/core/sha256-js.ts): the same state,
+// so the same digests, and a hasher moves from one to the other between two updates.
+const JS = suite("the core's rounds in JS (before its SHA-256 module loads)");
+const jsHex = (state, ...parts) => { for (const p of parts) sha256UpdateJs(state, p); return toHex(sha256FinalJs(state)); };
+JS('equals the platform for every length 0–200 and larger inputs, in one update or split anywhere', async () => {
+  const data = randomBytes(5000, rng(21));
+  for (let n = 0; n <= 200; n++) assert.is(jsHex(sha256InitialState(), data.subarray(0, n)), await platformSha256Hex(data.subarray(0, n)), `length ${n}`);
+  const next = rng(22);
+  for (const n of [1000, 4096, 4999, 5000]) {
+    const want = await platformSha256Hex(data.subarray(0, n));
+    for (let i = 0; i < 8; i++) {
+      const a = Math.floor(next() * n), b = a + Math.floor(next() * (n - a));
+      assert.is(jsHex(sha256InitialState(), data.subarray(0, a), data.subarray(a, b), data.subarray(b, n)), want, `${n} split at ${a}, ${b}`);
+    }
+  }
+  for (const [what, bytes, want] of FIPS) assert.is(jsHex(sha256InitialState(), bytes), want, what);
+});
+JS('leaves the state exactly as the module does, so a hash moves between them at any point', async () => {
+  assert.ok(sha256Wasm(), 'the module has loaded (availableHashEngines() above loads it)');
+  const data = randomBytes(3000, rng(23));
+  for (const cut of [0, 1, 55, 63, 64, 65, 128, 1000, 2999, 3000]) {
+    const viaModule = coreEngine.createSha256().update(data.subarray(0, cut));
+    const js = sha256InitialState();
+    sha256UpdateJs(js, data.subarray(0, cut));
+    assert.equal(js, viaModule.save(), `the state after ${cut} bytes`);
+    // JS first, the module after; the module first, JS after.
+    assert.is(toHex(coreEngine.resume(js).update(data.subarray(cut)).digest()), await platformSha256Hex(data), `JS then module at ${cut}`);
+    assert.is(jsHex(viaModule.save(), data.subarray(cut)), await platformSha256Hex(data), `module then JS at ${cut}`);
+  }
+});
+JS('counts past 4 GiB and 2^61 bytes, and across 2^32 inside one update, as the module does', () => {
+  const next = rng(65);
+  const h = Array.from({ length: 8 }, () => Math.floor(next() * 2 ** 32));
+  const more = randomBytes(150, next);
+  for (const before of [2n ** 32n - 64n, 2n ** 32n, 2n ** 40n, 2n ** 61n - 1024n]) {
+    for (const pendingLength of [0, 37]) {
+      const state = stateAt(h, before + BigInt(pendingLength), more.subarray(0, pendingLength));
+      assert.is(jsHex(state, more.subarray(pendingLength)), referenceFrom(h, before, more), `after ${before} + ${pendingLength} bytes`);
+    }
+  }
+  const before = 2n ** 32n - 128n;
+  const data = randomBytes(1000, rng(11));
+  const state = stateAt(IV.slice(), before, new Uint8Array(0));
+  sha256UpdateJs(state, data.subarray(0, 100));
+  sha256UpdateJs(state, data.subarray(100));
+  assert.is(new DataView(state.buffer).getBigUint64(32, true), before + 1000n);
+  assert.is(toHex(sha256FinalJs(state)), referenceFrom(IV, before, data));
+});
+JS('the digest leaves the state as it was (a saved state can still be resumed)', () => {
+  const state = sha256InitialState();
+  sha256UpdateJs(state, enc.encode('abc'));
+  const before = state.slice();
+  assert.is(toHex(sha256FinalJs(state)), FIPS[1][2]);
+  assert.equal(state, before);
+});
+JS.run();

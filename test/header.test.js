@@ -203,6 +203,14 @@ R('refuses what JSON.parse accepts but serde_json does not', () => {
   // 1e308 and 1e-400 are finite for serde: fine in an unknown field
   ok(`{"t":{"x":[1e308,1e-400,-0.0,0e999999999999],"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`);
 });
+R('a number that overflows an f64 only by its exponent is refused at each of 1e290 … 1e308 (the powers of ten the host writes into the core)', () => {
+  const t = (x) => `{"t":{"x":${x},"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`;
+  for (let a = 290; a <= 308; a++) {
+    const zeros = '0'.repeat(308 - a); // 1…e{a} is 1e308 (finite), 2…e{a} is 2e308 (out of range)
+    ok(t(`1${zeros}e${a}`));
+    rejects(file(t(`2${zeros}e${a}`), 8), 'INVALID_HEADER_DESERIALIZATION', `2${zeros}e${a}`);
+  }
+});
 R('nesting: 127 levels pass, 128 are refused (serde_json\'s recursion limit)', () => {
   const nest = (k) => `{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":${'['.repeat(k)}${']'.repeat(k)}}}`;
   ok(nest(125)); // outer object + tensor object + 125 arrays = 127

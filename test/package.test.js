@@ -21,9 +21,9 @@ if (runtime === 'node') {
 
   FILES('ships LICENSE, README, package.json and dist/ code + declarations, nothing else', () => {
     const other = files.filter((f) => !/^dist\/.+\.(js|d\.ts)$/.test(f));
-    // dist/core/core.wasm: the core as a file, which the workerd condition imports as a module.
-    assert.equal(other, ['LICENSE', 'README.md', 'dist/core/core.wasm', 'package.json']);
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/parallel/worker-source.js', 'dist/core/wasm-bytes.js']) {
+    // dist/core/core.wasm and sha256.wasm: the core as files, which the workerd condition imports as modules.
+    assert.equal(other, ['LICENSE', 'README.md', 'dist/core/core.wasm', 'dist/core/sha256.wasm', 'package.json']);
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/parallel/worker-source.js', 'dist/core/wasm-bytes.js', 'dist/core/sha256-wasm-bytes.js']) {
       assert.ok(files.includes(f), `ships ${f}`);
     }
   });

@@ -360,7 +360,7 @@ const WORKERD_FILES = ['core-loading', 'header', 'hash', 'safetensors-read', 'sa
 /**
  * Runs the workerd subset inside workerd itself: the test files bundled as a Worker module with the
  * conditions wrangler sets (workerd, worker, browser), the package's workerd entry (dist/index.workerd.js)
- * and dist/core/core.wasm as a `wasm` module (the way Workers load WebAssembly), served by
+ * and dist/core/core.wasm and sha256.wasm as `wasm` modules (the way Workers load WebAssembly), served by
  * node_modules/.bin/workerd on 127.0.0.1; one request runs them.
  * The Worker reaches only loopback (fixtures through the page server, nginx for HTTP stores).
  */
@@ -409,7 +409,7 @@ export default {
   } finally {
     rmSync(entry, { force: true });
   }
-  spawnSync('cp', [join(root, 'dist', 'core', 'core.wasm'), join(dir, 'core.wasm')]);
+  for (const f of ['core.wasm', 'sha256.wasm']) spawnSync('cp', [join(root, 'dist', 'core', f), join(dir, f)]);
   // Fixtures, the served folder and nginx's log reach the Worker through the page server, as in Chromium.
   env = { ...env, SAFECKPT_TEST_PAGE: await startPageServer(null, env) };
   writeFileSync(join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
@@ -424,6 +424,7 @@ const tests :Workerd.Worker = (
   modules = [
     (name = "tests.js", esModule = embed "tests.js"),
     (name = "core.wasm", wasm = embed "core.wasm"),
+    (name = "sha256.wasm", wasm = embed "sha256.wasm"),
   ],
   compatibilityDate = "2025-09-01",
   bindings = [(name = "SAFECKPT_TEST_ENV", text = ${JSON.stringify(JSON.stringify(env))})],

@@ -29,6 +29,9 @@ if (runtime === 'node') {
   S('nothing that only lazily loaded code uses ships at start (re-exports of the public entry pull no code in)', () => {
     assert.equal(rv.pulledIn, []);
   });
+  S("the core's SHA-256 module loads with the hash engines, not at start (the header parser does)", () => {
+    assert.ok(rv.lazy.some((c) => c.name === 'sha256-wasm-bytes'), JSON.stringify(rv.lazy.map((c) => c.name)));
+  });
   S('the browser stores (opfs:, idb:) load only when used', () => {
     const names = rv.lazy.map((c) => c.name);
     assert.ok(names.includes('opfs-backend') && names.includes('idb-backend'), JSON.stringify(names));

@@ -16,7 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
 const BINDINGS = ['CHECKPOINT_ROOT', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
-/** Bundles the Worker into `dir`: worker.js and core.wasm. */
+/** Bundles the Worker into `dir`: worker.js, core.wasm and sha256.wasm. */
 export async function bundleWorker(dir) {
   await esbuild.build({
     entryPoints: [join(here, 'worker.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
@@ -29,7 +29,7 @@ export async function bundleWorker(dir) {
       b.onResolve({ filter: /^\.\/tf\.js$/ }, () => ({ path: join(here, 'tf-workerd.js') }));
     } }],
   });
-  copyFileSync(join(repo, 'dist', 'core', 'core.wasm'), join(dir, 'core.wasm'));
+  for (const f of ['core.wasm', 'sha256.wasm']) copyFileSync(join(repo, 'dist', 'core', f), join(dir, f));
 }
 
 /**
@@ -46,7 +46,7 @@ const config :Workerd.Config = (
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js"), (name = "core.wasm", wasm = embed "core.wasm")],
+  modules = [(name = "worker.js", esModule = embed "worker.js"), (name = "core.wasm", wasm = embed "core.wasm"), (name = "sha256.wasm", wasm = embed "sha256.wasm")],
   compatibilityDate = "2025-09-01",
   bindings = [${text.join(', ')}],
   globalOutbound = "net",

@@ -8,10 +8,13 @@
 // node:crypto (OpenSSL, SHA-NI where the CPU has it) beat the core and hash-wasm in Node and Deno in every
 // run; in browsers WebCrypto beats any WASM for whole buffers but has no streaming form, and the core beat
 // hash-wasm's SHA-256. node:crypto loads asynchronously: until `ready()` has resolved (the first async
-// hash, or any operation on large data awaits it) the core runs. Digests are identical whichever runs.
+// hash, or any operation on large data awaits it) the core runs. So does the core's SHA-256 module, a
+// chunk of its own (sha256-wasm.ts); before it has, the core's rounds run in JS (sha256-js.ts). Digests
+// are identical whichever runs.
 // hash-wasm's SHA-256 is no engine: the tests use it as an independent oracle.
 import { toBytes, usedAfterDigest, type Hasher, type HashEngine } from './hasher.js';
 import { coreEngine, onFirstLargeInput } from './sha256-core.js';
+import { loadSha256Module } from './sha256-wasm.js';
 import { UnsupportedError } from '../errors.js';
 
 /** The SHA-256 engines safeckpt runs: the WASM core, or node:crypto where it loads. */
@@ -60,6 +63,8 @@ export async function setHashEngine(
   choice: HashEngine | HashEngineName | null,
   opts: { webCrypto?: boolean } = {},
 ): Promise<HashEngineInfo> {
+  // Pinned to the core, the core runs its module, not the JS rounds it runs while the module loads.
+  await loadSha256Module();
   if (choice === null) {
     pinned = false;
     await ready();
@@ -89,15 +94,15 @@ export async function setHashEngine(
   return hashEngineInfo();
 }
 
-/** Every engine that loads in this runtime, the core first. Loads them once. */
+/** Every engine that loads in this runtime, the core first (its SHA-256 module loaded). Loads them once. */
 export function availableHashEngines(): Promise<HashEngine[]> {
-  loaded ??= loadNodeCrypto().then((n) => (n ? [coreEngine, n] : [coreEngine]));
+  loaded ??= Promise.all([loadNodeCrypto(), loadSha256Module()]).then(([n]) => (n ? [coreEngine, n] : [coreEngine]));
   return loaded;
 }
 
 /**
- * Loads this runtime's engine (node:crypto where it exists) and applies the rule; resolves with the
- * choice. Calling it again returns the same promise. Never rejects: an engine that fails to load, or
+ * Loads this runtime's engine (node:crypto where it exists) and the core's SHA-256 module, and applies the
+ * rule; resolves with the choice. Calling it again returns the same promise. Never rejects: an engine that fails to load, or
  * computes a wrong digest for the FIPS 180-4 "abc" vector, is left out and the core runs.
  */
 export function ready(): Promise<HashEngineInfo> {

@@ -2,8 +2,11 @@
 // each hasher holds its 112-byte state (chaining value, u64 byte count,
 // pending block) in JS, and puts it into the core for the length of one
 // update() call, so any number of hashers interleave on one instance and a
-// trap that discards the instance loses no hasher's state.
-import { withCore, type CoreExports } from './wasm.js';
+// trap that discards the instance loses no hasher's state. The core's SHA-256
+// module loads with the hash engines (sha256-wasm.ts); until it has, the same
+// rounds run in JS on the same state (sha256-js.ts), with the same digests.
+import { sha256Wasm, withSha256, type Sha256Exports } from './sha256-wasm.js';
+import { sha256FinalJs, sha256InitialState, sha256UpdateJs } from './sha256-js.js';
 import { CorruptError, errorFor } from '../errors.js';
 import { toBytes, usedAfterDigest, type Hasher, type HashEngine } from './hasher.js';
 
@@ -25,7 +28,7 @@ export interface CoreHasher extends Hasher {
   save(): Uint8Array;
 }
 
-let initialState: Uint8Array | undefined;
+const initialState = sha256InitialState();
 
 /** An update this large starts engine selection (in the background, once): it is worth measuring for. */
 const LARGE_INPUT = 1 << 20;
@@ -40,15 +43,7 @@ class CoreSha256 implements CoreHasher {
   private done = false;
 
   constructor(state?: Uint8Array) {
-    if (state) {
-      this.state = state.slice();
-      return;
-    }
-    initialState ??= withCore((c) => {
-      c.sha256Init();
-      return new Uint8Array(c.memory.buffer, c.sha256State(), SHA256_STATE_BYTES).slice();
-    }, trap);
-    this.state = initialState.slice();
+    this.state = (state ?? initialState).slice();
   }
 
   update(input: Uint8Array | string): CoreHasher {
@@ -60,7 +55,9 @@ class CoreSha256 implements CoreHasher {
       onLargeInput = undefined;
       start();
     }
-    withCore((c) => {
+    const core = sha256Wasm();
+    if (!core) return sha256UpdateJs(this.state, data), this;
+    withSha256(core, (c) => {
       const chunk = Math.min(CORE_CHUNK, data.length);
       const ptr = c.reserve(chunk);
       if (ptr === 0) throw new RangeError(`core could not reserve ${chunk} bytes of scratch memory`);
@@ -81,7 +78,8 @@ class CoreSha256 implements CoreHasher {
   digest(): Uint8Array {
     if (this.done) throw usedAfterDigest('digest');
     this.done = true;
-    return withCore((c) => finish(c, this.state), trap);
+    const core = sha256Wasm();
+    return core ? withSha256(core, (c) => finish(c, this.state), trap) : sha256FinalJs(this.state);
   }
 
   save(): Uint8Array {
@@ -90,7 +88,7 @@ class CoreSha256 implements CoreHasher {
   }
 }
 
-function finish(c: CoreExports, state: Uint8Array): Uint8Array {
+function finish(c: Sha256Exports, state: Uint8Array): Uint8Array {
   new Uint8Array(c.memory.buffer, c.sha256State(), SHA256_STATE_BYTES).set(state);
   c.sha256Final();
   return new Uint8Array(c.memory.buffer, c.sha256Digest(), 32).slice();

@@ -1,23 +1,26 @@
-// Instantiates the core once per realm. Its module is compiled from the bytes
+// Instantiates the core once per realm: header validation and shape checks,
+// which every read needs at once. Its module is compiled from the bytes
 // embedded in the build (core/wasm-bytes.ts: Node, Deno, Bun, browsers and
 // their bundles, without fetch or file access), unless the entry for a runtime
 // that forbids compiling bytes provided one (index.workerd.ts: Cloudflare
-// Workers, where it is imported from dist/core/core.wasm as a module).
+// Workers, where it is imported from dist/core/core.wasm as a module). The
+// core's SHA-256 is a second module, loaded when the hash engines are
+// (sha256-wasm.ts): a page that reads and verifies does not wait for it.
 import { inflateRaw } from './inflate.js';
 import { CORE_WASM_DEFLATED_BASE64 } from './wasm-bytes.js';
 import { CheckpointError, UnsupportedError } from '../errors.js';
 
-export interface CoreExports {
+/** What every module of the core exports: its memory, and scratch space in it. */
+export interface WasmExports {
   memory: WebAssembly.Memory;
-  scratchBase(): number;
   reserve(bytes: number): number;
-  STATE_BYTES: WebAssembly.Global;
-  sha256State(): number;
-  sha256Digest(): number;
-  sha256Init(): void;
-  sha256Update(ptr: number, len: number): void;
-  sha256Final(): void;
   [name: string]: unknown;
+}
+
+export interface CoreExports extends WasmExports {
+  scratchBase(): number;
+  /** Where the host writes 1e0 … 1e308 (assembly/tables.ts). */
+  pow10Table(): number;
 }
 
 let module: WebAssembly.Module | undefined;
@@ -45,9 +48,14 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-/** The core compiled from the bytes embedded in the build (deflated there: 3.6 KB less gzip for every page). */
+/** A module compiled from bytes embedded in the build, raw-deflated and base64 (deflated: 3.6 KB less gzip for every page). */
+export function compileDeflated(base64: string): WebAssembly.Module {
+  return new WebAssembly.Module(inflateRaw(decodeBase64(base64), 16 << 20) as BufferSource);
+}
+
+/** The core compiled from the bytes embedded in the build. */
 export function embeddedCoreModule(): WebAssembly.Module {
-  return new WebAssembly.Module(inflateRaw(decodeBase64(CORE_WASM_DEFLATED_BASE64), 16 << 20) as BufferSource);
+  return compileDeflated(CORE_WASM_DEFLATED_BASE64);
 }
 
 /**
@@ -56,7 +64,7 @@ export function embeddedCoreModule(): WebAssembly.Module {
  * browsers), or a runtime that forbids compiling bytes and was given the
  * embedded build instead of the `workerd` one.
  */
-export function loadCoreModule(load: () => WebAssembly.Module = embeddedCoreModule): WebAssembly.Module {
+export function loadCoreModule(load: () => WebAssembly.Module): WebAssembly.Module {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.Instance !== 'function') {
     throw new UnsupportedError('this runtime has no WebAssembly, which the safeckpt core (header validation, SHA-256, shape checks) needs: '
       + 'run it where WebAssembly is enabled (not under node --jitless or a browser mode that disables it)', { detail: 'NO_WASM' });
@@ -69,7 +77,7 @@ export function loadCoreModule(load: () => WebAssembly.Module = embeddedCoreModu
     if (/code generation disallowed|disallowed by embedder/i.test(message)) {
       throw new UnsupportedError(`this runtime forbids compiling WebAssembly from bytes (${message}), as Cloudflare Workers does: `
         + "import 'safeckpt' through a bundler with the workerd condition (wrangler does): its entry dist/index.workerd.js imports "
-        + 'the core from dist/core/core.wasm as a module (in a workerd config, that file is a `wasm` module)', { detail: 'WASM_CODEGEN', cause: e });
+        + 'the core from dist/core/core.wasm and dist/core/sha256.wasm as modules (in a workerd config, those files are `wasm` modules)', { detail: 'WASM_CODEGEN', cause: e });
     }
     throw new UnsupportedError(`the safeckpt core could not be compiled: ${message}`, { detail: 'NO_WASM', cause: e });
   }
@@ -78,8 +86,13 @@ export function loadCoreModule(load: () => WebAssembly.Module = embeddedCoreModu
 /** The live core instance (created on first use, synchronously: the module is small). */
 export function core(): CoreExports {
   if (instance) return instance;
-  module ??= provided ?? loadCoreModule();
-  instance = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
+  module ??= provided ?? loadCoreModule(embeddedCoreModule);
+  const c = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
+  // The powers of ten the number-range check scales by, parsed from their literals: JS rounds a decimal literal
+  // of one significant digit correctly, as the compiler did when they were data (2.4 KB that do not compress).
+  const pow10 = new Float64Array(c.memory.buffer, c.pow10Table(), 309);
+  for (let i = 0; i < 309; i++) pow10[i] = Number(`1e${i}`);
+  instance = c;
   return instance;
 }
 
@@ -101,7 +114,7 @@ export function withCore<T>(fn: (c: CoreExports) => T, onTrap: (e: unknown) => C
 }
 
 /** Scratch memory of at least `bytes`, as a fresh view (memory may have grown). */
-export function scratch(c: CoreExports, bytes: number): Uint8Array {
+export function scratch(c: WasmExports, bytes: number): Uint8Array {
   const ptr = c.reserve(bytes);
   if (ptr === 0) throw new RangeError(`core could not reserve ${bytes} bytes of scratch memory`);
   return new Uint8Array(c.memory.buffer, ptr, bytes);

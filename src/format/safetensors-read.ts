@@ -14,8 +14,7 @@ import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { FsStore } from '../store/fs.js';
 import type { Header, TensorInfo, TensorView } from '../types/tensor.js';
-import type { Dtype } from '../types/dtype.js';
-import { toFloat32 } from './convert.js';
+import { SafetensorsView } from './safetensors-view.js';
 import type { SliceRanges } from './slice.js';
 import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey, type SignatureCheck } from './signed-json.js';
@@ -93,17 +92,6 @@ export interface SafetensorsFile {
   load(names?: readonly string[]): Promise<Record<string, TensorView>>;
   /** The shards of a sharded model (a single file: itself). */
   readonly files: readonly SafetensorsFile[];
-}
-
-/** A tensor of a safetensors file: a zero-copy view of its bytes. */
-export class SafetensorsView implements TensorView {
-  constructor(readonly info: TensorInfo, private readonly data: Uint8Array) {}
-  get name() { return this.info.name; }
-  get dtype(): Dtype { return this.info.dtype; }
-  get shape() { return this.info.shape; }
-  get byteLength() { return this.info.byteLength; }
-  bytes(): Uint8Array { return this.data; }
-  toFloat32(): Float32Array { return toFloat32(this.info.dtype, this.data, this.info.name); }
 }
 
 /** Reads and validates the header of `store[key]`: 8 bytes, then exactly N. Returns the header and the file size. */

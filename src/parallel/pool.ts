@@ -14,7 +14,6 @@ import { abortReason, throwIfAborted } from '../types/operation.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
 import type { NamedRange } from './range-hash.js';
 import type { TensorInfo } from '../types/tensor.js';
-import { CORE_WASM_DEFLATED_BASE64 } from '../core/wasm-bytes.js';
 import type { FsStore } from '../store/fs.js';
 import { JOB_BYTES, ownsBuffer, type HashJob, type JobSource } from './lease.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
@@ -40,12 +39,13 @@ let workerSource: Promise<string> | undefined;
 /**
  * The worker's code, loaded on the first pool (a bundler that splits code
  * puts it in its own chunk, so a page that never starts a worker never
- * downloads it). The core's bytes are already in this build: the worker reads
- * them from a global instead of a second copy.
+ * downloads it). The bytes of the core's SHA-256 module are in this build too
+ * (their own chunk, which the hash engines load): the worker reads them from a
+ * global instead of a second copy.
  */
 function workerText(): Promise<string> {
-  workerSource ??= import('./worker-source.js').then(({ HASH_WORKER_SOURCE }) =>
-    `globalThis.__SAFECKPT_CORE_WASM_DEFLATED_BASE64=${JSON.stringify(CORE_WASM_DEFLATED_BASE64)};\n${HASH_WORKER_SOURCE}`);
+  workerSource ??= Promise.all([import('./worker-source.js'), import('../core/sha256-wasm-bytes.js')]).then(([{ HASH_WORKER_SOURCE }, { SHA256_WASM_DEFLATED_BASE64 }]) =>
+    `globalThis.__SAFECKPT_SHA256_WASM_DEFLATED_BASE64=${JSON.stringify(SHA256_WASM_DEFLATED_BASE64)};\n${HASH_WORKER_SOURCE}`);
   return workerSource;
 }
 
