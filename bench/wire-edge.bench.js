@@ -66,14 +66,14 @@ async function workerd() {
     conditions: ['workerd', 'worker', 'browser'], mainFields: ['browser', 'module', 'main'], outfile: join(wd, 'worker.js'), logLevel: 'warning',
     alias: { safeckpt: join(root, 'dist', 'index.workerd.js') },
     plugins: [{ name: 'wasm-modules', setup(b) { b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './' + a.path.split('/').pop(), external: true })); } }] });
-  copyFileSync(join(root, 'dist', 'core', 'core.wasm'), join(wd, 'core.wasm'));
+  for (const f of ['core.wasm', 'sha256.wasm']) copyFileSync(join(root, 'dist', 'core', f), join(wd, f));
   writeFileSync(join(wd, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [ (name = "bench", worker = .bench), (name = "loopback", network = (allow = ["local"])) ],
   sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "bench") ],
 );
 const bench :Workerd.Worker = (
-  modules = [ (name = "worker.js", esModule = embed "worker.js"), (name = "core.wasm", wasm = embed "core.wasm") ],
+  modules = [ (name = "worker.js", esModule = embed "worker.js"), (name = "core.wasm", wasm = embed "core.wasm"), (name = "sha256.wasm", wasm = embed "sha256.wasm") ],
   compatibilityDate = "2025-09-01",
   globalOutbound = "loopback",
 );
