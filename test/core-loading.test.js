@@ -89,6 +89,57 @@ console.log(JSON.stringify(out));`;
     }, r.stderr);
   });
 
+  L('dist/ loaded unbundled in Chromium: the core runs at once, and ready() fetches the SHA-256 module from dist/core', async () => {
+    const { createServer } = await import('node:http');
+    const { readFileSync, existsSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { fileURLToPath } = await import('node:url');
+    const playwright = 'playwright-core'; // computed: not part of the browser bundle of the tests
+    const { chromium } = await import(playwright);
+    const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+    const fetched = [];
+    const server = createServer((req, res) => {
+      const path = new URL(req.url, 'http://x').pathname;
+      fetched.push(path);
+      const file = dist + path.replace(/^\/dist\//, '');
+      if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>dist</title>');
+      if (!path.startsWith('/dist/') || path.includes('..') || !existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(file));
+    });
+    await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+    const profile = mkdtempSync(tmpdir() + '/safeckpt-unbundled-');
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'],
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`http://127.0.0.1:${server.address().port}/`);
+      // The page imports dist/ by path (passed in: a literal would be resolved when the tests are bundled).
+      const out = await page.evaluate(async (entry) => {
+        const m = await import(entry);
+        const r = { before: m.sha256Wasm() !== undefined, abc: m.toHex(m.sha256('abc')) };
+        const body = new TextEncoder().encode('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}');
+        const f = new Uint8Array(8 + body.length + 8);
+        new DataView(f.buffer).setBigUint64(0, BigInt(body.length), true);
+        f.set(body, 8);
+        r.shape = m.parseHeader(f).get('w').shape;
+        r.engine = (await m.ready()).engine;
+        r.after = m.sha256Wasm() !== undefined;
+        r.mib = m.toHex(m.sha256(new Uint8Array(1 << 20)));
+        return r;
+      }, '/dist/internal.js');
+      assert.equal(out, {
+        before: false, abc: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', shape: [2], engine: 'core', after: true,
+        mib: '30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58',
+      });
+      assert.ok(fetched.includes('/dist/core/sha256-wasm-bytes.js'), fetched.join(' '));
+    } finally {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+      server.close();
+    }
+  });
+
   L('without WebAssembly (node --jitless) every core call is an UNSUPPORTED CheckpointError that says so', async () => {
     const { spawnSync } = await import('node:child_process');
     const index = new URL('../dist/index.js', import.meta.url).href;
