@@ -19,7 +19,7 @@ import type { SliceRanges } from './slice.js';
 import { parseSidecar, sidecarKeyFor, type Sidecar } from './sidecar.js';
 import { checkJsonMac, type MacKey, type SignatureCheck } from './signed-json.js';
 import type { PublicKeyInput } from './signature.js';
-import { AUTO_WORKERS_FROM, JOB_BYTES, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
+import { AUTO_WORKERS_FROM, PoolLease, freshReads, ownsBuffer, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
 import { nameRecord, own } from '../name-record.js';
 import { abortReason, ProgressReporter, throwIfAborted, type OperationOptions } from '../types/operation.js';
@@ -173,24 +173,6 @@ export function checkTensor(path: string, sc: Sidecar, name: string, digest: str
 
 interface Range { start: number; end: number; infos: TensorInfo[] }
 
-/**
- * The size of the ranges a pooled load reads and lends to the workers: about
- * four per worker, so that reading and hashing overlap and the workers finish
- * together, but never under JOB_BYTES nor over half a READ_SEGMENT. Larger
- * ranges matter: every buffer lent to a worker and handed back counts as new
- * external memory for V8, and at 32 MiB a 1 GiB load spent a quarter of its
- * time in the garbage collections that pressure triggers (128 MiB: a tenth).
- * Workers that read a local file themselves (`workersRead`) get two jobs each,
- * of any size: nothing is read here, their memory comes back in pieces per
- * tensor, and each job's reply is one more collection on this thread (1 GiB on
- * 2 workers: 0.75× the load limit's time with 4 jobs, 0.84× with 8).
- */
-function pooledRangeBytes(infos: TensorInfo[], workers: number, workersRead: boolean): number {
-  const bytes = infos.reduce((a, i) => a + (i.end - i.begin), 0);
-  if (workersRead) return Math.max(JOB_BYTES, Math.ceil(bytes / (2 * workers)));
-  return Math.max(JOB_BYTES, Math.min(READ_SEGMENT / 2, Math.ceil(bytes / (4 * workers))));
-}
-
 /** Groups tensors (sorted by offset) into read ranges: neighbours within `gap`, at most `max` bytes unless one tensor is larger. */
 export function planReads(infos: TensorInfo[], gap: number, max: number): Range[] {
   const sorted = [...infos].sort((a, b) => a.begin - b.begin);
@@ -273,7 +255,7 @@ export class SingleFile implements SafetensorsFile {
     // A remote file being verified is fetched in smaller requests, a few at a time, so that each one's
     // tensors are digested while the next ones download (one request for everything would hash only at the end).
     const staged = this.store.remote && this.verify && !!this.sidecar;
-    const ranges = planReads(missing, this.store.remote ? COALESCE_GAP : 0, pool ? pooledRangeBytes(missing, pool.size, this.store instanceof FsStore) : staged ? REMOTE_VERIFIED_SEGMENT : READ_SEGMENT);
+    const ranges = planReads(missing, this.store.remote ? COALESCE_GAP : 0, pool ? pool.loadJobBytes(missing.reduce((a, i) => a + i.byteLength, 0), this.store instanceof FsStore) : staged ? REMOTE_VERIFIED_SEGMENT : READ_SEGMENT);
     // With a pool, a few reads at a time: started all at once, every read would finish (its file closed)
     // only after the last one, and hashing could not overlap reading. Workers that read a local file
     // themselves are given as many jobs as they queue, so that none waits for this thread between two.
