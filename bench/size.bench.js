@@ -21,11 +21,11 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * and nothing the page does not use is pulled into its start chunks by the public entry's re-exports (the
  * checkpoint manifest, listing and metadata code, the SigV4 signer); 38,867 once the core's SHA-256 is a second
  * WebAssembly module loaded with the hash engines (JS rounds on the same state run until then) and the core's
- * 2.4 KB table of powers of ten is written by the host instead of shipped (38,820 after rebasing on 7f9d8ed) —
- * plus 16 bytes, not yet paid for: pooled loads run two jobs per worker (dff05cb; 38,836 measured). BENCHMARKS.md
- * "size" has the history.
+ * 2.4 KB table of powers of ten is written by the host instead of shipped (38,820 after rebasing on 7f9d8ed);
+ * 38,790 after 7838cd8; 38,372 once the JS rounds derive SHA-256's constants instead of shipping them.
+ * BENCHMARKS.md "size" has the history.
  */
-export const READ_VERIFY_LIMIT = 38_836;
+export const READ_VERIFY_LIMIT = 38_372;
 
 /** Each use as a page would write it: `safeckpt` resolves to this package (self-reference, through its exports). */
 export const USES = {

@@ -6,7 +6,7 @@ export { errorFor } from './errors.js';
 export { constantTimeEqual } from './core/hash.js';
 export { hashEngine, setHashEngine, availableHashEngines, WEBCRYPTO_MIN_BYTES } from './core/hash-engines.js';
 export { SHA256_STATE_BYTES } from './core/sha256-core.js';
-export { sha256InitialState, sha256UpdateJs, sha256FinalJs } from './core/sha256-js.js';
+export { sha256InitialState, sha256UpdateJs, sha256FinalJs, SHA256_K } from './core/sha256-js.js';
 export { sha256Wasm, loadSha256Module } from './core/sha256-wasm.js';
 export { loggerFrom } from './log/logger.js';
 export { IDB_CHUNK } from './store/idb.js';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   sha256, createSha256, sha256Async, hmacSha256, createHmacSha256, hmacSha256Async, toHex,
   availableHashEngines, setHashEngine, hashEngine, hashEngineInfo, ready, coreEngine,
-  SHA256_STATE_BYTES, WEBCRYPTO_MIN_BYTES, CheckpointError, sha256InitialState, sha256UpdateJs, sha256FinalJs, sha256Wasm,
+  SHA256_STATE_BYTES, WEBCRYPTO_MIN_BYTES, CheckpointError, sha256InitialState, sha256UpdateJs, sha256FinalJs, sha256Wasm, SHA256_K,
 } from '../dist/internal.js';
 import { platformSha256Hex, platformHmacHex, rng, randomBytes, runtime, isBrowser } from './_env.js';
 
@@ -332,6 +332,11 @@ COUNTER.run();
 // so the same digests, and a hasher moves from one to the other between two updates.
 const JS = suite("the core's rounds in JS (before its SHA-256 module loads)");
 const jsHex = (state, ...parts) => { for (const p of parts) sha256UpdateJs(state, p); return toHex(sha256FinalJs(state)); };
+JS('derives FIPS 180-4\'s constants exactly: the round constants and the initial hash value', () => {
+  assert.equal(Array.from(SHA256_K), K);
+  const v = new DataView(sha256InitialState().buffer);
+  assert.equal(IV.map((_, i) => v.getUint32(i * 4, true)), IV);
+});
 JS('equals the platform for every length 0–200 and larger inputs, in one update or split anywhere', async () => {
   const data = randomBytes(5000, rng(21));
   for (let n = 0; n <= 200; n++) assert.is(jsHex(sha256InitialState(), data.subarray(0, n)), await platformSha256Hex(data.subarray(0, n)), `length ${n}`);
