@@ -15,6 +15,7 @@
 // transfer costs on top).
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -25,11 +26,27 @@ const SHAPE = [BYTES / VARS / 4 / 256, 256];
 const BUCKET = 'bench';
 const self = fileURLToPath(import.meta.url);
 
+/** CPU-seconds every process on the machine spent busy so far (Linux /proc/stat; null elsewhere). */
+function machineBusy() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100; // user nice system irq softirq steal (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
 function sampler() {
   const before = process.memoryUsage.rss();
+  const cpu0 = process.cpuUsage(), busy0 = machineBusy();
   let peak = before;
   const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 10);
-  return () => { clearInterval(t); peak = Math.max(peak, process.memoryUsage.rss()); return peak - before; };
+  return () => {
+    clearInterval(t);
+    peak = Math.max(peak, process.memoryUsage.rss());
+    const cpu = process.cpuUsage(cpu0), busy1 = machineBusy();
+    return { extra: peak - before, cpu: (cpu.user + cpu.system) / 1e6, busy: busy0 === null ? null : busy1 - busy0 };
+  };
 }
 
 async function setupVars(seeded) {
@@ -86,8 +103,8 @@ async function child(op) {
     }
   }
   const ms = performance.now() - t0;
-  const extra = stop();
-  process.stdout.write(JSON.stringify({ ms, extra, check }) + '\n');
+  const { extra, cpu, busy } = stop();
+  process.stdout.write(JSON.stringify({ ms, extra, cpu, busy, check }) + '\n');
   process.exit(0);
 }
 

@@ -4,7 +4,7 @@
 // never the training loop, and leaves the previous LATEST.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { saveCheckpoint, loadCheckpoint, flushCheckpoints, listCheckpoints, MemoryStore, UnsupportedError } from '../dist/index.js';
+import { saveCheckpoint, loadCheckpoint, flushCheckpoints, listCheckpoints, MemoryStore, UnsupportedError, readSafetensors, parseSidecar, verify } from '../dist/index.js';
 import { tf, ready, denseBnDense, weightBits, data } from './_tfjs.js';
 import { disposeModel, tensorCount } from './_tfjs.js';
 import { freshRoot, expectError } from './_ckpt-env.js';
@@ -193,6 +193,46 @@ Async('on the WASM backend a capture copies no values: it holds references to th
   for (const t of [x, y]) t.dispose();
   disposeModel(m);
   disposeModel(b);
+});
+
+Async('a synchronous save copies no values at the call either: it holds references while it writes, reads each tensor out in pieces as it is written, and the checkpoint has the values of the call', async () => {
+  const store = gatedStore();
+  // 20 MiB: several write pieces (8 MiB) and chunk digests (tensors over 16 MiB), read out of the heap piece by piece.
+  const [big, small] = tf.tidy(() => [tf.variable(tf.randomUniform([5 << 10, 1 << 10], -1, 1, 'float32', 5), true, 'big'), tf.variable(tf.tensor1d([1, 2, 3]), true, 'small')]);
+  const model = { big, small };
+  const atSave = { big: big.dataSync().slice(), small: small.dataSync().slice() };
+  const before = tf.memory();
+  const saving = saveCheckpoint(store, { model, step: 4 });
+  const held = tf.memory();
+  assert.is(held.numTensors, before.numTensors + 2, 'a reference per tensor');
+  assert.is(held.numDataBuffers, before.numDataBuffers, 'sharing the tensors\' memory: no byte copied at the call');
+  // Training goes on: every variable gets new memory and values before a byte is written.
+  tf.tidy(() => { big.assign(tf.mul(big, 2)); small.assign(tf.add(small, 1)); });
+  store.open();
+  const info = await saving;
+  assert.is(info.name, 'step-00000004');
+  assert.is(tf.memory().numTensors, before.numTensors, 'the references are dropped once written');
+  const file = await readSafetensors({ store, key: 'step-00000004/model.safetensors' }, { load: 'all' });
+  assert.equal(file.tensors.big.toFloat32(), atSave.big);
+  assert.equal(file.tensors.small.toFloat32(), atSave.small);
+  const sc = parseSidecar(await store.read('step-00000004/model.safetensors.meta.json'), 'sc');
+  assert.is(sc.tensors.big.chunks.sha256.length, 20, 'chunk digests of the streamed tensor');
+  assert.is((await verify({ store, key: 'step-00000004/model.safetensors' }, { wholeFile: true })).sidecar, 'verified');
+  big.dispose();
+  small.dispose();
+});
+
+Async('a synchronous save that fails frees its references', async () => {
+  const store = gatedStore();
+  const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 2]), true, 'v'));
+  const before = tf.memory().numTensors;
+  store.failWith = new Error('disk on fire');
+  const saving = saveCheckpoint(store, { model: { v }, step: 1 });
+  assert.is(tf.memory().numTensors, before + 1);
+  store.open();
+  await expectError(saving, 'IO');
+  assert.is(tf.memory().numTensors, before, 'the reference is dropped');
+  v.dispose();
 });
 
 // A training loop yields about once a step; a commit that needs this thread's turns for its writes, fsyncs and renames

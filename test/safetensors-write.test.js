@@ -111,6 +111,67 @@ S('streams: the store receives the data in bounded chunks, never one buffer of t
   assert.ok(Math.max(...seen) <= 8 << 20, `largest chunk ${Math.max(...seen)}`);
   assert.is(r.size, await store.size('big.safetensors'));
 });
+S('a tensor that streams its bytes in pieces (pieces(size)) is written as the same bytes, tensor and chunk digests as from one buffer', async () => {
+  const bytes = randomBytes(50_000, rng(7));
+  const chunks = { threshold: 0, size: 1000 };
+  const whole = new MemoryStore();
+  await writeSafetensors({ store: whole, key: 'm.safetensors' }, { t: { dtype: 'U8', shape: [bytes.length], data: bytes } }, { chunks });
+  // Pieces of odd sizes, unaligned with the 1000-byte chunks (a chunk spans several pieces, a piece several chunks).
+  const sizes = [];
+  const view = {
+    dtype: 'U8', shape: [bytes.length], byteLength: bytes.length,
+    bytes: () => { throw new Error('bytes() is not called when pieces() is there'); },
+    *pieces(size) {
+      sizes.push(size);
+      for (let off = 0, i = 0; off < bytes.length; i++) {
+        const n = Math.min(bytes.length - off, [1, 999, 2500, 7, 12_345][i % 5]);
+        yield bytes.slice(off, off + n);
+        off += n;
+      }
+    },
+  };
+  const streamed = new MemoryStore();
+  await writeSafetensors({ store: streamed, key: 'm.safetensors' }, { t: view }, { chunks });
+  assert.equal(sizes, [8 << 20], 'asked once, for pieces of at most the write chunk');
+  assert.equal(await streamed.read('m.safetensors'), await whole.read('m.safetensors'));
+  const sc = parseSidecar(await streamed.read('m.safetensors.meta.json'), 'x');
+  assert.is(sc.tensors.t.chunks.sha256.length, 50);
+  assert.is(sc.tensors.t.chunks.sha256[3], await platformSha256Hex(bytes.subarray(3000, 4000)));
+  assert.equal(await streamed.read('m.safetensors.meta.json'), await whole.read('m.safetensors.meta.json'));
+  // Too few or too many bytes: SHAPE_MISMATCH naming the tensor, and nothing is left written.
+  for (const [n, re] of [[bytes.length - 1, /produced 49999 bytes, 50000 were declared/], [bytes.length + 1, /more than the 50000 bytes declared/]]) {
+    const bad = { ...view, *pieces() { yield new Uint8Array(n); } };
+    const store = new MemoryStore();
+    try {
+      await writeSafetensors({ store, key: 'b.safetensors' }, { t: bad });
+      assert.unreachable();
+    } catch (e) {
+      assert.is(e.code, 'SHAPE_MISMATCH', e.message);
+      assert.match(e.message, re);
+      assert.match(e.message, /'t'/);
+    }
+    assert.equal(await store.list(''), []);
+  }
+});
+S('on hashing workers (as every write to S3 of 64 MiB or more) the file, tensor and chunk digests are those of one thread', async () => {
+  const next = rng(11);
+  const tensors = {
+    big: { dtype: 'U8', shape: [3 << 20], data: randomBytes(3 << 20, next) },
+    odd: { dtype: 'U8', shape: [1_234_567], data: randomBytes(1_234_567, next) },
+    empty: { dtype: 'F32', shape: [0], data: new Float32Array(0) },
+    tiny: { dtype: 'F32', shape: [3], data: new Float32Array([1, 2, 3]) },
+  };
+  const chunks = { threshold: 1 << 20, size: 100_000 };
+  const one = new MemoryStore(), two = new MemoryStore();
+  const a = await writeSafetensors({ store: one, key: 'm.safetensors' }, tensors, { chunks, workers: 0 });
+  const b = await writeSafetensors({ store: two, key: 'm.safetensors' }, tensors, { chunks, workers: 2 });
+  assert.equal(b, a);
+  assert.equal(await two.read('m.safetensors.meta.json'), await one.read('m.safetensors.meta.json'));
+  const sc = parseSidecar(await two.read('m.safetensors.meta.json'), 'x');
+  assert.is(sc.tensors.big.chunks.sha256.length, 32);
+  assert.is(sc.tensors.odd.chunks.sha256[12], await platformSha256Hex(tensors.odd.data.subarray(1_200_000)));
+  assert.is(sc.tensors.tiny.chunks, undefined);
+});
 S('a wrong byte count, an unknown dtype or a non-string metadata value is refused before anything is written', async () => {
   const store = new MemoryStore();
   const bad = [

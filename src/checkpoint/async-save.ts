@@ -28,12 +28,13 @@
 // `maxInFlight` saves of that root are captured-but-not-committed
 // (back-pressure: the caller's `await` is where training pauses), so memory
 // holds at most that many copies of the state.
-import type { TensorData } from '../types/tensor.js';
+import type { TensorData, TensorLike } from '../types/tensor.js';
 import type { Tensor } from '../tfjs/tf.js';
 import { dtypeOfTf } from '../tfjs/variables.js';
+import { toFloat32 } from '../format/convert.js';
 
 /** How a capture turns a live tensor into one the writer can take (eager copy, or a deferred one). */
-export type TensorTaker = (t: Tensor, name: string) => TensorData;
+export type TensorTaker = (t: Tensor, name: string) => TensorLike;
 
 /** Captured-but-uncommitted asynchronous saves per root, unless the caller says otherwise. */
 export const DEFAULT_MAX_IN_FLIGHT = 1;
@@ -197,6 +198,92 @@ export function deferredCapture(): DeferredCapture {
     dispose() {
       for (const [ref, , held] of refs.splice(0)) drop(ref, held);
       release(buffers.splice(0), captured);
+    },
+  };
+}
+
+/** A synchronous save's capture: references now, values read out piece by piece as the writer streams them. */
+export interface StreamedCapture {
+  take: TensorTaker;
+  /** Frees the references the writer has not read out (call once the save has settled). */
+  dispose(): void;
+}
+
+/**
+ * The capture of a synchronous save (saveCheckpoint without `async`), made as deferredCapture's references
+ * but read out by the writer itself: each captured tensor is a TensorView whose `pieces(size)` copies its
+ * values out of the WASM heap one write-sized piece at a time (each piece fresh memory the store may keep
+ * while it writes, as the Store contract asks) and drops the reference after the last piece. The copy of
+ * the whole state at the call — twice on the WASM backend: dataSync() copies out of the heap, the snapshot
+ * copied that again, both into fresh memory that costs several times the copy itself (1 GiB: ~5 s of an
+ * 8 s S3 save, BENCHMARKS.md "s3") — becomes one copy of each piece while it is written, and the save holds
+ * only the pieces in flight instead of a second copy of the model. Where a reference cannot be held (bool,
+ * the heap's budget) the values are copied at the call, as before.
+ */
+export function streamedCapture(): StreamedCapture {
+  const e = engine();
+  const onHeap = COPY_OUT.has(e?.backendName ?? '');
+  const live = new Set<{ ref: Tensor; held: number }>();
+  const drop = (r: { ref: Tensor; held: number }) => {
+    if (!live.delete(r)) return;
+    r.ref.dispose();
+    heldOnHeap -= r.held;
+  };
+  return {
+    take(t, name) {
+      const dtype = dtypeOfTf(t.dtype, name);
+      const shape = [...t.shape];
+      const byteLength = dtype === 'BOOL' ? t.size : t.size * 4;
+      let r: { ref: Tensor; held: number } | undefined;
+      if (onHeap) {
+        const ref = typeof e?.backend?.typedArrayFromHeap === 'function' ? heapReference(t, e, byteLength) : null;
+        if (!ref) return { dtype, shape, data: copyOutOfHeap(t, e, []) };
+        r = { ref, held: byteLength };
+      } else {
+        if (dtype === 'BOOL') return { dtype, shape, data: Uint8Array.from(t.dataSync() as Uint8Array, (x) => (x ? 1 : 0)) };
+        // A clone: a reference count (cpu) or a copy on the device (WebGL); tfjs tensors are never changed in place.
+        r = { ref: t.clone(), held: 0 };
+        e?.keep?.(r.ref);
+      }
+      live.add(r);
+      let whole: Uint8Array | undefined;
+      const ref = r;
+      // The values as they are now (valid until the reference is dropped): a view of the heap, or the clone's values.
+      const current = (): Uint8Array => {
+        if (!live.has(ref)) throw new Error(`captured tensor '${name}' was already read out`);
+        const v = (onHeap ? e!.backend!.typedArrayFromHeap!(ref.ref) : ref.ref.dataSync()) as ArrayBufferView;
+        return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      };
+      const view = {
+        name, dtype, shape, byteLength,
+        bytes(): Uint8Array {
+          if (!whole) {
+            // Off the heap the clone's values are immutable and outlive the reference: no copy needed.
+            whole = onHeap ? current().slice() : current();
+            drop(ref);
+          }
+          return whole;
+        },
+        *pieces(size: number): Generator<Uint8Array> {
+          if (whole || !onHeap) {
+            const b = view.bytes();
+            for (let off = 0; off < b.length; off += size) yield b.subarray(off, Math.min(b.length, off + size));
+            return;
+          }
+          for (let off = 0; off < byteLength; off += size) {
+            // A new view each time: the heap may have grown (and its old buffer detached) since the last piece.
+            const piece = current().slice(off, Math.min(byteLength, off + size));
+            if (off + size >= byteLength) drop(ref);
+            yield piece;
+          }
+          if (byteLength === 0) drop(ref);
+        },
+        toFloat32: () => toFloat32(dtype, view.bytes(), name),
+      };
+      return view;
+    },
+    dispose() {
+      for (const r of [...live]) drop(r);
     },
   };
 }

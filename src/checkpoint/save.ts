@@ -1,8 +1,11 @@
 // saveCheckpoint: one training checkpoint, committed atomically on any Store.
 //
-// 1. Snapshot (synchronously, before the first await): every variable and
-//    optimizer slot is copied, so training may go on while the files are
-//    written (an async save never captures a half-updated step).
+// 1. Capture (synchronously, before the first await): every variable and
+//    optimizer slot is held as it is now — a second reference to its
+//    immutable tfjs tensor, read out piece by piece as it is written
+//    (async-save.ts: streamedCapture), or a copy where none can be held — so
+//    training may go on while the files are written (a save never captures
+//    a half-updated step).
 // 2. Write everything into `step-NNNNNNNN.tmp-…/`: model.safetensors and
 //    optimizer.safetensors (with their sidecars), trainer_state.json,
 //    vocab.json, and last the manifest checkpoint.json listing each file's
@@ -38,7 +41,7 @@ import type { ModelLike, Optimizer } from '../tfjs/tf.js';
 import { describeModel } from '../tfjs/describe.js';
 import { namedVariables, snapshotModel, snapshotTensor } from '../tfjs/variables.js';
 import { snapshotOptimizer, type OptimizerState } from '../tfjs/optimizer-state.js';
-import { DEFAULT_MAX_IN_FLIGHT, deferredCapture, queueFor, queuesToFlush, type TensorTaker } from './async-save.js';
+import { DEFAULT_MAX_IN_FLIGHT, deferredCapture, queueFor, queuesToFlush, streamedCapture, type TensorTaker } from './async-save.js';
 import { adapterOrIdentity } from './adapters/index.js';
 import { commitOffThread, offThreadRoot } from './off-thread.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
@@ -234,8 +237,16 @@ export async function saveCheckpoint(root: Dest, state: TrainingState, opts: Sav
   }
   if (opts.async) return saveAsync(root, state, opts as AsyncSaveOptions);
   throwIfAborted(opts.signal);
-  const c = capture(root, state, opts);
-  return queueFor(c.store.describe(c.rootKey)).enqueue(() => underSignal(opts.signal, () => commit(c, opts)), 'sync');
+  // References now, each tensor's values read out as it is written (async-save.ts: streamedCapture).
+  const s = streamedCapture();
+  let c: Captured;
+  try {
+    c = capture(root, state, opts, s.take);
+  } catch (e) {
+    s.dispose();
+    throw e;
+  }
+  return queueFor(c.store.describe(c.rootKey)).enqueue(() => underSignal(opts.signal, () => commit(c, opts)).finally(() => s.dispose()), 'sync');
 }
 
 async function saveAsync(root: Dest, state: TrainingState, opts: AsyncSaveOptions): Promise<PendingCheckpoint> {

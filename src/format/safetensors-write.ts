@@ -8,7 +8,8 @@
 // exactly this). The sidecar is written with the file.
 import { CheckpointError, CompatibilityError, UnsupportedError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
-import { createSha256, sha256, toHex, type Hasher } from '../core/hash.js';
+import { createSha256, toHex, type Hasher } from '../core/hash.js';
+import { chunkHasher } from '../core/chunk-hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Dest } from '../store/resolve.js';
@@ -35,14 +36,37 @@ export interface ChunkOptions {
 
 /** The chunk digests of a tensor's bytes when `opts` asks for them (one-shot SHA-256 per chunk, the engine every hash uses). */
 export function chunkDigests(bytes: Uint8Array, opts?: ChunkOptions | false): SidecarChunks | undefined {
-  if (opts === false) return undefined;
+  const d = chunkDigester(bytes.length, opts);
+  d?.update(bytes);
+  return d?.result();
+}
+
+/**
+ * The chunk digests of a tensor of `byteLength` bytes fed in pieces of any size (null when `opts` asks for none
+ * for it): the same digests as chunkDigests over the whole, so a tensor streamed in pieces never needs to be in
+ * memory at once.
+ */
+export function chunkDigester(byteLength: number, opts?: ChunkOptions | false): { size: number; update(piece: Uint8Array): void; result(): SidecarChunks } | null {
+  const size = chunkSizeFor(byteLength, opts);
+  if (size === null) return null;
+  const h = chunkHasher(size);
+  return { size, update: (piece) => h.update(piece), result: () => ({ size, sha256: h.result() }) };
+}
+
+/** The chunk size a tensor of `byteLength` bytes is digested by under `opts`; null when it gets no chunk digests. */
+export function chunkSizeFor(byteLength: number, opts?: ChunkOptions | false): number | null {
+  if (opts === false) return null;
   const threshold = opts?.threshold ?? CHUNK_THRESHOLD, size = opts?.size ?? CHUNK_SIZE;
   if (!(Number.isSafeInteger(size) && size > 0)) throw new UnsupportedError(`chunks.size must be a positive integer, got ${size}`, { detail: 'BAD_CHUNK_SIZE', data: { found: size } });
-  if (bytes.length <= threshold) return undefined;
-  const sha: string[] = [];
-  for (let off = 0; off < bytes.length; off += size) sha.push(toHex(sha256(bytes.subarray(off, Math.min(bytes.length, off + size)))));
-  return { size, sha256: sha };
+  return byteLength <= threshold ? null : size;
 }
+
+/**
+ * From this size a write to a remote store (S3) hashes on workers when `workers` is not given (AUTO_WORKERS_FROM.write
+ * is never, for files): this thread already does the transfer's work — the request's copy of every part, the socket
+ * writes — so the file's, tensors' and chunks' digests go to workers (1 GiB to RGW: BENCHMARKS.md "s3").
+ */
+export const REMOTE_WORKERS_FROM = 64 << 20;
 
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
@@ -90,6 +114,12 @@ export interface WriteEntry {
   shape: number[];
   byteLength: number;
   bytes(): Uint8Array;
+  /**
+   * Its bytes in order as pieces of at most `size` bytes, made as they are asked for (instead of bytes()): a
+   * source that must copy its values out (a checkpoint's capture on TensorFlow.js's WASM heap) then never holds
+   * the whole tensor, only the pieces the store has not written yet.
+   */
+  pieces?(size: number): Iterable<Uint8Array>;
 }
 
 const TF_DTYPES: Record<string, Dtype> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
@@ -99,7 +129,7 @@ function entryOf(name: string, t: unknown): WriteEntry {
   if (name === '__metadata__') throw new UnsupportedError(`'__metadata__' is reserved by the safetensors format and cannot name a tensor`, { tensor: name, detail: 'RESERVED_NAME' });
   const o = t as Record<string, unknown>;
   if (!o || typeof o !== 'object') throw fail('is not a tensor ({ dtype, shape, data }, a TensorView or a tf.Tensor)');
-  let dtype: Dtype, bytes: () => Uint8Array;
+  let dtype: Dtype, bytes: () => Uint8Array, pieces: WriteEntry['pieces'];
   if (typeof o.dataSync === 'function' && typeof o.dtype === 'string' && TF_DTYPES[o.dtype]) {
     // A tf.Tensor (duck-typed: TensorFlow.js is a peer dependency, never imported here).
     dtype = TF_DTYPES[o.dtype];
@@ -110,6 +140,7 @@ function entryOf(name: string, t: unknown): WriteEntry {
   } else if (typeof o.dtype === 'string' && isDtype(o.dtype) && typeof o.bytes === 'function') {
     dtype = o.dtype;
     bytes = () => (o.bytes as () => Uint8Array)();
+    if (typeof o.pieces === 'function') pieces = (size) => (o.pieces as (n: number) => Iterable<Uint8Array>)(size);
   } else if (typeof o.dtype === 'string' && isDtype(o.dtype) && ArrayBuffer.isView(o.data)) {
     dtype = o.dtype;
     const v = o.data as ArrayBufferView;
@@ -132,7 +163,7 @@ function entryOf(name: string, t: unknown): WriteEntry {
       tensor: name, data: { expected: bits / 8, found: declared },
     });
   }
-  return { name, dtype, shape: [...shape], byteLength: bits / 8, bytes };
+  return { name, dtype, shape: [...shape], byteLength: bits / 8, bytes, ...(pieces ? { pieces } : {}) };
 }
 
 const encoder = new TextEncoder();
@@ -193,6 +224,19 @@ interface Written {
   tensors: Record<string, SidecarTensor>;
 }
 
+/** A tensor's bytes in pieces of at most WRITE_CHUNK, from its own pieces() when it has one. */
+function* piecesOf(t: WriteEntry): Generator<Uint8Array> {
+  if (t.pieces) {
+    yield* t.pieces(WRITE_CHUNK);
+    return;
+  }
+  const b = t.bytes();
+  if (b.length !== t.byteLength) {
+    throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${t.name}' produced ${b.length} bytes, ${t.byteLength} were declared`, { tensor: t.name });
+  }
+  for (let off = 0; off < b.length; off += WRITE_CHUNK) yield b.subarray(off, Math.min(b.length, off + WRITE_CHUNK));
+}
+
 /**
  * Streams `lay` to `store[key]`, hashing the file, its header and each tensor
  * on the way. Every byte feeds two hashes (the whole file, and its tensor's):
@@ -211,25 +255,45 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
     await file(lay.head);
     yield lay.head;
     for (const t of lay.order) {
-      const b = t.bytes();
-      if (b.length !== t.byteLength) {
-        throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${t.name}' produced ${b.length} bytes, ${t.byteLength} were declared`, { tensor: t.name });
-      }
-      const h: Hasher = createSha256();
-      for (let off = 0; off < b.length; off += WRITE_CHUNK) {
+      // With a pool every digest of the tensor is a worker's too (its hash and chunk digests from one copy).
+      const chunkSize = chunkSizeFor(t.byteLength, chunking);
+      const onWorker = pool?.stream(chunkSize === null ? {} : { chunk: chunkSize });
+      const h: Hasher | undefined = onWorker ? undefined : createSha256();
+      const digester = onWorker || chunkSize === null ? null : chunkDigester(t.byteLength, chunking);
+      let done = 0;
+      for (const c of piecesOf(t)) {
         throwIfAborted(signal);
-        const c = b.subarray(off, Math.min(b.length, off + WRITE_CHUNK));
+        if (done + c.length > t.byteLength) {
+          throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${t.name}' produced more than the ${t.byteLength} bytes declared`, { tensor: t.name });
+        }
+        done += c.length;
         // Handed to the store first: its write runs on the I/O threads while the chunk is hashed here.
         yield c;
         await file(c);
-        h.update(c);
+        if (onWorker) await onWorker.update(c);
+        else {
+          h!.update(c);
+          digester?.update(c);
+        }
         onChunk(c.length);
       }
-      const chunks = chunkDigests(b, chunking);
-      tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256: toHex(h.digest()), ...(chunks ? { chunks } : {}) };
+      if (done !== t.byteLength) {
+        throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${t.name}' produced ${done} bytes, ${t.byteLength} were declared`, { tensor: t.name });
+      }
+      const entry = (sha256: string, chunks: SidecarChunks | undefined): void => {
+        tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256, ...(chunks ? { chunks } : {}) };
+      };
+      // The worker's digests are collected at the end (in file order): waiting here would stall the stream at every tensor.
+      if (onWorker) {
+        const r = onWorker.result().then((d) => () => entry(d.sha256, chunkSize === null ? undefined : { size: chunkSize, sha256: d.chunks ?? [] }));
+        r.catch(() => {});
+        pending.push(r);
+      } else entry(toHex(h!.digest()), digester?.result());
     }
   }
+  const pending: Promise<() => void>[] = [];
   await store.write(key, chunks());
+  for (const record of await Promise.all(pending)) record();
   const sha256 = remote ? await remote.digest() : toHex(local!.digest());
   return { size: lay.head.length + lay.dataLength, sha256, headerSha256, tensors };
 }
@@ -308,7 +372,7 @@ async function writeUnder(dest: Dest, tensors: TensorMap, opts: WriteOptions): P
   const entries = writeEntries(tensors);
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
-  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.write);
+  const lease = new PoolLease(opts, store.remote ? REMOTE_WORKERS_FROM : AUTO_WORKERS_FROM.write);
   // Progress counts the tensors' bytes as they are written (the header and sidecars are small).
   const progress = new ProgressReporter(opts.onProgress, entries.reduce((a, e) => a + e.byteLength, 0), 'write');
   try {

@@ -5,6 +5,7 @@
 // browser and any bundle, with no file next to the code to lose.
 import { availableHashEngines, setHashEngine, ready, type HashEngineName } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
+import { chunkHasher, type ChunkHasher } from '../core/chunk-hash.js';
 import { hashRanges, type NamedRange } from './range-hash.js';
 import { errorToJSON } from '../errors.js';
 import { FsBackend } from '../store/fs-backend.js';
@@ -13,7 +14,7 @@ import { workerPort } from '../platform/runtime.js';
 
 type Post = (m: WorkerReply, transfer?: Transferable[]) => void;
 
-const streams = new Map<number, Hasher>();
+const streams = new Map<number, { h: Hasher; chunks?: ChunkHasher }>();
 /** One read buffer per worker, grown to the largest slice asked for and reused. */
 let readBuffer = new Uint8Array(0);
 /** Progress is posted per this many bytes hashed, not per (small) read. */
@@ -104,13 +105,15 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
       return;
     }
     case 'open':
-      streams.set(m.id, createSha256());
+      streams.set(m.id, { h: createSha256(), ...(m.chunk ? { chunks: chunkHasher(m.chunk) } : {}) });
       return;
     case 'update': {
-      const h = streams.get(m.id);
+      const s = streams.get(m.id);
       try {
-        if (!h) throw new Error(`no stream ${m.id}`);
-        h.update(new Uint8Array(m.buffer, 0, m.length));
+        if (!s) throw new Error(`no stream ${m.id}`);
+        const view = new Uint8Array(m.buffer, 0, m.length);
+        s.h.update(view);
+        s.chunks?.update(view);
         post({ op: 'returned', id: m.id, buffer: m.buffer }, [m.buffer]);
       } catch (e) {
         streams.delete(m.id);
@@ -119,10 +122,10 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
       return;
     }
     case 'digest': {
-      const h = streams.get(m.id);
+      const s = streams.get(m.id);
       streams.delete(m.id);
-      if (!h) throw new Error(`no stream ${m.id}`);
-      post({ op: 'done', id: m.id, digest: toHex(h.digest()) });
+      if (!s) throw new Error(`no stream ${m.id}`);
+      post({ op: 'done', id: m.id, digest: toHex(s.h.digest()), ...(s.chunks ? { chunks: s.chunks.result() } : {}) });
       return;
     }
   }

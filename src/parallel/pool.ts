@@ -99,6 +99,8 @@ export interface PoolStream {
   update(bytes: Uint8Array): Promise<void>;
   /** The hex digest. */
   digest(): Promise<string>;
+  /** The hex digest, and the chunk digests when the stream was opened with `chunk`. */
+  result(): Promise<{ sha256: string; chunks?: string[] }>;
 }
 
 export class HashPool {
@@ -246,8 +248,11 @@ export class HashPool {
     return ownsBuffer(bytes);
   }
 
-  /** A SHA-256 stream on the least busy worker; its input is copied into a few reused buffers. */
-  stream(): PoolStream {
+  /**
+   * A SHA-256 stream on the least busy worker; its input is copied into a few reused buffers. With `chunk`, the
+   * worker also digests every `chunk` bytes from the start (a sidecar's chunk digests) from the same copies.
+   */
+  stream(opts: { chunk?: number } = {}): PoolStream {
     const live = this.workers.filter((w) => !w.dead);
     const w = live.reduce((a, b) => (b.jobs < a.jobs ? b : a), live[0]);
     const id = this.nextId++;
@@ -255,7 +260,7 @@ export class HashPool {
     let inFlight = 0;
     let failure: Error | undefined;
     let wakeSlot: (() => void) | undefined;
-    let finish: { resolve(d: string): void; reject(e: Error): void } | undefined;
+    let finish: { resolve(d: { sha256: string; chunks?: string[] }): void; reject(e: Error): void } | undefined;
     const wakeUp = () => {
       const f = wakeSlot;
       wakeSlot = undefined;
@@ -289,7 +294,7 @@ export class HashPool {
           } else if (r.op === 'done') {
             this.handlers.delete(id);
             release();
-            finish?.resolve(r.digest!);
+            finish?.resolve({ sha256: r.digest!, ...(r.chunks ? { chunks: r.chunks } : {}) });
           } else if (r.op === 'error') {
             inFlight--;
             release();
@@ -305,9 +310,17 @@ export class HashPool {
           finish?.reject(e);
         },
       });
-      w.ep!.post({ op: 'open', id });
+      w.ep!.post({ op: 'open', id, ...(opts.chunk ? { chunk: opts.chunk } : {}) });
     })();
     started.catch(() => {});
+    const result = async () => {
+      await started;
+      if (failure) throw failure;
+      return new Promise<{ sha256: string; chunks?: string[] }>((resolve, reject) => {
+        finish = { resolve, reject };
+        w!.ep!.post({ op: 'digest', id });
+      });
+    };
     return {
       update: async (bytes) => {
         await started;
@@ -327,14 +340,8 @@ export class HashPool {
           off += n;
         }
       },
-      digest: async () => {
-        await started;
-        if (failure) throw failure;
-        return new Promise<string>((resolve, reject) => {
-          finish = { resolve, reject };
-          w!.ep!.post({ op: 'digest', id });
-        });
-      },
+      result,
+      digest: async () => (await result()).sha256,
     };
   }
 

@@ -14,8 +14,8 @@ export type WorkerRequest =
   | { op: 'file'; id: number; root: string; key: string; from: number; to: number; slice: number; ranges: NamedRange[]; keep?: boolean }
   /** Hash `ranges` of `buffer`, whose first byte is at absolute position `offset`; the buffer is sent back. */
   | { op: 'bytes'; id: number; buffer: ArrayBuffer; offset: number; length: number; ranges: NamedRange[] }
-  /** Starts a streamed SHA-256 under `id`. */
-  | { op: 'open'; id: number }
+  /** Starts a streamed SHA-256 under `id` (and, with `chunk`, the digests of every `chunk` bytes of it). */
+  | { op: 'open'; id: number; chunk?: number }
   /** Feeds the first `length` bytes of `buffer` to stream `id`; the buffer is sent back. */
   | { op: 'update'; id: number; buffer: ArrayBuffer; length: number }
   /** Finishes stream `id`. */
@@ -24,8 +24,11 @@ export type WorkerRequest =
 export type WorkerReply =
   | { op: 'ready' }
   | { op: 'progress'; id: number; bytes: number }
-  /** `buffers`/`starts`: a 'file' job with `keep`, its bytes in pieces of fresh memory and where each begins in the file. */
-  | { op: 'done'; id: number; digests?: Record<string, string>; digest?: string; buffer?: ArrayBuffer; buffers?: ArrayBuffer[]; starts?: number[] }
+  /**
+   * `buffers`/`starts`: a 'file' job with `keep`, its bytes in pieces of fresh memory and where each begins in the file;
+   * `chunks`: a stream opened with `chunk`, its chunk digests.
+   */
+  | { op: 'done'; id: number; digests?: Record<string, string>; digest?: string; chunks?: string[]; buffer?: ArrayBuffer; buffers?: ArrayBuffer[]; starts?: number[] }
   /** A buffer of stream `id` hashed and handed back for reuse. */
   | { op: 'returned'; id: number; buffer: ArrayBuffer }
   /** `error` is CheckpointError.toJSON() (or a plain message for anything else). */

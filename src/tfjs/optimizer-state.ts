@@ -11,7 +11,7 @@
 // list given to minimize(), so that order is saved (`slot_order`) as file
 // names of the variables, and replayed on restore.
 import { errorFor, type CheckpointError } from '../errors.js';
-import type { TensorData, TensorMap } from '../types/tensor.js';
+import type { TensorLike, TensorMap } from '../types/tensor.js';
 import type { Optimizer, Tensor, TfOps, Variable } from './tf.js';
 import type { NamedVariable } from './variables.js';
 import { snapshotTensor, toTfTensor } from './variables.js';
@@ -105,7 +105,7 @@ function internalsChanged(name: string, field: string): CheckpointError {
  * A snapshot of the optimizer: its scalars (for trainer_state.json) and its slots as a TensorMap
  * named `${variable file name}/${kind}` (for optimizer.safetensors). Values are copies.
  */
-export function snapshotOptimizer(opt: Optimizer, vars: NamedVariable[], take: (t: Tensor, name: string) => TensorData = snapshotTensor): { state: OptimizerState; slots: TensorMap } {
+export function snapshotOptimizer(opt: Optimizer, vars: NamedVariable[], take: (t: Tensor, name: string) => TensorLike = snapshotTensor): { state: OptimizerState; slots: TensorMap } {
   const { name, spec } = optimizerSpec(opt);
   const o = internals(opt);
   const byTfName = new Map(vars.map((v) => [v.variable.name, v.name]));

@@ -78,7 +78,7 @@ export function snapshotTensor(v: import('./tf.js').Tensor, name: string): Tenso
 }
 
 /** Every variable of `model` as a TensorMap (copied values, in model order). */
-export function snapshotModel(model: ModelLike, take: (t: import('./tf.js').Tensor, name: string) => TensorData = snapshotTensor): TensorMap {
+export function snapshotModel(model: ModelLike, take: (t: import('./tf.js').Tensor, name: string) => TensorLike = snapshotTensor): TensorMap {
   const out: TensorMap = {};
   for (const { name, variable } of namedVariables(model)) out[name] = take(variable, name);
   return out;
