@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, sign, generateSigningKey, namedVariables, snapshotOptimizer, CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
+  saveCheckpoint, loadCheckpoint, resumeTraining, MemoryStore, listCheckpoints, sign, generateSigningKey, namedVariables, snapshotOptimizer, CHECKPOINT_VERSION, sha256, toHex, canonicalJson, hmacSha256, writeSafetensors, joinKey, verify,
 } from '../dist/internal.js';
 import { TinyLM, TrainLoop } from '../dist/demo/index.js';
 import { tf, ready, OPTIMIZERS, TEST_CONFIG, TOKENS, BATCH, VOCAB, freshRun, bits, weightBytes } from './_tiny.js';
@@ -119,6 +119,28 @@ Load('model, optimizer, config, vocab, step, RNG, cursor, extra, metadata, linea
   assert.is(loaded.metadata.architecture.rms_eps, 1e-6, 'numbers come back as numbers');
   assert.is(loaded.metrics.loss, saved.losses[4]);
   assert.is(loaded.lineage.chain[0].model_name, 'tiny-alice');
+  model.dispose();
+  opt.dispose();
+});
+
+Load('restored variables never share memory with the bytes read: changing them after the load changes no variable', async () => {
+  const saved = freshRun('adam');
+  saved.loop.run(2);
+  const inner = new MemoryStore();
+  await saveCheckpoint(inner, { model: saved.model, optimizer: saved.opt, step: 2 });
+  const expected = weightBytes(saved.model);
+  saved.dispose();
+  // Every buffer the load reads is kept, then overwritten once the variables hold their values.
+  const handed = [];
+  const store = Object.create(inner);
+  store.read = async (...a) => { const b = await inner.read(...a); handed.push(b); return b; };
+  store.readHashed = undefined;
+  const { model, opt } = fresh();
+  await loadCheckpoint(store, { model, optimizer: opt });
+  assert.equal(weightBytes(model), expected);
+  assert.ok(handed.some((b) => b.length > 1000), 'the weights came through read()');
+  for (const b of handed) b.fill(0xff);
+  assert.equal(weightBytes(model), expected);
   model.dispose();
   opt.dispose();
 });

@@ -111,9 +111,15 @@ export function loadableInto(d: Dtype, tfDtype: string): boolean {
   return TF_TO_DTYPE[tfDtype] === d;
 }
 
+/** Whether tf.tensor(values) copies `values` into the backend's own memory before it returns (tfjs-backend-wasm). */
+function backendCopiesValues(): boolean {
+  return (globalThis as { _tfengine?: { backendName?: string } })._tfengine?.backendName === 'wasm';
+}
+
 /**
  * Values of `t` as the typed array tf needs for `tfDtype`. F32 is copied bit for bit (no
- * rounding); the other float dtypes go through toFloat32 (exact for F16, BF16 and F8).
+ * rounding); the other float dtypes go through toFloat32 (exact for F16, BF16 and F8). On a backend that copies
+ * what tf.tensor() is given (WASM) an aligned F32/I32 tensor is a view of its bytes, else a copy.
  */
 export function valuesFor(t: TensorLike, tfDtype: string, name: string): Float32Array | Int32Array | Uint8Array {
   const bytes = tensorBytes(t);
@@ -123,8 +129,11 @@ export function valuesFor(t: TensorLike, tfDtype: string, name: string): Float32
     });
   }
   if (t.dtype === 'F32' || t.dtype === 'I32') {
-    const copy = bytes.slice();
-    return t.dtype === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
+    // tf.tensor() on the WASM backend copies the values into its heap at once, so an aligned view of the file's
+    // bytes is all it needs (a second copy of a 1 GiB model into fresh memory: ~1 s of a load, BENCHMARKS.md "s3");
+    // other backends keep the array they are given as the tensor's memory, so they get a copy of their own.
+    const own = bytes.byteOffset % 4 === 0 && backendCopiesValues() ? bytes : bytes.slice();
+    return t.dtype === 'F32' ? new Float32Array(own.buffer, own.byteOffset, own.length >> 2) : new Int32Array(own.buffer, own.byteOffset, own.length >> 2);
   }
   if (t.dtype === 'BOOL') return bytes.slice();
   return toFloat32(t.dtype, bytes, name);
