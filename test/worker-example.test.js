@@ -41,7 +41,9 @@ if (runtime === 'node') {
     const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
   });
 
-  const env = (dir) => ({ ...process.env, WRANGLER_SEND_METRICS: 'false', XDG_CONFIG_HOME: `${dir}/config`, NO_COLOR: '1', CI: '1' });
+  // TMPDIR: wrangler's update check caches its answer under the temp folder (update-check/wrangler-latest.json);
+  // inside the scratch folder it goes when the test's folders do, instead of being left in the run's temp folder.
+  const env = (dir) => ({ ...process.env, WRANGLER_SEND_METRICS: 'false', XDG_CONFIG_HOME: `${dir}/config`, TMPDIR: dir, NO_COLOR: '1', CI: '1' });
 
   W('wrangler bundles it as a deployment would: the core ships as separate WebAssembly modules, not compiled from bytes', async () => {
     const { dir, app } = await scratchProject();
