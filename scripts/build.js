@@ -81,6 +81,15 @@ const workerBundle = await esbuild.build({
       b.onResolve({ filter: /sha256-wasm-bytes\.js$/ }, () => ({ path: 'sha256-wasm-bytes', namespace: 'host' }));
       b.onLoad({ filter: /.*/, namespace: 'host' }, () => ({ contents: 'export const SHA256_WASM_DEFLATED_BASE64 = globalThis.__SAFECKPT_SHA256_WASM_DEFLATED_BASE64;', loader: 'js' }));
     },
+  }, {
+    // store/fs-backend.ts carries the lazy-module hint (a bare import of the package entry, for pages that
+    // split code: scripts/check-imports.js). The worker needs none of the entry; read, its dynamic imports
+    // would have esbuild wrap the worker's modules in lazy initializers (+0.3 KB gzip). An empty module instead.
+    name: 'no-entry-hint',
+    setup(b) {
+      b.onResolve({ filter: /^(\.\.\/)+index\.js$/, namespace: 'file' }, (a) => (a.kind === 'import-statement' ? { path: 'entry-hint', namespace: 'empty' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: '', loader: 'js' }));
+    },
   }],
 });
 writeFileSync(

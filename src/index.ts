@@ -74,8 +74,10 @@ export type { TensorSpecs, ShapeCheckOptions, ShapeReport } from './core/shapes.
 export { readSafetensors } from './sources/read.js';
 export { SafetensorsView } from './format/safetensors-view.js';
 export type { ReadOptions, SafetensorsFile } from './format/safetensors-read.js';
-export { verify, sign } from './sources/verify.js';
-export type { VerifyOptions, VerifyReport, SignOptions, SignResult } from './sources/verify.js';
+export { verify } from './sources/verify.js';
+export { sign } from './sources/sign.js';
+export type { VerifyOptions, VerifyReport } from './sources/verify.js';
+export type { SignOptions, SignResult } from './sources/sign.js';
 // legacy PyTorch .pt: read without executing pickle
 export { readTorch, readTorchFile, walkTensors, TorchTensor, TorchStorage } from './format/torch/read.js';
 export type { ReadTorchOptions, TorchFile } from './format/torch/read.js';

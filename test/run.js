@@ -291,15 +291,18 @@ const lines = [];
 runAll(modules, (l) => { lines.push(l); console.log(l); }).then((r) => { window.__SAFECKPT_DONE = { ...r, lines }; },
   (e) => { window.__SAFECKPT_DONE = { passed: 0, failed: 1, lines: [String(e && e.stack || e)] }; });
 `);
+  // The lazily loaded modules' bare import of the entry (scripts/check-imports.js) is dropped in a bundle of
+  // dist/ (package.json marks it side-effect free) on purpose; from node_modules esbuild does not warn about it.
+  const logOverride = { 'ignored-bare-import': 'silent' };
   // Module Workers (fresh realms for tests that need one) are bundled to build/test-workers/, served from the repo root.
   for (const w of readdirSync(join(root, 'test')).filter((f) => f.endsWith('.worker.js'))) {
     esbuild.buildSync({ entryPoints: [join(root, 'test', w)], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-      external: ['node:*'], outfile: join(root, 'build', 'test-workers', w), logLevel: 'warning' });
+      external: ['node:*'], outfile: join(root, 'build', 'test-workers', w), logLevel: 'warning', logOverride });
   }
   const out = join(work, 'bundle.js');
   try {
     esbuild.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-      external: ['node:*'], outfile: out, logLevel: 'warning' });
+      external: ['node:*'], outfile: out, logLevel: 'warning', logOverride });
   } finally {
     rmSync(entry, { force: true });
   }
@@ -391,7 +394,7 @@ export default {
     await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
       conditions: ['workerd', 'worker', 'browser'], mainFields: ['browser', 'module', 'main'], outfile: join(dir, 'tests.js'),
       // Node-only branches of the tests (gated by runtime) stay imports that are never run here.
-      external: ['node:*'], logLevel: 'warning',
+      external: ['node:*'], logLevel: 'warning', logOverride: { 'ignored-bare-import': 'silent' }, // the lazy-module hint (as for Chromium)
       plugins: [{ name: 'wasm-modules', setup(b) {
         // As wrangler does: a .wasm import stays an import, of a module the config provides.
         b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './' + a.path.split('/').pop(), external: true }));

@@ -11,7 +11,7 @@ import { MemoryStore } from '../store/memory.js';
 import { baseOf, joinKey } from '../store/keys.js';
 import { checkJsonMac, parseJson, signatureKeyids, type MacKey, type SignatureCheck } from '../format/signed-json.js';
 import type { SafetensorsFile, SingleFile } from '../format/safetensors-read.js';
-import { joinFiles } from '../format/sharded-read.js';
+import { joinFiles } from '../format/sharded-file.js';
 import { openModel } from '../format/safetensors-read.js';
 import { sidecarKeyFor } from '../format/sidecar.js';
 import { ProgressReporter, throwIfAborted, type ProgressCallback } from '../types/operation.js';

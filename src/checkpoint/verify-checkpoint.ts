@@ -2,6 +2,9 @@
 // names): every file the manifest lists against its size and SHA-256, the
 // manifest's HMAC when a key is given, the safetensors structure and the
 // trainer state — the same checks a load makes, without a model.
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import type { Store } from '../store/store.js';
 import { signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
 import type { Logger } from '../log/logger.js';

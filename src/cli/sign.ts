@@ -3,7 +3,7 @@ import type { Command } from './commands.js';
 import { parseArgs, keyFromEnv, readKeyFile } from './args.js';
 import { UsageError } from './usage.js';
 import { progressBar } from './progress.js';
-import { sign as signModel } from '../sources/verify.js';
+import { sign as signModel } from '../sources/sign.js';
 import { interruptible } from './interrupt.js';
 
 export const sign: Command = {

@@ -22,7 +22,7 @@ import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyF
 import { byCodePoint, type MacKey } from './signed-json.js';
 import { AUTO_WORKERS_FROM, PoolLease, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
-import { indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
+import { DEFAULT_MODEL_KEY, indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
 import { nameRecord } from '../name-record.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 
@@ -354,9 +354,6 @@ export async function writeSafetensorsAt(store: Store, key: string, entries: Wri
     throw errorFor('IO', `writing ${store.describe(key)} failed: ${(e as Error)?.message ?? String(e)}`, { path: store.describe(key), cause: e });
   }
 }
-
-/** The key a write goes to when the destination names a store's root or a folder-less source. */
-export const DEFAULT_MODEL_KEY = 'model.safetensors';
 
 /** Writes tensors as safetensors, byte-identical to the reference writer, streamed and hashed as written, with its sidecar (signed with a key); atomic; sharded past maxShardSize. */
 export async function writeSafetensors(dest: Dest, tensors: TensorMap, opts: WriteOptions = {}): Promise<WriteResult> {

@@ -9,6 +9,8 @@ import { baseOf, dirOf, joinKey } from '../store/keys.js';
 import { parseJsonObject, shownJson, signJson, type MacKey } from './signed-json.js';
 import type { DocumentSignature } from './signature.js';
 
+/** The key a write goes to when the destination names a store's root or a folder, and the file the detector looks for in a folder. */
+export const DEFAULT_MODEL_KEY = 'model.safetensors';
 /** The suffix of a sharded model's index, as Hugging Face names it (`model.safetensors.index.json`). */
 export const INDEX_SUFFIX = '.safetensors.index.json';
 export const INDEX_SIDECAR_FORMAT = 'safeckpt.index-sidecar';

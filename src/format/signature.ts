@@ -15,6 +15,9 @@
 //
 // This module loads only when a key is given (a dynamic import): it imports nothing but the errors (and
 // takes canonicalJson from its caller), so a bundler splits no shared code out of a read + verify page for it.
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import { AuthError, CheckpointError, UnsupportedError } from '../errors.js';
 
 /** signed-json.ts's canonicalJson, handed in by the caller (see above). */

@@ -5,6 +5,9 @@
 // chunks those runs touch are fetched — neighbours coalesced into one range
 // request — and each chunk is verified on its own, so a changed byte elsewhere in
 // the tensor does not fail this slice, and one inside it does (INTEGRITY).
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import { CompatibilityError, IntegrityError, UnsupportedError } from '../errors.js';
 import { sha256, toHex } from '../core/hash.js';
 import { DTYPES } from '../types/dtype.js';

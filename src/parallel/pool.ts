@@ -9,6 +9,9 @@
 // transferred ArrayBuffers, sent back after hashing, so nothing is copied and
 // at most a few jobs' bytes are in flight. Digests are the same as on one
 // thread: only where they are computed changes.
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import { IoError, errorFromJSON } from '../errors.js';
 import { abortReason, throwIfAborted } from '../types/operation.js';
 import { hashEngineInfo } from '../core/hash-engines.js';

@@ -9,8 +9,7 @@ import { CheckpointError } from '../errors.js';
 import { HEADER_PREFIX_BYTES, MAX_HEADER_LENGTH } from '../core/header.js';
 import type { Store } from '../store/store.js';
 import { baseOf, dirOf, joinKey } from '../store/keys.js';
-import { DEFAULT_MODEL_KEY } from '../format/safetensors-write.js';
-import { INDEX_SUFFIX, isIndexKey } from '../format/sharded.js';
+import { DEFAULT_MODEL_KEY, INDEX_SUFFIX, isIndexKey } from '../format/sharded.js';
 import { looksLikeZip } from '../format/torch/zip.js';
 import { LATEST, MANIFEST } from '../checkpoint/layout.js';
 

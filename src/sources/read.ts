@@ -3,11 +3,7 @@
 // to the signed index before any tensor is returned.
 import { UnsupportedError } from '../errors.js';
 import { resolveSource, type Source } from '../store/resolve.js';
-import { joinKey } from '../store/keys.js';
 import { openModel, type ReadOptions, type SafetensorsFile } from '../format/safetensors-read.js';
-import { MODEL_FILE } from '../checkpoint/layout.js';
-import { publicKeyCheck } from '../format/signing-keys.js';
-import { loggerFrom } from '../log/logger.js';
 import { detectSource } from './detect.js';
 import { underSignal } from '../types/operation.js';
 
@@ -25,16 +21,9 @@ async function readUnder(src: Source, opts: ReadOptions): Promise<SafetensorsFil
   switch (d.kind) {
     case 'sharded':
       return openModel(store, 'sharded', d.key, opts, d.probe);
-    case 'checkpoint': {
+    case 'checkpoint':
       // The checkpoint reader loads on first use: a page that reads model files does not ship it.
-      const { locateCheckpoint, readCheckpointDir } = await import('../checkpoint/read.js');
-      const dir = await locateCheckpoint(store, d.key);
-      if (opts.publicKey === undefined) return openModel(store, 'file', joinKey(dir, MODEL_FILE), opts);
-      // A checkpoint's signature is on its manifest, which lists every file with its SHA-256 (the model's
-      // own sidecar is not signed): the folder is read and checked whole, as loadCheckpoint does.
-      const checkSignature = opts.checkSignature ?? (await publicKeyCheck(opts.publicKey));
-      return (await readCheckpointDir(store, dir, { key: opts.key, checkSignature, logger: loggerFrom(opts), signal: opts.signal, onProgress: opts.onProgress })).model;
-    }
+      return (await import('../checkpoint/read-model.js')).readCheckpointModel(store, d.key, opts);
     case 'torch':
       throw new UnsupportedError(`${store.describe(d.key)} is a PyTorch file, not safetensors: read it with readTorch(), or convert it (convertTorchToSafetensors, \`safeckpt convert\`)`, {
         path: store.describe(d.key), detail: 'NOT_SAFETENSORS',

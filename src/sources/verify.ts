@@ -8,29 +8,24 @@
 // SHA-256 is not computed. Anything else (a sidecar whose entries do not match
 // the header's layout) falls back to hashing the whole file as well, in the
 // same read.
-import { CheckpointError, IntegrityError, UnsupportedError, errorFor } from '../errors.js';
+import { CheckpointError, IntegrityError, UnsupportedError } from '../errors.js';
 import { hashEngineInfo, ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, nativeSha256Stream, toHex } from '../core/hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { resolveSource, type Source } from '../store/resolve.js';
-import { writeAtomic, writeAtomicSet } from '../store/atomic.js';
-import { baseOf } from '../store/keys.js';
 import type { Header, TensorInfo } from '../types/tensor.js';
 import { hashRanges, hashSegments, type NamedRange } from '../parallel/range-hash.js';
 import { FsStore } from '../store/fs.js';
 import { JOB_BYTES, PoolLease, storeSource, type HashJob, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
-import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyFor, type Sidecar, type SidecarChunks, type SidecarTensor } from '../format/sidecar.js';
-import type { ChunkOptions } from '../format/safetensors-write.js';
-import { canonicalJson, parseJsonObject, signatureKeyids, signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
-import type { PrivateKeyInput, PublicKeyInput, Signer } from '../format/signature.js';
+import { sidecarKeyFor, type Sidecar, type SidecarChunks } from '../format/sidecar.js';
+import { signatureKeyids, signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
+import type { PublicKeyInput } from '../format/signature.js';
 import { publicKeyCheck } from '../format/signing-keys.js';
-import { joinKey } from '../store/keys.js';
-import { MANIFEST } from '../checkpoint/layout.js';
-import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf } from '../format/sharded.js';
-import { checkSidecarAgainst, checkTensor, planReads, openSafetensorsFile, readHeaderAt, readSidecarAt, type SingleFile } from '../format/safetensors-read.js';
-import { nameRecord, own } from '../name-record.js';
+import { parseIndex, shardKeysOf } from '../format/sharded.js';
+import { checkTensor, planReads, openSafetensorsFile, type SingleFile } from '../format/safetensors-read.js';
+import { own } from '../name-record.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 import { detectSource, type DetectedSource } from './detect.js';
 
@@ -165,7 +160,7 @@ function jobsOf(ranges: readonly NamedRange[]): HashJob[] {
  * tensors are digested off this thread anyway (hashSegments), so a worker only takes the whole-file hash,
  * and only where this thread would compute it in WebAssembly (browsers): node:crypto keeps up here.
  */
-function poolFor(store: Store, lease: PoolLease, bytes: number): Promise<HashPool | null> {
+export function poolFor(store: Store, lease: PoolLease, bytes: number): Promise<HashPool | null> {
   if (store instanceof FsStore || hashEngineInfo().engine === 'core') return lease.get(bytes);
   return Promise.resolve(null);
 }
@@ -175,7 +170,7 @@ function poolFor(store: Store, lease: PoolLease, bytes: number): Promise<HashPoo
  * and tensor hashes already cover every byte, so a mismatch here means the recorded value itself is stale
  * or edited — reported, never vouched for (verify) or signed (sign).
  */
-function checkFileHash(store: Store, key: string, sc: Sidecar, actual: string): void {
+export function checkFileHash(store: Store, key: string, sc: Sidecar, actual: string): void {
   if (actual === sc.sha256) return;
   const path = store.describe(key);
   throw new IntegrityError(`${path} has SHA-256 ${actual}, but its sidecar records ${sc.sha256}: the header and every tensor match, so the sidecar's whole-file hash is stale or was edited. Re-create the sidecar from a trusted copy (\`safeckpt sign\` after deleting it)`, {
@@ -191,12 +186,9 @@ function signatureFields(doc: object | null, check: SignatureCheck | undefined):
 
 type Checked = VerifyOptions & { checkSignature?: SignatureCheck };
 
-/** The Ed25519 code, loaded when a key is given: a page that never signs or checks signatures does not ship it. */
-const signatures = () => import('../format/signature.js');
-
 
 /** The chunk digests of one tensor of `store[key]`: one pass over its bytes, one SHA-256 per `size` bytes. */
-async function chunkDigestsAt(store: Store, key: string, header: Header, t: TensorInfo, size: number, signal?: AbortSignal): Promise<SidecarChunks> {
+export async function chunkDigestsAt(store: Store, key: string, header: Header, t: TensorInfo, size: number, signal?: AbortSignal): Promise<SidecarChunks> {
   const base = header.dataStart + t.begin;
   const ranges: Array<{ name: string; start: number; end: number }> = [];
   for (let off = 0; off < t.byteLength; off += size) ranges.push({ name: String(ranges.length), start: base + off, end: base + Math.min(t.byteLength, off + size) });
@@ -205,7 +197,7 @@ async function chunkDigestsAt(store: Store, key: string, header: Header, t: Tens
 }
 
 /** INTEGRITY naming the tensor and the first chunk whose digest differs from the one recorded. */
-function checkChunkDigests(path: string, name: string, want: SidecarChunks, got: SidecarChunks): void {
+export function checkChunkDigests(path: string, name: string, want: SidecarChunks, got: SidecarChunks): void {
   const i = want.sha256.findIndex((h, j) => h !== got.sha256[j]);
   if (i >= 0) throw chunkMismatch(path, name, i, want.sha256[i], got.sha256[i]);
 }
@@ -335,7 +327,7 @@ async function verifySharded(store: Store, indexKey: string, opts: Checked, prog
   };
 }
 
-async function totalBytes(store: Store, kind: 'file' | 'sharded', key: string): Promise<number> {
+export async function totalBytes(store: Store, kind: 'file' | 'sharded', key: string): Promise<number> {
   if (kind === 'file') return store.size(key);
   const index = parseIndex(await store.read(key), store.describe(key));
   let n = 0;
@@ -344,7 +336,7 @@ async function totalBytes(store: Store, kind: 'file' | 'sharded', key: string): 
 }
 
 /** A safetensors file or sharded model to verify or sign; a checkpoint and a PyTorch file are told apart first. */
-function modelKind(store: Store, d: DetectedSource, op: string): 'file' | 'sharded' {
+export function modelKind(store: Store, d: DetectedSource, op: string): 'file' | 'sharded' {
   if (d.kind === 'torch') {
     throw new UnsupportedError(`${store.describe(d.key)} is a PyTorch file: it has no sidecar to ${op} against (convert it to safetensors with \`safeckpt convert\`, which writes one)`, {
       path: store.describe(d.key), detail: 'NOT_SAFETENSORS',
@@ -388,204 +380,6 @@ async function verifyUnder(src: Source, opts: VerifyOptions): Promise<VerifyRepo
   } catch (e) {
     log.error('verification failed', { path: store.describe(d.key), code: (e as CheckpointError)?.code, error: String((e as Error)?.message ?? e) });
     throw e;
-  } finally {
-    lease.close();
-  }
-}
-
-/** Options of sign: the HMAC key and its label, the Ed25519 private key, workers, progress, a signal, a logger. */
-export interface SignOptions extends ParallelOptions, OperationOptions {
-  /** HMAC-SHA256 key (never written anywhere): the sidecars get an `hmac`. */
-  key?: MacKey;
-  /** Label of the HMAC key, stored next to the MAC. */
-  keyId?: string;
-  /** Ed25519 private key (PEM PKCS#8, JWK, CryptoKey or CryptoKeyPair; never written anywhere): the sidecars (or the manifest) get a signature. */
-  privateKey?: PrivateKeyInput;
-  /** Chunk digests for tensors above a threshold (as writeSafetensors' option); an existing sidecar's chunk size is kept. false: none. */
-  chunks?: ChunkOptions | false;
-  logger?: Logger;
-}
-
-/** What sign() wrote. */
-export interface SignResult {
-  path: string;
-  /** Every document (re)written: sidecars, the index sidecar, or a checkpoint's manifest. */
-  sidecars: string[];
-  /** The fingerprint of the Ed25519 key that signed, when one did. */
-  keyid?: string;
-}
-
-/**
- * What an existing document carried that still holds for the new one: when the signed body is unchanged,
- * its other signatures (and, when no new HMAC key is given, its HMAC) stay valid and are kept. Returns the
- * new document and whether something the old one carried had to be dropped.
- */
-function carryOver<T extends object>(fresh: T, old: object | null, newMac: boolean, signedBody: (d: Record<string, unknown>, c: typeof canonicalJson) => Uint8Array): { doc: T; dropped: boolean } {
-  const o = old as Record<string, unknown> | null;
-  if (!o) return { doc: fresh, dropped: false };
-  const hadAuth = o.hmac !== undefined || signatureKeyids(o).length > 0;
-  let same: boolean;
-  try {
-    const a = signedBody(o, canonicalJson), b = signedBody(fresh as Record<string, unknown>, canonicalJson);
-    same = a.length === b.length && a.every((x, i) => x === b[i]);
-  } catch {
-    same = false;
-  }
-  if (!same) return { doc: fresh, dropped: hadAuth };
-  const doc: Record<string, unknown> = { ...(fresh as Record<string, unknown>) };
-  if (Array.isArray(o.signatures)) doc.signatures = o.signatures;
-  if (!newMac && typeof o.hmac === 'string') {
-    delete doc.key_id;
-    if (typeof o.key_id === 'string') doc.key_id = o.key_id;
-    doc.hmac = o.hmac;
-  }
-  return { doc: doc as T, dropped: false };
-}
-
-/** The document with an HMAC (when `mac` is given) and a signature (when `signer` is), keeping what still holds of `old`. */
-async function authenticate<T extends object>(fresh: T, old: object | null, mac: MacKey | undefined, signer: Signer | undefined, what: string, log: Logger): Promise<T> {
-  const { addSignature, signedBody } = await signatures();
-  const { doc, dropped } = carryOver(fresh, old, mac !== undefined, signedBody);
-  if (dropped) log.warn(`${what}: its contents changed (re-created from the file), so its previous HMAC and signatures no longer hold and were dropped`, { path: what });
-  if (!signer) return doc;
-  return (await addSignature(doc as Record<string, unknown>, signer, canonicalJson)) as unknown as T;
-}
-
-/** The new sidecar of `store[key]`, computed (the long part: every byte hashed) but not written. */
-async function signedSidecar(store: Store, key: string, mac: MacKey | undefined, signer: Signer | undefined, opts: SignOptions, progress: ProgressReporter, at: number, lease: PoolLease): Promise<Sidecar> {
-  const { header, size, head } = await readHeaderAt(store, key);
-  const existing = await readSidecarAt(store, key);
-  let sha256: string, tensors: Record<string, string>;
-  if (existing) {
-    // Signing vouches for the file as it is: a sidecar that no longer matches it is refused, not blessed.
-    checkSidecarAgainst(store, key, existing, size, head, {});
-    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await poolFor(store, lease, size - header.dataStart), signal: opts.signal });
-    for (const n of header.names()) checkTensor(store.describe(key), existing, n, scan.tensors[n]);
-    checkFileHash(store, key, existing, scan.sha256!);
-    sha256 = existing.sha256;
-    tensors = scan.tensors;
-  } else {
-    const scan = await scanTensors(store, key, header, size, { fileHash: true, onBytes: progress.onBytes, pool: await poolFor(store, lease, size - header.dataStart), signal: opts.signal });
-    sha256 = scan.sha256!;
-    tensors = scan.tensors;
-  }
-  const entries = nameRecord<SidecarTensor>();
-  for (const t of header.tensors()) {
-    const had = existing ? own(existing.tensors, t.name)?.chunks : undefined;
-    const size = had?.size ?? (opts.chunks === false || t.byteLength <= (opts.chunks?.threshold ?? CHUNK_THRESHOLD) ? undefined : opts.chunks?.size ?? CHUNK_SIZE);
-    const chunks = size ? await chunkDigestsAt(store, key, header, t, size, opts.signal) : undefined;
-    if (had && chunks) checkChunkDigests(store.describe(key), t.name, had, chunks);
-    entries[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [t.begin, t.end], sha256: tensors[t.name], ...(chunks ? { chunks } : {}) };
-  }
-  const fresh = makeSidecar({
-    file: baseOf(key), size, sha256, header_sha256: toHex(createSha256().update(head).digest()), tensors: entries,
-    metadata: header.metadata ? { ...header.metadata } : null,
-  }, mac, opts.keyId);
-  const sc = await authenticate(fresh, existing, mac, signer, store.describe(sidecarKeyFor(key)), loggerFrom(opts));
-  progress.to(at + size);
-  return sc;
-}
-
-/** Adds an Ed25519 signature to a checkpoint's manifest, after checking every byte of the checkpoint. */
-async function signCheckpoint(store: Store, key: string, signer: Signer, opts: SignOptions): Promise<SignResult> {
-  const { locateCheckpoint } = await import('../checkpoint/read.js');
-  const { verifyCheckpoint } = await import('../checkpoint/verify-checkpoint.js');
-  const dir = await locateCheckpoint(store, key);
-  // Signing vouches for the checkpoint as it is: every file against the manifest first (INTEGRITY otherwise).
-  await verifyCheckpoint(store, dir, { logger: opts.logger, signal: opts.signal, onProgress: opts.onProgress });
-  const mk = joinKey(dir, MANIFEST);
-  const raw = parseJsonObject(await store.read(mk), store.describe(mk));
-  const signed = await (await signatures()).addSignature(raw, signer, canonicalJson);
-  throwIfAborted(opts.signal);
-  await writeAtomic(store, mk, new TextEncoder().encode(JSON.stringify(signed, null, 1) + '\n'));
-  loggerFrom(opts).info('signed checkpoint manifest', { path: store.describe(mk), keyid: signer.keyid });
-  return { path: store.describe(dir), sidecars: [store.describe(mk)], keyid: signer.keyid };
-}
-
-/** The index sidecar as it is before signing, or null when there is none or it does not parse (it is then re-created). */
-async function readIndexSidecarAt(store: Store, indexKey: string): Promise<object | null> {
-  try {
-    return parseIndexSidecar(await store.read(sidecarKeyFor(indexKey)), store.describe(sidecarKeyFor(indexKey)));
-  } catch {
-    return null;
-  }
-}
-
-const isMacKey = (k: unknown): k is MacKey => typeof k === 'string' || k instanceof Uint8Array;
-
-/**
- * Signs a safetensors file, sharded model or checkpoint. With an HMAC key
- * (`sign(src, key)` or `{ key }`) the sidecars get an `hmac`; with an Ed25519
- * `privateKey` they (or a checkpoint's manifest) get a signature that anyone
- * verifies with the public key; both may be given. Other signatures, and an
- * HMAC not replaced, are kept while the document's signed body is unchanged.
- * An existing sidecar must still match the file (INTEGRITY otherwise);
- * without one, the sidecar is created from the file. Keys are written nowhere.
- */
-export async function sign(src: Source, keyOrOptions: MacKey | SignOptions, opts: SignOptions = {}): Promise<SignResult> {
-  const o: SignOptions = isMacKey(keyOrOptions) ? { ...opts, key: keyOrOptions } : { ...keyOrOptions, ...opts };
-  return underSignal(o.signal, () => signUnder(src, o));
-}
-
-async function signUnder(src: Source, o: SignOptions): Promise<SignResult> {
-  const { store, key: k } = resolveSource(src, { signal: o.signal });
-  // The sidecars are written through a store the signal does not reach: once past the commit point a write
-  // must finish (or be undone), not stop half-way through the set.
-  const writer = o.signal ? resolveSource(src).store : store;
-  if (o.key === undefined && o.privateKey === undefined) {
-    throw new UnsupportedError(`signing ${store.describe(k)} needs a key: an HMAC key (\`key\`) or an Ed25519 private key (\`privateKey\`)`, { path: store.describe(k), detail: 'NO_KEY' });
-  }
-  if (store.readOnly) throw errorFor('UNSUPPORTED', `cannot sign ${store.describe(k)}: ${store.kind} sources are read-only (download it first)`, { path: store.describe(k), detail: 'READ_ONLY' });
-  const signer = o.privateKey !== undefined ? await (await signatures()).importPrivateKey(o.privateKey) : undefined;
-  const d = await detectSource(store, k);
-  if (d.kind === 'checkpoint') {
-    if (o.key !== undefined || !signer) {
-      throw new UnsupportedError(`${store.describe(d.key)} is a training checkpoint: its manifest's HMAC is set when it is saved (saveCheckpoint's key option; signing its files here would break the manifest); sign() adds only Ed25519 signatures to it (privateKey)`, {
-        path: store.describe(d.key), detail: 'CHECKPOINT',
-      });
-    }
-    return signCheckpoint(store, d.key, signer, o);
-  }
-  const where = { kind: modelKind(store, d, 'sign'), key: d.key };
-  await hashReady();
-  const progress = new ProgressReporter(o.onProgress, o.onProgress ? await totalBytes(store, where.kind, where.key) : 0, 'hash');
-  const log = loggerFrom(o);
-  const lease = new PoolLease(o);
-  const keyid = signer ? { keyid: signer.keyid } : {};
-  try {
-    if (where.kind === 'file') {
-      const sc = await signedSidecar(store, where.key, o.key, signer, o, progress, 0, lease);
-      throwIfAborted(o.signal);
-      await writeAtomic(writer, sidecarKeyFor(where.key), serializeSidecar(sc));
-      progress.finish();
-      log.info('signed', { path: store.describe(where.key), key_id: o.keyId, ...keyid });
-      return { path: store.describe(where.key), sidecars: [store.describe(sidecarKeyFor(where.key))], ...keyid };
-    }
-    const indexBytes = await store.read(where.key);
-    const index = parseIndex(indexBytes, store.describe(where.key));
-    await (await import('../format/sharded-read.js')).openSharded(store, where.key, { verify: false, load: 'none' });
-    // Every new sidecar is computed first (the long part: hashing), written nowhere; the signal is honoured up
-    // to the commit point below and not after it: then the set is written as one (writeAtomicSet), the index
-    // sidecar last, and a failure puts the old set back. Shards re-signed under an index sidecar still holding
-    // the old signatures (or the reverse) would be neither the old signed model nor the new one.
-    const shards = nameRecord<{ size: number; sha256: string }>();
-    const docs: Array<{ key: string; data: Uint8Array }> = [];
-    let at = 0;
-    for (const sk of shardKeysOf(where.key, index)) {
-      const sc = await signedSidecar(store, sk, o.key, signer, o, progress, at, lease);
-      at += sc.size;
-      shards[baseOf(sk)] = { size: sc.size, sha256: sc.sha256 };
-      docs.push({ key: sidecarKeyFor(sk), data: serializeSidecar(sc) });
-    }
-    const fresh = makeIndexSidecar(where.key, indexBytes.length, toHex(createSha256().update(indexBytes).digest()), shards, o.key, o.keyId);
-    const isc = await authenticate(fresh, await readIndexSidecarAt(store, where.key), o.key, signer, store.describe(sidecarKeyFor(where.key)), log);
-    docs.push({ key: sidecarKeyFor(where.key), data: new TextEncoder().encode(JSON.stringify(isc, null, 1) + '\n') });
-    throwIfAborted(o.signal); // the commit point
-    await writeAtomicSet(writer, docs);
-    const sidecars = docs.map((d) => store.describe(d.key));
-    progress.finish();
-    log.info('signed sharded model', { path: store.describe(where.key), shards: sidecars.length - 1, key_id: o.keyId, ...keyid });
-    return { path: store.describe(where.key), sidecars, ...keyid };
   } finally {
     lease.close();
   }

@@ -1,6 +1,9 @@
 // The code behind FsStore (fs.ts), loaded on its first use: files for Node,
 // Deno and Bun, all through node:fs, which platform/runtime.ts loads on first
 // use (NO_FS where the runtime has none). The hashing worker uses it directly.
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import { CheckpointError, IoError, NotFoundError, errorFor } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, describeFs, dirOf, fsRoot } from './keys.js';

@@ -5,6 +5,9 @@
 // a write is atomic however large the value (tf.io's IndexedDB handler saves a
 // model as one value and runs out of memory near 2 GB, tfjs#7702), and rename
 // is a single transaction that moves records, never bytes.
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, describeIdb } from './keys.js';

@@ -3,6 +3,9 @@
 // stages in a swap file and swaps in on close(): a reader never sees half a
 // write. Files are read by slices of a File, so no value is ever copied whole
 // into memory: values far beyond 2 GB are fine.
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import { CheckpointError, IoError, NotFoundError, UnsupportedError } from '../errors.js';
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, describeOpfs } from './keys.js';

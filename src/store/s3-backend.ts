@@ -17,6 +17,9 @@
 // - Every request is retried with exponential backoff on network errors, 5xx
 //   and throttling, has a timeout, and stops at once when `signal` aborts.
 // Folders are key prefixes ending in '/', as every S3 console shows them.
+// Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
+// chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
+import '../index.js';
 import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
 import type { ByteRange, HashedValue, Store, StoreCallOptions, StoreEntry, VersionedValue, WriteCondition } from './store.js';
 import { storeUnder } from './call-signal.js';
