@@ -220,6 +220,36 @@ C('a load hashes every byte once: each file against the manifest as it downloads
   w.dispose();
   into.dispose();
 });
+C('a save read out of TensorFlow.js piece by piece into one reused buffer gives the files and sidecars of a save to memory, whatever the part size; its parts are filled in at most partsInFlight + 1 buffers', async () => {
+  // 21 MiB + odd sizes: write pieces (8 MiB) that straddle parts and tensors, chunk digests (tensors over 16 MiB).
+  const [a, b, c] = tf.tidy(() => [
+    tf.variable(tf.randomUniform([(5 << 20) + 3], -1, 1, 'float32', 7), true, `s3reuse${runs++}`),
+    tf.variable(tf.randomUniform([1001, 7], -1, 1, 'float32', 8), true, `s3reuse${runs++}`),
+    tf.variable(tf.randomUniform([1 << 18, 1], -1, 1, 'float32', 9), true, `s3reuse${runs++}`),
+  ]);
+  const model = { 'a.weight': a, 'b.weight': b, 'c.bias': c };
+  const now = () => new Date('2026-12-06T22:00:00Z');
+  const mem = new MemoryStore();
+  const m = await saveCheckpoint(mem, { model, step: 5 }, { now });
+  for (const [partSize, partsInFlight] of [[5 << 20, 2], [7 << 20, 3]]) {
+    const bodies = [];
+    const fetchParts = async (url, init) => {
+      if (/[?&]partNumber=/.test(String(url))) bodies.push(init.body);
+      return fetch(url, init);
+    };
+    const s = new S3Store({ ...s3TestOptions(), partSize, partsInFlight, fetch: fetchParts });
+    const info = await saveCheckpoint(s, { model, step: 5 }, { now });
+    for (const f of ['model.safetensors', 'model.safetensors.meta.json']) {
+      assert.equal(await s.read(`${info.name}/${f}`), await mem.read(`${m.name}/${f}`), `${partSize}: ${f} byte for byte`);
+    }
+    assert.ok(bodies.length >= 4, `${bodies.length} parts`);
+    assert.ok(new Set(bodies.map((x) => x.buffer)).size <= partsInFlight + 1, `${new Set(bodies.map((x) => x.buffer)).size} part buffers`);
+    assert.is((await verify(s)).ok, true);
+    assert.equal(await s.listUploads(), []);
+    await s.remove('');
+  }
+  for (const v of [a, b, c]) v.dispose();
+});
 C.run();
 
 if (hasFs) {

@@ -97,6 +97,48 @@ Up('a small value is one PUT; a large stream is a multipart upload with parts in
   assert.equal(await s.listUploads(), []);
   await s.remove('');
 });
+Up('a stream\'s parts are filled in at most partsInFlight + 1 buffers, each reused once its part is up; a value given whole goes up as views of it, uncopied', async () => {
+  const bodies = [];
+  const f = faultyFetch(async (url, init) => {
+    if (/[?&]partNumber=/.test(url)) bodies.push(init.body);
+    return undefined;
+  });
+  const s = new S3Store({ ...s3TestOptions(), fetch: f, partSize: 5 * MiB, partsInFlight: 2 });
+  const data = randomBytes(41 * MiB + 5, rng(17));
+  await s.write('streamed', chunks(data, 3 * MiB + 1));
+  assert.is(bodies.length, 9);
+  const buffers = new Set(bodies.map((b) => b.buffer));
+  assert.ok(buffers.size <= 3, `${buffers.size} part buffers for 9 parts, 2 in flight`);
+  assert.ok(bodies.every((b) => b.buffer !== data.buffer), 'a stream\'s chunks are copied (its source may reuse them)');
+  assert.is(await platformSha256Hex(await s.read('streamed')), await platformSha256Hex(data), 'every byte in place');
+  bodies.length = 0;
+  await s.write('whole', data);
+  assert.is(bodies.length, 9);
+  assert.equal(bodies.slice(0, 8).map((b) => [b.buffer === data.buffer, b.byteOffset, b.length]), Array.from({ length: 8 }, (_, i) => [true, i * 5 * MiB, 5 * MiB]), 'whole parts are views of the value');
+  assert.is(await platformSha256Hex(await s.read('whole')), await platformSha256Hex(data), 'every byte in place');
+  assert.equal(await s.listUploads(), []);
+  await s.remove('');
+});
+Up('a stream is told before its first chunk is asked for that the store copies each chunk (reuseChunks()): its source may then refill one buffer for every chunk', async () => {
+  const s = new S3Store({ ...s3TestOptions(), partSize: 5 * MiB });
+  const data = randomBytes(17 * MiB + 3, rng(19));
+  const one = new Uint8Array(2 * MiB + 7);
+  let told = false, pulledBeforeTold = false;
+  async function* refilled() {
+    for (let off = 0; off < data.length; off += one.length) {
+      if (!told) pulledBeforeTold = true;
+      const n = Math.min(one.length, data.length - off);
+      one.set(data.subarray(off, off + n));
+      yield one.subarray(0, n);
+      one.fill(0xee); // what a source does next with its buffer
+    }
+  }
+  const stream = Object.assign(refilled(), { reuseChunks: () => { told = true; } });
+  await s.write('refilled', stream);
+  assert.ok(told && !pulledBeforeTold, 'told before the first chunk');
+  assert.is(await platformSha256Hex(await s.read('refilled')), await platformSha256Hex(data), 'every chunk as it was when handed over');
+  await s.remove('');
+});
 Up('a whole-object read: one request for a small object; a large one as parallel part-sized ranged GETs after the first, every byte in place', async () => {
   let running = 0, peak = 0;
   const f = faultyFetch(async (url, init) => {

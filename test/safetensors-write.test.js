@@ -153,6 +153,52 @@ S('a tensor that streams its bytes in pieces (pieces(size)) is written as the sa
     assert.equal(await store.list(''), []);
   }
 });
+S('to a store that copies each chunk before asking for the next (it calls the stream\'s reuseChunks()), pieces a source must copy out go into one reused buffer, on one thread and on workers, with the same bytes and digests', async () => {
+  const bytes = randomBytes(20_000, rng(23));
+  const chunks = { threshold: 0, size: 1000 };
+  const whole = new MemoryStore();
+  const tensors = (intos) => ({
+    t: {
+      dtype: 'U8', shape: [bytes.length], byteLength: bytes.length,
+      bytes: () => { throw new Error('bytes() is not called when pieces() is there'); },
+      *pieces(size, into) {
+        intos.push(into);
+        for (let off = 0, i = 0; off < bytes.length; i++) {
+          const n = Math.min(bytes.length - off, [1, 999, 2500, 7, 12_345][i % 5]);
+          const piece = into ? into.subarray(0, n) : new Uint8Array(n);
+          piece.set(bytes.subarray(off, off + n));
+          yield piece;
+          if (into) piece.fill(0xee); // a source reuses its buffer for the next piece
+          off += n;
+        }
+      },
+    },
+  });
+  await writeSafetensors({ store: whole, key: 'm.safetensors' }, { t: { dtype: 'U8', shape: [bytes.length], data: bytes } }, { chunks });
+  /** A memory store that copies each chunk as it arrives, as S3 copies it into a part. */
+  class Copying extends MemoryStore {
+    async write(key, data) {
+      if (data instanceof Uint8Array) return super.write(key, data);
+      data.reuseChunks?.();
+      const parts = [];
+      for await (const c of data) parts.push(c.slice());
+      const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+      parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+      return super.write(key, out);
+    }
+  }
+  for (const workers of [0, 2]) {
+    const intos = [], plainIntos = [];
+    const copying = new Copying();
+    await writeSafetensors({ store: copying, key: 'm.safetensors' }, tensors(intos), { chunks, workers });
+    assert.ok(intos.length === 1 && intos[0] instanceof Uint8Array && intos[0].length >= 8 << 20, `workers ${workers}: one buffer of a write chunk handed to pieces()`);
+    assert.equal(await copying.read('m.safetensors'), await whole.read('m.safetensors'), `workers ${workers}: the same bytes`);
+    assert.equal(await copying.read('m.safetensors.meta.json'), await whole.read('m.safetensors.meta.json'), `workers ${workers}: the same sidecar`);
+    // A store that may keep chunks after asking for the next (fs, memory) never gets a reused buffer.
+    await writeSafetensors({ store: new MemoryStore(), key: 'm.safetensors' }, tensors(plainIntos), { chunks, workers });
+    assert.equal(plainIntos, [undefined]);
+  }
+});
 S('on hashing workers (as every write to S3 of 64 MiB or more) the file, tensor and chunk digests are those of one thread', async () => {
   const next = rng(11);
   const tensors = {

@@ -213,7 +213,8 @@ export interface StreamedCapture {
  * The capture of a synchronous save (saveCheckpoint without `async`), made as deferredCapture's references
  * but read out by the writer itself: each captured tensor is a TensorView whose `pieces(size)` copies its
  * values out of the WASM heap one write-sized piece at a time (each piece fresh memory the store may keep
- * while it writes, as the Store contract asks) and drops the reference after the last piece. The copy of
+ * while it writes, as the Store contract asks; or, for a store that copies each chunk before asking for the
+ * next, the writer's one reused buffer) and drops the reference after the last piece. The copy of
  * the whole state at the call — twice on the WASM backend: dataSync() copies out of the heap, the snapshot
  * copied that again, both into fresh memory that costs several times the copy itself (1 GiB: ~5 s of an
  * 8 s S3 save, BENCHMARKS.md "s3") — becomes one copy of each piece while it is written, and the save holds
@@ -264,15 +265,22 @@ export function streamedCapture(): StreamedCapture {
           }
           return whole;
         },
-        *pieces(size: number): Generator<Uint8Array> {
+        *pieces(size: number, into?: Uint8Array): Generator<Uint8Array> {
           if (whole || !onHeap) {
             const b = view.bytes();
             for (let off = 0; off < b.length; off += size) yield b.subarray(off, Math.min(b.length, off + size));
             return;
           }
+          const reuse = into !== undefined && into.length >= size;
           for (let off = 0; off < byteLength; off += size) {
             // A new view each time: the heap may have grown (and its old buffer detached) since the last piece.
-            const piece = current().slice(off, Math.min(byteLength, off + size));
+            const end = Math.min(byteLength, off + size);
+            let piece: Uint8Array;
+            if (reuse) {
+              // Into the writer's buffer (mapped already: ~10× cheaper than fresh memory), valid until the next piece.
+              piece = into.subarray(0, end - off);
+              piece.set(current().subarray(off, end));
+            } else piece = current().slice(off, end);
             if (off + size >= byteLength) drop(ref);
             yield piece;
           }

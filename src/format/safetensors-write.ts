@@ -11,7 +11,7 @@ import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { chunkHasher } from '../core/chunk-hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
-import type { Store } from '../store/store.js';
+import type { ReusableChunks, Store } from '../store/store.js';
 import { resolveSource, type Dest } from '../store/resolve.js';
 import { tempKeyFor, writeAtomic } from '../store/atomic.js';
 import { baseOf } from '../store/keys.js';
@@ -117,9 +117,11 @@ export interface WriteEntry {
   /**
    * Its bytes in order as pieces of at most `size` bytes, made as they are asked for (instead of bytes()): a
    * source that must copy its values out (a checkpoint's capture on TensorFlow.js's WASM heap) then never holds
-   * the whole tensor, only the pieces the store has not written yet.
+   * the whole tensor, only the pieces the store has not written yet. With `into` (of at least `size` bytes), a
+   * piece it must copy out anyway is copied into `into` and valid until the next is asked for (for a store that
+   * copies each chunk before asking for the next: ReusableChunks), instead of into fresh memory.
    */
-  pieces?(size: number): Iterable<Uint8Array>;
+  pieces?(size: number, into?: Uint8Array): Iterable<Uint8Array>;
 }
 
 const TF_DTYPES: Record<string, Dtype> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
@@ -140,7 +142,7 @@ function entryOf(name: string, t: unknown): WriteEntry {
   } else if (typeof o.dtype === 'string' && isDtype(o.dtype) && typeof o.bytes === 'function') {
     dtype = o.dtype;
     bytes = () => (o.bytes as () => Uint8Array)();
-    if (typeof o.pieces === 'function') pieces = (size) => (o.pieces as (n: number) => Iterable<Uint8Array>)(size);
+    if (typeof o.pieces === 'function') pieces = (size, into) => (o.pieces as NonNullable<WriteEntry['pieces']>)(size, into);
   } else if (typeof o.dtype === 'string' && isDtype(o.dtype) && ArrayBuffer.isView(o.data)) {
     dtype = o.dtype;
     const v = o.data as ArrayBufferView;
@@ -224,10 +226,10 @@ interface Written {
   tensors: Record<string, SidecarTensor>;
 }
 
-/** A tensor's bytes in pieces of at most WRITE_CHUNK, from its own pieces() when it has one. */
-function* piecesOf(t: WriteEntry): Generator<Uint8Array> {
+/** A tensor's bytes in pieces of at most WRITE_CHUNK, from its own pieces() when it has one (copied into `into`, if given). */
+function* piecesOf(t: WriteEntry, into?: Uint8Array): Generator<Uint8Array> {
   if (t.pieces) {
-    yield* t.pieces(WRITE_CHUNK);
+    yield* t.pieces(WRITE_CHUNK, into);
     return;
   }
   const b = t.bytes();
@@ -249,6 +251,9 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
   const file = async (c: Uint8Array) => (remote ? remote.update(c) : void local!.update(c));
   const headerSha256 = toHex(createSha256().update(lay.head).digest());
   const tensors = nameRecord<SidecarTensor>();
+  // A store that copies each chunk before asking for the next (S3: ReusableChunks) gets the pieces a source must
+  // copy out (a capture on TensorFlow.js's heap) in one reused buffer: each is hashed below before the next is made.
+  let scratch: Uint8Array | undefined;
   async function* chunks(): AsyncGenerator<Uint8Array> {
     // An abort stops the stream before its next chunk: the store's write fails, and the temporary file goes.
     throwIfAborted(signal);
@@ -261,7 +266,7 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
       const h: Hasher | undefined = onWorker ? undefined : createSha256();
       const digester = onWorker || chunkSize === null ? null : chunkDigester(t.byteLength, chunking);
       let done = 0;
-      for (const c of piecesOf(t)) {
+      for (const c of piecesOf(t, scratch)) {
         throwIfAborted(signal);
         if (done + c.length > t.byteLength) {
           throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${t.name}' produced more than the ${t.byteLength} bytes declared`, { tensor: t.name });
@@ -292,7 +297,8 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
     }
   }
   const pending: Promise<() => void>[] = [];
-  await store.write(key, chunks());
+  const stream: ReusableChunks = Object.assign(chunks(), { reuseChunks: () => void (scratch ??= new Uint8Array(WRITE_CHUNK)) });
+  await store.write(key, stream);
   for (const record of await Promise.all(pending)) record();
   const sha256 = remote ? await remote.digest() : toHex(local!.digest());
   return { size: lay.head.length + lay.dataLength, sha256, headerSha256, tensors };

@@ -21,7 +21,7 @@
 // chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
 import '../index.js';
 import { CheckpointError, IoError, NotFoundError, UnsupportedError, errorFor } from '../errors.js';
-import type { ByteRange, HashedValue, Store, StoreCallOptions, StoreEntry, VersionedValue, WriteCondition } from './store.js';
+import type { ByteRange, HashedValue, ReusableChunks, Store, StoreCallOptions, StoreEntry, VersionedValue, WriteCondition } from './store.js';
 import { storeUnder } from './call-signal.js';
 import { createSha256 } from '../core/hash.js';
 import { ready as hashReady } from '../core/hash-engines.js';
@@ -478,8 +478,11 @@ export class S3Backend implements Store {
       await this.put(objectKey, data);
       return;
     }
-    const chunks = data instanceof Uint8Array ? single(data) : data;
-    await this.upload(objectKey, chunks);
+    // A value given whole stays as it is until the write settles: its parts go up as views of it, uncopied.
+    if (data instanceof Uint8Array) return this.upload(objectKey, single(data), true);
+    // A stream's chunks are copied into the parts before the next is asked for: its producer may reuse its buffer.
+    (data as ReusableChunks).reuseChunks?.();
+    await this.upload(objectKey, data);
   }
 
   private async put(objectKey: string, body: Uint8Array): Promise<string> {
@@ -492,17 +495,23 @@ export class S3Backend implements Store {
   /**
    * A streamed upload: parts of `partSize` filled from the stream, up to `partsInFlight` uploading while the
    * next one fills. A stream that ends within the first part is one PUT. Any failure aborts the upload.
+   * Chunks are copied into the part being filled before the next is asked for (so a producer may reuse its
+   * buffer: ReusableChunks), into buffers that are reused once their part is up — fresh memory for
+   * every part cost several times the copy (1 GiB: ~0.7 s against 0.09 s into mapped memory). `stable`: the
+   * chunks stay as they are until the upload settles, so whole parts of them go up as views, uncopied.
    */
-  private async upload(objectKey: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  private async upload(objectKey: string, chunks: AsyncIterable<Uint8Array>, stable = false): Promise<void> {
     const where = `s3://${this.bucket}/${objectKey}`;
-    let part = new Uint8Array(this.partSize);
+    const spare: Uint8Array[] = [];
+    let part: Uint8Array | undefined;
     let fill = 0;
     let uploadId: string | undefined;
     const etags: string[] = [];
     const running = new Set<Promise<void>>();
     let failure: unknown;
     let partNo = 0;
-    const startPart = async (bytes: Uint8Array) => {
+    /** Sends `bytes` as the next part; `own`, when it is one of this upload's buffers, is reused once the part is up. */
+    const startPart = async (bytes: Uint8Array, own?: Uint8Array) => {
       if (uploadId === undefined) uploadId = await this.createUpload(objectKey);
       const n = ++partNo;
       if (n > MAX_PARTS) throw new UnsupportedError(`${where}: more than ${MAX_PARTS} parts of ${this.partSize} bytes; use a larger partSize`, { path: where, detail: 'TOO_MANY_PARTS' });
@@ -512,7 +521,8 @@ export class S3Backend implements Store {
         await res.body?.cancel();
         etags[n - 1] = res.headers.get('etag') ?? '';
       })();
-      const tracked = p.then(() => { running.delete(tracked); }, (e) => { running.delete(tracked); failure ??= e; });
+      // Settled either way, the request no longer reads the buffer (a retry resends it from within send()).
+      const tracked = p.then(() => { running.delete(tracked); if (own) spare.push(own); }, (e) => { running.delete(tracked); failure ??= e; });
       running.add(tracked);
       while (running.size >= this.partsInFlight && failure === undefined) await Promise.race(running);
       if (failure !== undefined) throw failure;
@@ -521,22 +531,29 @@ export class S3Backend implements Store {
       for await (const chunk of chunks) {
         let off = 0;
         while (off < chunk.length) {
+          if (stable && fill === 0 && chunk.length - off >= this.partSize) {
+            await startPart(chunk.subarray(off, off + this.partSize));
+            off += this.partSize;
+            continue;
+          }
+          part ??= spare.pop() ?? new Uint8Array(this.partSize);
           const n = Math.min(chunk.length - off, part.length - fill);
           part.set(chunk.subarray(off, off + n), fill);
           fill += n;
           off += n;
           if (fill === part.length) {
-            await startPart(part);
-            part = new Uint8Array(this.partSize);
+            const full = part;
+            part = undefined;
             fill = 0;
+            await startPart(full, full);
           }
         }
       }
       if (uploadId === undefined) {
-        await this.put(objectKey, part.subarray(0, fill));
+        await this.put(objectKey, part ? part.subarray(0, fill) : new Uint8Array(0));
         return;
       }
-      if (fill > 0 || partNo === 0) await startPart(part.subarray(0, fill));
+      if (fill > 0) await startPart(part!.subarray(0, fill));
       await Promise.all(running);
       if (failure !== undefined) throw failure;
       await this.completeUpload(objectKey, uploadId, etags);

@@ -93,6 +93,16 @@ export interface Store {
   readHashed?(key: string, opts?: StoreCallOptions): Promise<HashedValue>;
 }
 
+/**
+ * A stream for Store.write whose producer can hand over one buffer refilled for every chunk. A store that is done
+ * with each chunk before it asks for the next (it copies it: S3's parts) calls reuseChunks() before its first
+ * pull; elsewhere every chunk must stay as it is until the write settles (fs keeps several writes of them in
+ * flight). Offered by the stream itself, so the store that really copies says so, whatever wraps it.
+ */
+export interface ReusableChunks extends AsyncIterable<Uint8Array> {
+  reuseChunks?(): void;
+}
+
 /** A value read whole with its SHA-256 (Store.readHashed). */
 export interface HashedValue {
   bytes: Uint8Array;
