@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Bottom first. A file's layer is its first folder under src/ (or its name, for a file at the top). */
 export const LAYERS = [
-  ['types', 'errors.ts', 'platform', 'name-record.ts'], // the shared leaf: dtypes, tensor info, byte ranges, the error classes, runtime probes
+  ['types', 'errors.ts', 'error-json.ts', 'platform', 'name-record.ts'], // the shared leaf: dtypes, tensor info, byte ranges, the error classes, runtime probes
   ['core'], //             the wasm core: header validation, SHA-256/HMAC, shape checks
   ['store'], //            one Store interface and its backends
   ['log'], //              the logger and its sinks

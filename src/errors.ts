@@ -120,30 +120,6 @@ export function errorFor(code: ErrorCode, message: string, opts?: Opts): Checkpo
   return new CLASSES[code](message, opts);
 }
 
-/**
- * An error as plain data, to cross a thread boundary (postMessage clones no class): a CheckpointError keeps
- * its code and fields, anything else only its message. `errorFromJSON` turns it back into the typed error.
- */
-export function errorToJSON(e: unknown): Record<string, unknown> {
-  if (e instanceof CheckpointError) return e.toJSON();
-  return { message: String((e as Error)?.message ?? e) };
-}
-
-/**
- * The typed error that `errorToJSON` (or `toJSON`) described, made again on this thread; data from an unknown
- * code or a foreign error becomes an IoError naming `what` failed (detail `WORKER`).
- */
-export function errorFromJSON(json: Record<string, unknown>, what: string): CheckpointError {
-  const message = String(json.message ?? `${what} failed`);
-  if (ERROR_CODES.includes(json.code as ErrorCode)) {
-    return errorFor(json.code as ErrorCode, message, {
-      detail: json.detail as string | undefined, path: json.path as string | undefined, tensor: json.tensor as string | undefined,
-      position: json.position as number | undefined, data: json.data,
-    });
-  }
-  return new IoError(`${what} failed: ${message}`, { detail: 'WORKER' });
-}
-
 /** True when `e` is a CheckpointError (any subclass). */
 export function isCheckpointError(e: unknown): e is CheckpointError {
   return e instanceof CheckpointError;

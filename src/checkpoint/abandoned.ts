@@ -4,7 +4,7 @@
 // verifies does not ship it (it runs on resume and retention).
 import type { Store } from '../store/store.js';
 import { baseOf, joinKey } from '../store/keys.js';
-import { stepOfDir } from './layout.js';
+import { stepOfDir } from './folder-names.js';
 import { committedNames } from './commits.js';
 
 /**

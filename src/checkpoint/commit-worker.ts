@@ -3,9 +3,9 @@
 // fsyncs, renames and LATEST), logs into a list sent back with the reply, and
 // hands the transferred buffers back. One request per worker; the main thread
 // terminates it after the reply.
-import { errorToJSON } from '../errors.js';
+import { errorToJSON } from '../error-json.js';
 import type { Fields, Logger } from '../log/logger.js';
-import { workerPort } from '../platform/runtime.js';
+import { workerPort } from '../platform/workers.js';
 import { resolveSource } from '../store/resolve.js';
 import { adapterOrIdentity } from './adapters/index.js';
 import type { CommitRequest, LogCall } from './off-thread.js';

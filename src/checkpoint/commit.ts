@@ -17,7 +17,7 @@ import { isTempKey, tempKeyFor } from '../store/atomic.js';
 import { baseOf, dirOf, joinKey } from '../store/keys.js';
 import { forgetCommitted, isObjectStore } from './commits.js';
 import { removeAbandoned } from './abandoned.js';
-import { replacedName, replacedOf } from './layout.js';
+import { replacedName, replacedOf } from './folder-names.js';
 import { readCheckpointDir } from './read.js';
 
 /**

@@ -15,7 +15,8 @@
 import { NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { baseOf, joinKey } from '../store/keys.js';
-import { LATEST, MAX_NAME_LENGTH, stepOfDir } from './layout.js';
+import { LATEST, MAX_NAME_LENGTH } from './layout.js';
+import { stepOfDir } from './folder-names.js';
 
 /** Folder of the commit records, under the checkpoint root. */
 export const COMMITS = 'commits';

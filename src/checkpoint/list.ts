@@ -5,7 +5,8 @@
 import { CorruptError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { baseOf, joinKey } from '../store/keys.js';
-import { LATEST, MANIFEST, MAX_NAME_LENGTH, replacedOf, stepOfDir } from './layout.js';
+import { LATEST, MANIFEST, MAX_NAME_LENGTH } from './layout.js';
+import { replacedOf, stepOfDir } from './folder-names.js';
 import { parseManifest } from './manifest.js';
 import type { CheckpointInfo } from './save.js';
 import { committedNames } from './commits.js';

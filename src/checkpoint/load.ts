@@ -10,7 +10,7 @@ import { resolveSource, type Source } from '../store/resolve.js';
 import { joinKey, baseOf } from '../store/keys.js';
 import type { MacKey } from '../format/signed-json.js';
 import type { PublicKeyInput } from '../format/signature.js';
-import { publicKeyCheck } from '../format/signing-keys.js';
+import { publicKeyCheck } from '../format/public-key-check.js';
 import type { TensorLike, TensorView } from '../types/tensor.js';
 import type { Dtype } from '../types/dtype.js';
 import type { ModelLike, Optimizer, TfOps, VariableModel } from '../tfjs/tf.js';

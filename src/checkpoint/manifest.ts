@@ -14,7 +14,8 @@ import { CorruptError, UnsupportedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { canonicalJson, parseJsonObject, shownJson, signJson, type MacKey } from '../format/signed-json.js';
 import type { PrivateKeyInput, Signer } from '../format/signature.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, DEFAULT_ARCHITECTURE, partDirName } from './layout.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, DEFAULT_ARCHITECTURE } from './layout.js';
+import { partDirName } from './folder-names.js';
 import { checkLineage, fromSignable, toSignable, type Lineage, type ModelMetadata } from './metadata.js';
 
 // Defined with the layout: the public entry exports them from there, and a page that only reads model

@@ -15,7 +15,8 @@
 // capture), by copy otherwise. Anything a worker cannot take — an AbortSignal,
 // onProgress, custom adapters, a Store object, a CryptoKey — keeps the commit
 // on this thread, as does a worker that fails to start.
-import { IoError, errorFromJSON } from '../errors.js';
+import { IoError } from '../errors.js';
+import { errorFromJSON } from '../error-json.js';
 import type { Fields, Logger } from '../log/logger.js';
 import { isNode, type WorkerEndpoint } from '../platform/runtime.js';
 import type { Dest } from '../store/resolve.js';

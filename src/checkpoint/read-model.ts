@@ -7,7 +7,7 @@ import '../index.js';
 import type { Store } from '../store/store.js';
 import { joinKey } from '../store/keys.js';
 import { openModel, type ReadOptions, type SafetensorsFile } from '../format/safetensors-read.js';
-import { publicKeyCheck } from '../format/signing-keys.js';
+import { publicKeyCheck } from '../format/public-key-check.js';
 import { loggerFrom } from '../log/logger.js';
 import { MODEL_FILE } from './layout.js';
 import { locateCheckpoint, readCheckpointDir } from './read.js';

@@ -26,7 +26,7 @@ import { readCheckpointDir, type CheckpointContents } from './read.js';
 import { forkLineage } from './metadata.js';
 import { registerModel, updateRegistry } from './registry.js';
 import { throwIfAborted, underSignal } from '../types/operation.js';
-import { publicKeyCheck } from '../format/signing-keys.js';
+import { publicKeyCheck } from '../format/public-key-check.js';
 
 /**
  * Options of resumeTraining: those of a load (the model required), a new fine-tuning run's name and id, leftover

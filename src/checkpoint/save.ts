@@ -45,7 +45,8 @@ import { DEFAULT_MAX_IN_FLIGHT, deferredCapture, queueFor, queuesToFlush, stream
 import { adapterOrIdentity } from './adapters/index.js';
 import { commitOffThread, offThreadRoot } from './off-thread.js';
 import type { ArchitectureAdapter } from './adapters/adapter.js';
-import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB, stepDirName, uniqueStepDirName } from './layout.js';
+import { LATEST, MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE, VOCAB } from './layout.js';
+import { stepDirName, uniqueStepDirName } from './folder-names.js';
 import { commitFolder } from './commit.js';
 import { isObjectStore, recordCommitted } from './commits.js';
 import { savePart, type PartOptions } from './parts.js';

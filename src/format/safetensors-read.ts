@@ -9,7 +9,7 @@ import { CheckpointError, IntegrityError, NotFoundError, errorFor } from '../err
 import { parseHeader, readHeaderLength, HEADER_PREFIX_BYTES } from '../core/header.js';
 import { createSha256, sha256Async, toHex } from '../core/hash.js';
 import { ready as hashReady } from '../core/hash-engines.js';
-import { publicKeyCheck } from './signing-keys.js';
+import { publicKeyCheck } from './public-key-check.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { FsStore } from '../store/fs.js';

@@ -22,7 +22,8 @@ import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyF
 import { byCodePoint, type MacKey } from './signed-json.js';
 import { AUTO_WORKERS_FROM, PoolLease, type ParallelOptions } from '../parallel/lease.js';
 import type { HashPool } from '../parallel/pool.js';
-import { DEFAULT_MODEL_KEY, indexKeyFor, makeIndexSidecar, serializeIndex, shardKeys, splitShards } from './sharded.js';
+import { DEFAULT_MODEL_KEY, indexKeyFor, serializeIndex, shardKeys, splitShards } from './sharded.js';
+import { makeIndexSidecar } from './index-sidecar.js';
 import { nameRecord } from '../name-record.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
 

@@ -6,7 +6,8 @@ import { CorruptError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Header, TensorView } from '../types/tensor.js';
 import { nameRecord, own } from '../name-record.js';
-import type { IndexSidecar, ShardIndex } from './sharded.js';
+import type { ShardIndex } from './sharded.js';
+import type { IndexSidecar } from './index-sidecar.js';
 import type { SafetensorsFile, SingleFile } from './safetensors-read.js';
 
 /**

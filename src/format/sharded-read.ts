@@ -18,7 +18,8 @@ import { own } from '../name-record.js';
 import { ProgressReporter } from '../types/operation.js';
 import { sidecarKeyFor } from './sidecar.js';
 import { checkJsonMac } from './signed-json.js';
-import { parseIndex, parseIndexSidecar, shardKeysOf, type IndexSidecar, type ShardIndex } from './sharded.js';
+import { parseIndex, shardKeysOf, type ShardIndex } from './sharded.js';
+import { parseIndexSidecar, type IndexSidecar } from './index-sidecar.js';
 import { bytesOf, loadRequested, requestedNames, openSafetensorsFile, sidecarMissing, type ReadOptions, type SingleFile } from './safetensors-read.js';
 import { ShardedFile } from './sharded-file.js';
 

@@ -2,39 +2,21 @@
 // … plus `PREFIX.safetensors.index.json` = { metadata: { total_size }, weight_map:
 // { tensor: shard file } }. This file holds the pure parts: naming, splitting,
 // and reading/checking the index. The index gets its own small sidecar
-// (`….index.json.meta.json`) binding each shard's SHA-256, so that a signed
-// index authenticates every shard through the shards' own signed sidecars.
-import { CorruptError, UnsupportedError } from '../errors.js';
-import { baseOf, dirOf, joinKey } from '../store/keys.js';
-import { parseJsonObject, shownJson, signJson, type MacKey } from './signed-json.js';
-import type { DocumentSignature } from './signature.js';
+// (`….index.json.meta.json`, index-sidecar.ts) binding each shard's SHA-256, so
+// that a signed index authenticates every shard through the shards' own signed sidecars.
+import { CorruptError } from '../errors.js';
+import { dirOf, joinKey } from '../store/keys.js';
+import { parseJsonObject } from './signed-json.js';
 
 /** The key a write goes to when the destination names a store's root or a folder, and the file the detector looks for in a folder. */
 export const DEFAULT_MODEL_KEY = 'model.safetensors';
 /** The suffix of a sharded model's index, as Hugging Face names it (`model.safetensors.index.json`). */
 export const INDEX_SUFFIX = '.safetensors.index.json';
-export const INDEX_SIDECAR_FORMAT = 'safeckpt.index-sidecar';
-export const INDEX_SIDECAR_VERSION = 1;
 
 /** A sharded model's index: metadata (total_size) and the weight map, tensor → shard file. */
 export interface ShardIndex {
   metadata: { total_size: number; [k: string]: unknown };
   weight_map: Record<string, string>;
-}
-
-/** The index's sidecar: the index's own SHA-256 and each shard's size and SHA-256, optionally HMAC-signed. */
-export interface IndexSidecar {
-  format: typeof INDEX_SIDECAR_FORMAT;
-  format_version: number;
-  file: string;
-  size: number;
-  sha256: string;
-  /** shard file → its size and SHA-256 (the same values its own sidecar records). */
-  shards: Record<string, { size: number; sha256: string }>;
-  key_id?: string;
-  hmac?: string;
-  /** Ed25519 signatures (signature.ts). */
-  signatures?: DocumentSignature[];
 }
 
 /** 'dir/model.safetensors' → 'dir/model'. */
@@ -108,26 +90,4 @@ export function parseIndex(bytes: Uint8Array, path: string): ShardIndex {
 /** The shard keys an index names, in order of first appearance, next to the index. */
 export function shardKeysOf(indexKey: string, index: ShardIndex): string[] {
   return [...new Set(Object.values(index.weight_map))].map((f) => joinKey(dirOf(indexKey), f));
-}
-
-export function makeIndexSidecar(indexKey: string, indexBytesSize: number, sha256: string,
-  shards: Record<string, { size: number; sha256: string }>, key?: MacKey, keyId?: string): IndexSidecar {
-  const doc: IndexSidecar = {
-    format: INDEX_SIDECAR_FORMAT, format_version: INDEX_SIDECAR_VERSION, file: baseOf(indexKey), size: indexBytesSize, sha256, shards,
-  };
-  return key === undefined ? doc : (signJson(doc as unknown as Record<string, unknown>, key, keyId) as unknown as IndexSidecar);
-}
-
-export function parseIndexSidecar(bytes: Uint8Array, path: string): IndexSidecar {
-  const d = parseJsonObject(bytes, path);
-  const bad = (what: string) => new CorruptError(`${path}: ${what}`, { path, detail: 'BAD_SIDECAR' });
-  if (d.format !== INDEX_SIDECAR_FORMAT) throw bad(`"format" is ${shownJson(d.format)}, expected "${INDEX_SIDECAR_FORMAT}"`);
-  if (typeof d.format_version !== 'number' || d.format_version > INDEX_SIDECAR_VERSION) {
-    throw new UnsupportedError(`${path} has index sidecar format_version ${shownJson(d.format_version)}; this safeckpt reads up to ${INDEX_SIDECAR_VERSION}`, { path, detail: 'SIDECAR_VERSION' });
-  }
-  if (typeof d.sha256 !== 'string' || typeof d.size !== 'number' || typeof d.shards !== 'object' || d.shards === null) throw bad('missing size, sha256 or shards');
-  for (const [f, s] of Object.entries(d.shards as Record<string, { size?: unknown; sha256?: unknown }>)) {
-    if (typeof s?.size !== 'number' || typeof s?.sha256 !== 'string') throw bad(`shard '${f}' entry is malformed`);
-  }
-  return d as unknown as IndexSidecar;
 }

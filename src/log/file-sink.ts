@@ -6,7 +6,7 @@
 // rename — which is why this does not go through the (async) fs Store and its
 // writeAtomic. One write per interval (of at most `capacity` lines) is the cost.
 import { CheckpointError, IoError, UnsupportedError } from '../errors.js';
-import { syncFs } from '../platform/runtime.js';
+import { syncFs } from '../platform/node-fs.js';
 import { isTempKey, tempKeyFor } from '../store/atomic.js';
 import { makeDirsSync } from '../store/mkdirs.js';
 import type { FlushReason, LogBatch, LogSink } from './sink.js';

@@ -7,10 +7,10 @@ import { availableHashEngines, setHashEngine, ready, type HashEngineName } from 
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
 import { chunkHasher, type ChunkHasher } from '../core/chunk-hash.js';
 import { hashRanges, type NamedRange } from './range-hash.js';
-import { errorToJSON } from '../errors.js';
+import { errorToJSON } from '../error-json.js';
 import { FsBackend } from '../store/fs-backend.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
-import { workerPort } from '../platform/runtime.js';
+import { workerPort } from '../platform/workers.js';
 
 type Post = (m: WorkerReply, transfer?: Transferable[]) => void;
 

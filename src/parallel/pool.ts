@@ -12,7 +12,8 @@
 // Loaded only by dynamic import. The entry, imported for no bindings, keeps a page's start code in one
 // chunk when a bundler splits code (the lazy-module hint: scripts/check-imports.js).
 import '../index.js';
-import { IoError, errorFromJSON } from '../errors.js';
+import { IoError } from '../errors.js';
+import { errorFromJSON } from '../error-json.js';
 import { abortReason, throwIfAborted } from '../types/operation.js';
 import { hashEngineInfo } from '../core/hash-engines.js';
 import type { NamedRange } from './range-hash.js';
@@ -20,7 +21,8 @@ import type { TensorInfo } from '../types/tensor.js';
 import type { FsStore } from '../store/fs.js';
 import { JOB_BYTES, ownsBuffer, type HashJob, type JobSource } from './lease.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
-import { startWorker, type WorkerEndpoint } from '../platform/runtime.js';
+import { startWorker } from '../platform/workers.js';
+import type { WorkerEndpoint } from '../platform/runtime.js';
 import { nameRecord } from '../name-record.js';
 
 /**

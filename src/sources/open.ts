@@ -11,7 +11,7 @@ import type { Dtype } from '../types/dtype.js';
 import type { TensorView } from '../types/tensor.js';
 import { signatureStatus, type MacKey, type SignatureStatus } from '../format/signed-json.js';
 import { openModel } from '../format/safetensors-read.js';
-import { publicKeyCheck } from '../format/signing-keys.js';
+import { publicKeyCheck } from '../format/public-key-check.js';
 import type { PublicKeyInput } from '../format/signature.js';
 import { readTorchFile } from '../format/torch/read.js';
 import { detectSource } from './detect.js';

@@ -16,7 +16,8 @@ import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyF
 import type { ChunkOptions } from '../format/safetensors-write.js';
 import { canonicalJson, signatureKeyids, type MacKey } from '../format/signed-json.js';
 import type { PrivateKeyInput, Signer } from '../format/signature.js';
-import { makeIndexSidecar, parseIndex, parseIndexSidecar, shardKeysOf } from '../format/sharded.js';
+import { parseIndex, shardKeysOf } from '../format/sharded.js';
+import { makeIndexSidecar, parseIndexSidecar } from '../format/index-sidecar.js';
 import { checkSidecarAgainst, checkTensor, readHeaderAt, readSidecarAt } from '../format/safetensors-read.js';
 import { nameRecord, own } from '../name-record.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';

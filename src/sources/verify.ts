@@ -22,7 +22,7 @@ import type { HashPool } from '../parallel/pool.js';
 import { sidecarKeyFor, type Sidecar, type SidecarChunks } from '../format/sidecar.js';
 import { signatureKeyids, signatureStatus, type MacKey, type SignatureCheck, type SignatureStatus } from '../format/signed-json.js';
 import type { PublicKeyInput } from '../format/signature.js';
-import { publicKeyCheck } from '../format/signing-keys.js';
+import { publicKeyCheck } from '../format/public-key-check.js';
 import { parseIndex, shardKeysOf } from '../format/sharded.js';
 import { checkTensor, planReads, openSafetensorsFile, type SingleFile } from '../format/safetensors-read.js';
 import { own } from '../name-record.js';

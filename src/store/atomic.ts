@@ -2,7 +2,12 @@
 // it durable, rename it over the final name, make the rename durable. A crash
 // at any point leaves under the final name either the old value or the new one.
 import type { Store } from './store.js';
-import { tempSuffix } from './keys.js';
+
+/** Unique-enough suffix for temporary names of an atomic write (several writers may race). */
+export function tempSuffix(): string {
+  const r = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  return `.tmp-${Date.now().toString(36)}-${r}`;
+}
 
 /** The temporary sibling of `key` that an atomic write goes through (recognisable, so leftovers can be cleaned). */
 export function tempKeyFor(key: string): string {

@@ -8,7 +8,7 @@ import { CheckpointError, IoError, NotFoundError, errorFor } from '../errors.js'
 import type { ByteRange, Store, StoreEntry } from './store.js';
 import { checkKey, checkRange, describeFs, dirOf, fsRoot } from './keys.js';
 import { writeAhead } from './write-ahead.js';
-import { fsPromises as nodeFs, fsSync } from '../platform/runtime.js';
+import { fsPromises as nodeFs, fsSync } from '../platform/node-fs.js';
 import { makeDirs } from './mkdirs.js';
 import { fsLock } from './fs-lock.js';
 

@@ -8,8 +8,8 @@
 // the lock protects (registry.json) is rebuilt from the manifests on every
 // update, so that rare case costs an update, never a checkpoint.
 import { IoError } from '../errors.js';
-import { tempSuffix } from './keys.js';
-import { hostName } from '../platform/runtime.js';
+import { tempSuffix } from './atomic.js';
+import { hostName } from '../platform/node-fs.js';
 
 type FsPromises = typeof import('node:fs/promises');
 

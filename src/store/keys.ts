@@ -46,12 +46,6 @@ export function checkRange(range: ByteRange, size: number, where: string): void 
   }
 }
 
-/** Unique-enough suffix for temporary names of an atomic write (several writers may race). */
-export function tempSuffix(): string {
-  const r = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
-  return `.tmp-${Date.now().toString(36)}-${r}`;
-}
-
 /** Collects a stream of chunks into one array (for backends that store whole values). */
 export async function collect(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data.slice();
