@@ -30,10 +30,11 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * key its place with the other model file names (so the page's files reach none of the writing code).
  * 32,595 once code that only lazily loaded modules use has files of their own (the file store's node:fs
  * loading, the worker starter, the index sidecar, the folder-name patterns, errors as data, the public-key
- * check: 33,223) and the core's header parser is built with Binaryen's shrink level 2 (13.2 KB instead of 15.5).
+ * check: 33,223) and the core's header parser is built with Binaryen's shrink level 2 (13.2 KB instead of 15.5);
+ * 32,590 on 9991c3d.
  * BENCHMARKS.md "size" has the history.
  */
-export const READ_VERIFY_LIMIT = 32_595;
+export const READ_VERIFY_LIMIT = 32_590;
 /**
  * The most files a page loads at start: its own, one chunk of safeckpt's code and esbuild's shared helper for
  * CommonJS modules (hash-wasm's crc32, loaded later, is one). More means the start code is cut into chunks by
@@ -68,7 +69,7 @@ export const EXCESS_SLACK = 48;
  * signed-JSON code; write + sign: the reader's code that sign()'s lazy paths use, the dtype conversions
  * (SafetensorsView, public, uses them).
  */
-export const EXCESS_LIMIT = { 'read + verify': 270, 'write + sign': 7796, checkpoints: 2260, 'torch (.pt)': 23132, everything: 746 };
+export const EXCESS_LIMIT = { 'read + verify': 270, 'write + sign': 7795, checkpoints: 2260, 'torch (.pt)': 23132, everything: 746 };
 
 /**
  * Sizes of one use: { start, startGzip, startChunks, lazy: [{ name, bytes, gzip }], oneFileGzip, pulledIn, excess }.
