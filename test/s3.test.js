@@ -315,6 +315,221 @@ Net('an operation\'s signal reaches an S3Store the caller made: a part upload or
 });
 Net.run();
 
+// The default transport (node:http on Node, the runtime's fetch elsewhere), faults injected by a proxy in front
+// of RGW: nothing here passes a `fetch`, so the requests go out exactly as a user's would.
+const Tr = suite('S3 store: the default transport — retries, timeouts, aborts, ranges, cut and tampered bodies');
+
+/**
+ * An HTTP proxy on 127.0.0.1 in front of RGW (it forwards the Host header as signed). `hook(req, n)` may answer
+ * `{ status, body }` instead of RGW, `{ stall: true }` (never answer), `{ cut: n }` (RGW's headers, then n bytes
+ * of its body, then the connection closes) or `{ tamper(bytes) }` (RGW's answer with its body changed).
+ */
+async function faultProxy(hook) {
+  const http = await import('node:http');
+  const target = new URL(s3TestOptions().endpoint);
+  const log = [];
+  const open = new Set();
+  const server = http.createServer((req, res) => {
+    const body = [];
+    req.on('data', (c) => body.push(c));
+    req.on('end', async () => {
+      const n = log.length;
+      log.push({ method: req.method, url: req.url, range: req.headers.range });
+      const act = (await hook(req, n)) ?? {};
+      if (act.stall) return;
+      if (act.status) {
+        res.writeHead(act.status, { 'content-type': 'application/xml' });
+        res.end(act.body ?? '');
+        return;
+      }
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+        if (act.cut === undefined && !act.tamper) {
+          res.writeHead(ur.statusCode, ur.headers);
+          ur.pipe(res);
+          return;
+        }
+        const got = [];
+        ur.on('data', (c) => got.push(c));
+        ur.on('end', () => {
+          let b = new Uint8Array(Buffer.concat(got));
+          if (act.tamper) b = act.tamper(b);
+          res.writeHead(ur.statusCode, ur.headers);
+          if (act.cut === undefined) return res.end(b);
+          res.write(b.subarray(0, act.cut), () => setTimeout(() => res.socket?.destroy(), 10));
+        });
+      });
+      up.on('error', () => res.destroy());
+      up.end(Buffer.concat(body));
+    });
+  });
+  server.on('connection', (c) => { open.add(c); c.on('close', () => open.delete(c)); });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    log,
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((ok) => { for (const c of open) c.destroy(); server.close(ok); }),
+  };
+}
+
+/** A store of the test bucket through `proxy`, on the default transport. */
+const through = (proxy, prefix, extra = {}) => new S3Store({ ...s3TestOptions(prefix), endpoint: proxy.endpoint, ...extra });
+
+Tr('is node:http on Node and the runtime\'s fetch elsewhere; a `fetch` passed in always wins', async () => {
+  const real = globalThis.fetch;
+  let calls = 0;
+  globalThis.fetch = (...a) => { calls++; return real(...a); };
+  try {
+    const s = new S3Store(s3TestOptions());
+    await s.write('k', enc.encode('v'));
+    assert.is(dec.decode(await s.read('k')), 'v');
+    if (runtime === 'node') assert.is(calls, 0, 'Node: no request went through fetch');
+    else assert.ok(calls >= 2, `${runtime}: the requests went through fetch (${calls})`);
+    let mine = 0;
+    const own = new S3Store({ ...s3TestOptions(s.prefix), fetch: (...a) => { mine++; return real(...a); } });
+    assert.is(dec.decode(await own.read('k')), 'v');
+    assert.ok(mine >= 1, 'the fetch passed in was used');
+    await s.remove('');
+  } finally {
+    globalThis.fetch = real;
+  }
+});
+
+if (hasFs) {
+  Tr('requests leave no connection holding the process open: it exits once its work is done', async () => {
+    if (runtime !== 'node') return; // node:http is Node's transport; the others' fetch is theirs
+    const { spawnSync } = await import('node:child_process');
+    const o = s3TestOptions();
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    // A PUT (its empty answer must still be read out, or its connection stays taken), a read, a 404.
+    const code = `const { S3Store } = await import(${JSON.stringify(dist)}); const s = new S3Store(${JSON.stringify(o)});
+      await s.write('k', new Uint8Array(10)); await s.read('k'); await s.size('k'); await s.exists('nope'); await s.remove(''); console.log('done');`;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    assert.is(r.stdout.trim(), 'done', r.stderr);
+    assert.is(r.signal, null, `still running after ${Date.now() - t0} ms (killed)`);
+    assert.is(r.status, 0);
+  });
+
+  Tr('5xx and throttling are retried with backoff; after `retries` attempts, IO names the last answer', async () => {
+    let failing = 2;
+    const proxy = await faultProxy(() => (failing-- > 0 ? { status: failing === 1 ? 503 : 429, body: '<Error><Code>SlowDown</Code></Error>' } : undefined));
+    try {
+      const s = through(proxy);
+      await s.write('k', enc.encode('v'));
+      assert.is(s.stats.retries, 2);
+      assert.is(dec.decode(await s.read('k')), 'v');
+      failing = Infinity;
+      const before = proxy.log.length;
+      const e = await failure(through(proxy, s.prefix, { retries: 3 }).read('k'));
+      assert.is(e.code, 'IO');
+      assert.match(e.message, /SlowDown/);
+      assert.is(proxy.log.length - before, 3);
+      failing = 0;
+      await s.remove('');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  Tr('a request left without an answer times out and is retried on a new connection', async () => {
+    let stall = 1;
+    const proxy = await faultProxy((req) => (req.method === 'GET' && stall-- > 0 ? { stall: true } : undefined));
+    try {
+      const s = through(proxy, undefined, { timeoutMs: 500 });
+      await s.write('k', enc.encode('timed'));
+      const t0 = Date.now();
+      assert.is(dec.decode(await s.read('k')), 'timed');
+      assert.is(s.stats.retries, 1);
+      assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+      await s.remove('');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  Tr('an AbortSignal stops a request hanging in flight at once: the store\'s gives IO ABORTED, an operation\'s its reason', async () => {
+    let stall = false;
+    const proxy = await faultProxy((req) => (stall && req.method === 'GET' ? { stall: true } : undefined));
+    try {
+      const ac = new AbortController();
+      const s = through(proxy, undefined, { signal: ac.signal, timeoutMs: 600_000 });
+      await s.write('k', enc.encode('v'));
+      stall = true;
+      setTimeout(() => ac.abort(new Error('user cancelled')), 100);
+      const t0 = Date.now();
+      const e = await failure(s.read('k'));
+      assert.is(e.code, 'IO');
+      assert.is(e.detail, 'ABORTED');
+      assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);
+      const op = new AbortController();
+      const reason = new Error('operation stopped');
+      setTimeout(() => op.abort(reason), 100);
+      const r = await readSafetensors({ store: through(proxy, s.prefix, { timeoutMs: 600_000 }), key: 'k' }, { signal: op.signal }).then(() => 'resolved', (x) => x);
+      assert.is(r, reason);
+      stall = false;
+      await new S3Store(s3TestOptions(s.prefix)).remove('');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  Tr('ranged reads: one GET for a small range, part-sized GETs for a large one, every byte in place; a 404 is NOT_FOUND', async () => {
+    const proxy = await faultProxy(() => undefined);
+    try {
+      const s = through(proxy, undefined, { partSize: 5 * MiB, partsInFlight: 3 });
+      const data = randomBytes(17 * MiB + 3, rng(31));
+      await s.write('big', data);
+      const gets = () => proxy.log.filter((r) => r.method === 'GET');
+      const n0 = gets().length;
+      assert.equal(await s.read('big', { start: 7, end: 1000 }), data.subarray(7, 1000));
+      assert.equal(gets().slice(n0).map((r) => r.range), ['bytes=7-999']);
+      const n1 = gets().length;
+      const mid = await s.read('big', { start: MiB + 1, end: 16 * MiB + 1 });
+      assert.ok(mid.length === 15 * MiB && mid.every((b, i) => b === data[MiB + 1 + i]), 'every byte of the range in place');
+      assert.equal(gets().slice(n1).map((r) => r.range).sort(), [`bytes=${MiB + 1}-${6 * MiB}`, `bytes=${11 * MiB + 1}-${16 * MiB}`, `bytes=${6 * MiB + 1}-${11 * MiB}`].sort(), '15 MiB in 5 MiB parts');
+      const all = await s.read('big');
+      assert.ok(all.length === data.length && all.every((b, i) => b === data[i]), 'the whole object');
+      const { bytes, sha256 } = await s.readHashed('big');
+      assert.is(bytes.length, data.length);
+      assert.is(hex(sha256), await platformSha256Hex(data));
+      assert.is((await failure(s.read('absent'))).code, 'NOT_FOUND');
+      await s.remove('');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  Tr('a body cut short is IO (the connection closed midway); a tampered one fails verification with INTEGRITY naming the tensor', async () => {
+    const prefix = s3TestOptions().prefix;
+    const plain = new S3Store(s3TestOptions(prefix));
+    const w = new Float32Array(3 * MiB).map((_, i) => (i % 251) / 7);
+    await writeSafetensors({ store: plain, key: 'm.safetensors' }, { w: { dtype: 'F32', shape: [w.length], data: w }, b: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } });
+    let mode = 'cut';
+    const proxy = await faultProxy((req) => {
+      if (req.method !== 'GET' || !/m\.safetensors(\?|$)/.test(req.url) || !req.headers.range || /bytes=0-7$/.test(req.headers.range)) return undefined;
+      const [a, b] = /bytes=(\d+)-(\d+)/.exec(req.headers.range).slice(1).map(Number);
+      if (b - a < MiB) return undefined; // the header
+      return mode === 'cut' ? { cut: 1000 } : { tamper: (x) => { const y = x.slice(); y[y.length >> 1] ^= 1; return y; } };
+    });
+    try {
+      const e = await failure(readSafetensors({ store: through(proxy, prefix, { partSize: 5 * MiB }), key: 'm.safetensors' }, { load: 'all' }));
+      assert.is(e.code, 'IO');
+      assert.match(e.message, /midway|closed|aborted|socket/i);
+      const c = await failure(through(proxy, prefix, { partSize: 5 * MiB }).read('m.safetensors', { start: 64, end: 64 + 2 * MiB }));
+      assert.is(c.code, 'IO', 'a ranged read cut short');
+      mode = 'tamper';
+      const t = await failure(readSafetensors({ store: through(proxy, prefix, { partSize: 5 * MiB }), key: 'm.safetensors' }, { load: 'all' }));
+      assert.is(t.code, 'INTEGRITY');
+      assert.is(t.detail, 'TENSOR_HASH_MISMATCH');
+      assert.is(t.tensor, 'w');
+      await plain.remove('');
+    } finally {
+      await proxy.close();
+    }
+  });
+}
+Tr.run();
+
 const Cred = suite('S3 store: endpoint, credentials and errors');
 Cred('reads AWS_* variables from an env object (workerd, browsers) or the process environment', async () => {
   const o = s3TestOptions();

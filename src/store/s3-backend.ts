@@ -1,7 +1,9 @@
 // The store for S3-compatible object stores (AWS S3, Cloudflare R2, Ceph RGW,
 // MinIO, …): `s3://bucket/prefix`. Requests are signed with SigV4 on WebCrypto
 // (./sigv4.ts) and sent with the runtime's fetch, so it runs in Node, Deno,
-// Bun, browsers and workerd alike.
+// Bun, browsers and workerd alike — on Node with node:http instead
+// (./s3-node.ts, loaded only there; ./s3-transport.ts says why), unless the
+// caller passes a `fetch`.
 //
 // - Reads are ranged GETs: the formats read 8 bytes, the header, then only
 //   the tensors they need, each verified alone (as over HTTP).
@@ -28,6 +30,7 @@ import { ready as hashReady } from '../core/hash-engines.js';
 import type { Hasher } from '../core/hasher.js';
 import { checkKey, checkRange } from './keys.js';
 import { s3Config } from './s3.js';
+import { fetchTransport, type S3Answer, type S3Transport } from './s3-transport.js';
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD, canonicalQuery, signRequest, uriEncode, type S3Credentials } from './sigv4.js';
 
 export type { S3Credentials } from './sigv4.js';
@@ -54,6 +57,7 @@ export interface S3StoreOptions {
   credentials?: S3Credentials;
   /** Bucket in the path (endpoint/bucket/key) rather than the host name; default true with a custom endpoint. */
   forcePathStyle?: boolean;
+  /** Sends every request with this fetch (default: node:http on Node, the runtime's fetch elsewhere). */
   fetch?: typeof fetch;
   partSize?: number;
   partsInFlight?: number;
@@ -134,7 +138,8 @@ export class S3Backend implements Store {
   readonly partsInFlight: number;
   private readonly credentials: S3Credentials | undefined;
   private readonly pathStyle: boolean;
-  private readonly fetchFn: typeof fetch;
+  /** How requests go out: the caller's fetch, else chosen on the first request (defaultTransport). */
+  private transport: Promise<S3Transport> | undefined;
   private readonly retries: number;
   private readonly timeoutMs: number;
   private readonly signal?: AbortSignal;
@@ -151,7 +156,7 @@ export class S3Backend implements Store {
     this.credentials = c.credentials;
     this.partSize = c.partSize;
     this.partsInFlight = c.partsInFlight;
-    this.fetchFn = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+    if (opts.fetch) this.transport = Promise.resolve(fetchTransport(opts.fetch));
     this.retries = Math.max(1, opts.retries ?? DEFAULT_RETRIES);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.signal = opts.signal;
@@ -192,7 +197,7 @@ export class S3Backend implements Store {
   }
 
   /** Sends one signed request with retries; resolves with the response of the first non-retryable answer. */
-  private async send(req: S3Request): Promise<Response> {
+  private async send(req: S3Request): Promise<S3Answer> {
     const objectKey = req.key === undefined || req.key === null ? null : req.key;
     const where = objectKey === null ? `s3://${this.bucket}` : `s3://${this.bucket}/${objectKey}`;
     if (!this.credentials) {
@@ -203,6 +208,7 @@ export class S3Backend implements Store {
     const { host, path, origin } = this.url(objectKey);
     const qs = canonicalQuery(req.query);
     const url = origin + path + (qs ? '?' + qs : '');
+    const transport = await (this.transport ??= defaultTransport());
     let lastError: unknown;
     for (let attempt = 0; attempt < this.retries; attempt++) {
       if (attempt > 0) {
@@ -222,13 +228,13 @@ export class S3Backend implements Store {
       const both = signal ? (AbortSignal.any ? AbortSignal.any([signal, timeout]) : signal) : timeout;
       try {
         this.stats.requests++;
-        const res = await this.fetchFn(url, { method: req.method, headers, body: req.body, signal: both, cache: 'no-store' } as RequestInit);
+        const res = await transport(url, { method: req.method, headers, body: req.body, signal: both });
         if (req.body) this.stats.bytesOut += req.body.length;
         if (res.status >= 500 || res.status === 429 || (res.status === 400 && (await isRequestTimeout(res)))) {
           lastError = await this.error(res, req.what, where);
           continue;
         }
-        if (res.ok || res.status === 404 || req.ok?.includes(res.status)) return res;
+        if ((res.status >= 200 && res.status < 300) || res.status === 404 || req.ok?.includes(res.status)) return res;
         throw await this.error(res, req.what, where);
       } catch (e) {
         if (e instanceof CheckpointError) throw e;
@@ -239,7 +245,7 @@ export class S3Backend implements Store {
     throw this.fail(`${req.what} (${this.retries} attempts)`, where, lastError);
   }
 
-  private async error(res: Response, what: string, where: string): Promise<CheckpointError> {
+  private async error(res: S3Answer, what: string, where: string): Promise<CheckpointError> {
     const text = await res.text().catch(() => '');
     const code = xmlOne(text, 'Code') ?? `HTTP_${res.status}`;
     const msg = xmlOne(text, 'Message');
@@ -252,14 +258,14 @@ export class S3Backend implements Store {
     return new IoError(detail, { path: where, detail: code });
   }
 
-  private notFound(res: Response, key: string): NotFoundError {
-    void res.body?.cancel();
+  private notFound(res: S3Answer, key: string): NotFoundError {
+    void res.discard();
     return new NotFoundError(`${this.describe(key)} does not exist`, { path: this.describe(key), detail: 'NoSuchKey' });
   }
 
-  private async body(res: Response, key: string): Promise<Uint8Array> {
+  private async body(res: S3Answer, key: string): Promise<Uint8Array> {
     try {
-      const b = new Uint8Array(await res.arrayBuffer());
+      const b = await res.bytes();
       this.stats.bytesIn += b.length;
       return b;
     } catch (e) {
@@ -282,7 +288,7 @@ export class S3Backend implements Store {
     if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).size(key);
     const res = await this.send({ method: 'HEAD', key: this.objectKey(key), what: 'HEAD' });
     if (res.status === 404) throw this.notFound(res, key);
-    return Number(res.headers.get('content-length'));
+    return Number(res.header('content-length'));
   }
 
   async read(key: string, range?: ByteRange, opts?: StoreCallOptions): Promise<Uint8Array> {
@@ -300,7 +306,7 @@ export class S3Backend implements Store {
     });
     if (res.status === 404) throw this.notFound(res, key);
     if (res.status === 416) {
-      await res.body?.cancel();
+      await res.discard();
       checkRange(range!, await this.size(key), where);
       throw new IoError(`GET ${where}: 416 for bytes [${range!.start}, ${range!.end})`, { path: where, detail: 'HTTP_416' });
     }
@@ -346,7 +352,7 @@ export class S3Backend implements Store {
     if (res.status === 404) throw this.notFound(res, key);
     if (res.status === 416) {
       // An empty object has no byte 0: read it plainly.
-      await res.body?.cancel();
+      await res.discard();
       const plain = await this.send({ method: 'GET', key: this.objectKey(key), what: 'GET' });
       if (plain.status === 404) throw this.notFound(plain, key);
       const b = await this.body(plain, key);
@@ -357,8 +363,8 @@ export class S3Backend implements Store {
     hash?.update(head);
     if (res.status === 200 || head.length < first) return head; // all of it (or an engine that ignored Range)
     // Content-Range says the size; a page whose bucket's CORS rules hide it asks with a HEAD.
-    const total = Number(/\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? (await this.size(key)));
-    if (!(total >= head.length)) throw new IoError(`GET ${where}: the answer gives no usable size (Content-Range ${res.headers.get('content-range')})`, { path: where, detail: 'BAD_RANGE' });
+    const total = Number(/\/(\d+)\s*$/.exec(res.header('content-range') ?? '')?.[1] ?? (await this.size(key)));
+    if (!(total >= head.length)) throw new IoError(`GET ${where}: the answer gives no usable size (Content-Range ${res.header('content-range')})`, { path: where, detail: 'BAD_RANGE' });
     if (total === head.length) return head;
     const out = new Uint8Array(total);
     out.set(head);
@@ -403,23 +409,20 @@ export class S3Backend implements Store {
       });
       if (res.status === 404) throw this.notFound(res, key);
       if (res.status !== 206) {
-        await res.body?.cancel();
+        await res.discard();
         checkRange(range, await this.size(key), where);
         throw new IoError(`GET ${where}: ${res.status} for bytes [${range.start + at}, ${range.start + end})`, { path: where, detail: `HTTP_${res.status}` });
       }
       let fill = at;
       try {
-        const reader = res.body!.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
+        await res.each((value) => {
           if (fill + value.length > end) throw new IoError(`GET ${where}: more bytes than the range asked for`, { path: where, detail: 'BAD_RANGE' });
           out.set(value, offset + fill);
           fill += value.length;
           this.stats.bytesIn += value.length;
           fills[i] = fill - at;
           if (hash && i === frontier) advance();
-        }
+        });
       } catch (e) {
         throw e instanceof CheckpointError ? e : new IoError(`download of ${where} failed midway: ${(e as Error)?.message ?? String(e)}`, { path: where, cause: e });
       }
@@ -436,8 +439,8 @@ export class S3Backend implements Store {
   /** The value and its version (ETag), or null when absent: the first half of a compare-and-swap. */
   async readVersioned(key: string): Promise<VersionedValue | null> {
     const res = await this.send({ method: 'GET', key: this.objectKey(key), what: 'GET' });
-    if (res.status === 404) { await res.body?.cancel(); return null; }
-    const version = res.headers.get('etag') ?? '';
+    if (res.status === 404) { await res.discard(); return null; }
+    const version = res.header('etag') ?? '';
     return { bytes: await this.body(res, key), version };
   }
 
@@ -451,8 +454,8 @@ export class S3Backend implements Store {
     const put = async (headers: Record<string, string>) => {
       const res = await this.send({ method: 'PUT', key: objectKey, body: data, headers, what: 'conditional PUT' });
       if (res.status === 404) throw this.notFound(res, key);
-      await res.body?.cancel();
-      return res.headers.get('etag') ?? '';
+      await res.discard();
+      return res.header('etag') ?? '';
     };
     if (cond.ifVersion === null) return put({ 'if-none-match': '*' });
     const etag = cond.ifVersion;
@@ -464,8 +467,8 @@ export class S3Backend implements Store {
       // still conditional (a writer that got in between still makes it fail).
       if (this.unquotedIfMatch || (e as CheckpointError).detail !== 'PRECONDITION_FAILED' || !etag.startsWith('"')) throw e;
       const head = await this.send({ method: 'HEAD', key: objectKey, what: 'HEAD' });
-      await head.body?.cancel();
-      if (head.headers.get('etag') !== etag) throw e;
+      await head.discard();
+      if (head.header('etag') !== etag) throw e;
       this.unquotedIfMatch = true;
       return put({ 'if-match': etag.replace(/"/g, '') });
     }
@@ -487,9 +490,10 @@ export class S3Backend implements Store {
 
   private async put(objectKey: string, body: Uint8Array): Promise<string> {
     const res = await this.send({ method: 'PUT', key: objectKey, body, what: 'PUT' });
+    if (res.status === 404) await res.discard();
     if (res.status === 404) throw new NotFoundError(`PUT s3://${this.bucket}/${objectKey}: 404 (does the bucket exist?)`, { path: `s3://${this.bucket}/${objectKey}` });
-    await res.body?.cancel();
-    return res.headers.get('etag') ?? '';
+    await res.discard();
+    return res.header('etag') ?? '';
   }
 
   /**
@@ -517,9 +521,10 @@ export class S3Backend implements Store {
       if (n > MAX_PARTS) throw new UnsupportedError(`${where}: more than ${MAX_PARTS} parts of ${this.partSize} bytes; use a larger partSize`, { path: where, detail: 'TOO_MANY_PARTS' });
       const p = (async () => {
         const res = await this.send({ method: 'PUT', key: objectKey, query: [['partNumber', String(n)], ['uploadId', uploadId!]], body: bytes, what: `upload part ${n} of` });
+        if (res.status === 404) await res.discard();
         if (res.status === 404) throw new IoError(`upload part ${n} of ${where}: 404 (the upload was aborted?)`, { path: where, detail: 'NoSuchUpload' });
-        await res.body?.cancel();
-        etags[n - 1] = res.headers.get('etag') ?? '';
+        await res.discard();
+        etags[n - 1] = res.header('etag') ?? '';
       })();
       // Settled either way, the request no longer reads the buffer (a retry resends it from within send()).
       const tracked = p.then(() => { running.delete(tracked); if (own) spare.push(own); }, (e) => { running.delete(tracked); failure ??= e; });
@@ -587,7 +592,7 @@ export class S3Backend implements Store {
 
   private async abortUpload(objectKey: string, uploadId: string): Promise<void> {
     const res = await this.send({ method: 'DELETE', key: objectKey, query: [['uploadId', uploadId]], what: 'abort multipart upload of', cleanup: true });
-    await res.body?.cancel();
+    await res.discard();
   }
 
   /** Multipart uploads under this store's prefix that were started and never completed nor aborted. */
@@ -666,7 +671,7 @@ export class S3Backend implements Store {
     if (opts?.signal && opts.signal !== this.signal) return storeUnder(this, this.signal, opts.signal).exists(key);
     if (key !== '') {
       const res = await this.send({ method: 'HEAD', key: this.objectKey(key), what: 'HEAD' });
-      await res.body?.cancel();
+      await res.discard();
       if (res.status !== 404) return true;
     }
     const res = await this.send({ method: 'GET', key: null, query: [['list-type', '2'], ['prefix', this.folderPrefix(key)], ['max-keys', '1']], what: 'list' });
@@ -678,7 +683,7 @@ export class S3Backend implements Store {
     const keys: string[] = [];
     if (key !== '') {
       const head = await this.send({ method: 'HEAD', key: this.objectKey(key), what: 'HEAD' });
-      await head.body?.cancel();
+      await head.discard();
       if (head.status !== 404) keys.push(this.objectKey(key));
     }
     for await (const page of this.pages(this.folderPrefix(key), false)) for (const f of page.files) keys.push(f.key);
@@ -709,7 +714,7 @@ export class S3Backend implements Store {
 
   private async deleteObject(objectKey: string): Promise<void> {
     const res = await this.send({ method: 'DELETE', key: objectKey, what: 'DELETE' });
-    await res.body?.cancel();
+    await res.discard();
   }
 
   async remove(key: string): Promise<void> {
@@ -722,8 +727,21 @@ export class S3Backend implements Store {
 }
 
 /** S3 answers a client that sent too slowly with 400 RequestTimeout: worth another attempt. */
-async function isRequestTimeout(res: Response): Promise<boolean> {
-  return /<Code>RequestTimeout<\/Code>/.test(await res.clone().text().catch(() => ''));
+async function isRequestTimeout(res: S3Answer): Promise<boolean> {
+  return /<Code>RequestTimeout<\/Code>/.test(await res.text().catch(() => ''));
+}
+
+/**
+ * node:http on Node (./s3-node.ts, loaded only there); the runtime's fetch elsewhere — Deno's and Bun's are
+ * their own, not undici. Looked up on each store's first request, so a test or a page that replaces
+ * globalThis.fetch is heard.
+ */
+async function defaultTransport(): Promise<S3Transport> {
+  // Node itself: not Deno or Bun, whose process objects say node too (platform/runtime.ts's isNode() also
+  // takes Bun; importing it from here would make every page's start code export it: bench/size.bench.js).
+  const g = globalThis as { Deno?: unknown; Bun?: unknown; process?: { versions?: { node?: string } } };
+  if (g.Deno === undefined && g.Bun === undefined && typeof g.process?.versions?.node === 'string') return (await import('./s3-node.js')).nodeTransport();
+  return fetchTransport((...a: Parameters<typeof fetch>) => fetch(...a));
 }
 
 async function* single(b: Uint8Array): AsyncGenerator<Uint8Array> {
