@@ -5,7 +5,7 @@
 // the CLI on s3:// URLs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { S3Store, MemoryStore, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey, hashEngine, setHashEngine, removeAbandoned, ABANDONED_AFTER_MS, baseOf } from '../dist/internal.js';
+import { S3Store, MemoryStore, writeSafetensors, saveCheckpoint, loadCheckpoint, resumeTraining, listCheckpoints, verify, isTempKey, hashEngine, setHashEngine, removeAbandoned, ABANDONED_AFTER_MS, baseOf } from '../dist/internal.js';
 import { TinyLM } from '../dist/demo/index.js';
 import { tf, ready, BATCH, VOCAB, freshRun, weightBytes, TEST_CONFIG, OPTIMIZERS, disposeOptimizer } from './_tiny.js';
 import { hasFs, s3TestOptions } from './_env.js';
@@ -249,6 +249,25 @@ C('a save read out of TensorFlow.js piece by piece into one reused buffer gives 
     await s.remove('');
   }
   for (const v of [a, b, c]) v.dispose();
+});
+C('a write to S3 hashes on this thread by default, whatever its size (workers cost more CPU than they save there)', async () => {
+  const s = new S3Store({ ...s3TestOptions(), partSize: 5 << 20 });
+  const data = new Uint8Array((64 << 20) + 8);
+  for (let i = 0; i < data.length; i += 4096) data[i] = i >> 12;
+  const engine = hashEngine();
+  let hashed = 0;
+  await setHashEngine({ name: 'counting', createSha256() {
+    const h = engine.createSha256();
+    return { update(d) { hashed += d.length; h.update(d); return this; }, digest: () => h.digest() };
+  } });
+  try {
+    const r = await writeSafetensors({ store: s, key: 'm.safetensors' }, { t: { dtype: 'U8', shape: [data.length], data } });
+    assert.is(r.size, await s.size('m.safetensors'));
+  } finally {
+    await setHashEngine(null);
+  }
+  assert.ok(hashed >= 3 * data.length, `hashed here: ${hashed} bytes (the file's, the tensor's and its chunks' digests of ${data.length})`);
+  await s.remove('');
 });
 C.run();
 

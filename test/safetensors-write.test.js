@@ -199,7 +199,7 @@ S('to a store that copies each chunk before asking for the next (it calls the st
     assert.equal(plainIntos, [undefined]);
   }
 });
-S('on hashing workers (as every write to S3 of 64 MiB or more) the file, tensor and chunk digests are those of one thread', async () => {
+S('on hashing workers (workers: n) the file, tensor and chunk digests are those of one thread', async () => {
   const next = rng(11);
   const tensors = {
     big: { dtype: 'U8', shape: [3 << 20], data: randomBytes(3 << 20, next) },

@@ -62,13 +62,6 @@ export function chunkSizeFor(byteLength: number, opts?: ChunkOptions | false): n
   return byteLength <= threshold ? null : size;
 }
 
-/**
- * From this size a write to a remote store (S3) hashes on workers when `workers` is not given (AUTO_WORKERS_FROM.write
- * is never, for files): this thread already does the transfer's work — the request's copy of every part, the socket
- * writes — so the file's, tensors' and chunks' digests go to workers (1 GiB to RGW: BENCHMARKS.md "s3").
- */
-export const REMOTE_WORKERS_FROM = 64 << 20;
-
 /** Bytes handed to the store per write: large enough for few syscalls, small enough to be O(1) memory. */
 export const WRITE_CHUNK = 8 << 20;
 
@@ -376,7 +369,9 @@ async function writeUnder(dest: Dest, tensors: TensorMap, opts: WriteOptions): P
   const entries = writeEntries(tensors);
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
-  const lease = new PoolLease(opts, store.remote ? REMOTE_WORKERS_FROM : AUTO_WORKERS_FROM.write);
+  // Hashed on this thread unless `workers` asks otherwise, to S3 too: with the parts sent by node:http and copied
+  // into reused buffers, workers cost 1.6 CPU-s more per GiB than they save on 2 cores (BENCHMARKS.md "s3").
+  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.write);
   // Progress counts the tensors' bytes as they are written (the header and sidecars are small).
   const progress = new ProgressReporter(opts.onProgress, entries.reduce((a, e) => a + e.byteLength, 0), 'write');
   try {
