@@ -84,7 +84,7 @@ async function child(op) {
     } else {
       const latest = new TextDecoder().decode(await store.read('LATEST')).trim();
       stop = sampler(); t0 = performance.now();
-      const f = await lib.readSafetensors({ store, key: `${latest}/model.safetensors` }, { load: 'all' });
+      const f = await lib.readSafetensors({ store, key: `${latest}/model.safetensors` }, { load: 'all', ...(process.env.SAFECKPT_BENCH_WORKERS ? { workers: Number(process.env.SAFECKPT_BENCH_WORKERS) } : {}) });
       check = Array.from(f.tensors['layer.15.weight'].toFloat32().subarray(0, 2)).join();
     }
   } else {

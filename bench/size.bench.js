@@ -31,10 +31,11 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * 32,595 once code that only lazily loaded modules use has files of their own (the file store's node:fs
  * loading, the worker starter, the index sidecar, the folder-name patterns, errors as data, the public-key
  * check: 33,223) and the core's header parser is built with Binaryen's shrink level 2 (13.2 KB instead of 15.5);
- * 32,590 on 9991c3d.
+ * 32,590 on 9991c3d; 32,601 once S3 reads count as fresh memory a verified load may lend to its hashing
+ * workers (parallel/lease.ts, in the start code: +11 B; the 1 GiB verified download from RGW 1.02× → 0.93× the SDK).
  * BENCHMARKS.md "size" has the history.
  */
-export const READ_VERIFY_LIMIT = 32_590;
+export const READ_VERIFY_LIMIT = 32_601;
 /**
  * The most files a page loads at start: its own, one chunk of safeckpt's code and esbuild's shared helper for
  * CommonJS modules (hash-wasm's crc32, loaded later, is one). More means the start code is cut into chunks by
@@ -67,9 +68,10 @@ export const EXCESS_SLACK = 48;
  * codes list (the pool's errorFromJSON); torch: the header parser and the core (parseHeader is public, and the
  * safetensors reader of readSafetensors' lazily loaded checkpoint and sharded paths uses it), the sidecar and
  * signed-JSON code; write + sign: the reader's code that sign()'s lazy paths use, the dtype conversions
- * (SafetensorsView, public, uses them).
+ * (SafetensorsView, public, uses them). torch +15 (23,132 → 23,147): freshReads (parallel/lease.ts) also names S3 stores,
+ * whose verified loads now lend their ranges to the hashing workers.
  */
-export const EXCESS_LIMIT = { 'read + verify': 270, 'write + sign': 7795, checkpoints: 2260, 'torch (.pt)': 23132, everything: 746 };
+export const EXCESS_LIMIT = { 'read + verify': 270, 'write + sign': 7795, checkpoints: 2260, 'torch (.pt)': 23147, everything: 746 };
 
 /**
  * Sizes of one use: { start, startGzip, startChunks, lazy: [{ name, bytes, gzip }], oneFileGzip, pulledIn, excess }.

@@ -19,7 +19,7 @@ export { dirOf, baseOf, joinKey } from './store/keys.js';
 export { layout as safetensorsLayout, WRITE_CHUNK } from './format/safetensors-write.js';
 export { DEFAULT_MODEL_KEY } from './format/sharded.js';
 export { READ_SEGMENT, COALESCE_GAP, REMOTE_VERIFIED_SEGMENT, REMOTE_REQUESTS_IN_FLIGHT } from './format/safetensors-read.js';
-export { AUTO_WORKERS_FROM, MAX_WORKERS } from './parallel/lease.js';
+export { AUTO_WORKERS_FROM, MAX_WORKERS, freshReads } from './parallel/lease.js';
 export { scanTensors, REQUEST_SEGMENT, REQUESTS_IN_FLIGHT } from './sources/verify.js';
 export { hashRanges, hashSegments } from './parallel/range-hash.js';
 export { detectSource } from './sources/detect.js';

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { S3Store, resolveSource, writeSafetensors, readSafetensors, verify, sign, MemoryStore } from '../dist/index.js';
 import { isBrowser, hasFs, runtime, s3TestOptions, rng, randomBytes, platformSha256Hex, hex } from './_env.js';
+import { freshReads } from '../dist/internal.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -594,6 +595,26 @@ Fmt('writes a model with its sidecar in place, reads one tensor with a few small
   const again = await readSafetensors({ store: new S3Store(s3TestOptions(s.prefix)), key: 'm/model.safetensors' });
   assert.equal(Array.from((await again.tensor('small')).toFloat32()), [1, 2, 3, 4]);
   assert.is((await failure(again.tensor('big'))).code, 'INTEGRITY');
+  await s.remove('');
+});
+Fmt('a verified load lends each range it fetched to the hashing workers, uncopied (its memory is the reader\'s): the same values, and a changed byte is INTEGRITY naming the tensor', async () => {
+  const s = new S3Store(s3TestOptions());
+  // Lent, not copied: only a store whose reads return fresh memory the caller owns may hand it to a worker.
+  assert.ok(freshReads(s), 'an S3 read is fresh memory');
+  assert.not.ok(freshReads(new MemoryStore()), 'a memory store hands out what it holds');
+  const a = new Float32Array(3 * MiB).map((_, i) => (i * 7) % 251);
+  const b = new Float32Array(MiB + 3).map((_, i) => i % 13);
+  await writeSafetensors({ store: s, key: 'w/model.safetensors' }, { a: { dtype: 'F32', shape: [a.length], data: a }, b: { dtype: 'F32', shape: [b.length], data: b } });
+  const file = await readSafetensors({ store: s, key: 'w/model.safetensors' }, { load: 'all', workers: 2 });
+  assert.equal(file.tensors.a.toFloat32(), a);
+  assert.equal(file.tensors.b.toFloat32(), b);
+  const bytes = await s.read('w/model.safetensors');
+  const bad = bytes.slice();
+  bad[bad.length - 5] ^= 1; // inside 'b', the last tensor
+  await s.write('w/model.safetensors', bad);
+  const e = await failure(readSafetensors({ store: s, key: 'w/model.safetensors' }, { load: 'all', workers: 2 }));
+  assert.is(e.code, 'INTEGRITY');
+  assert.match(e.message, /\bb\b/);
   await s.remove('');
 });
 Fmt.run();

@@ -73,7 +73,7 @@ export function ownsBuffer(bytes: Uint8Array): boolean {
 
 /** Stores whose read() returns fresh memory the caller owns (so it can be lent to a worker without a copy). */
 export function freshReads(store: Store): boolean {
-  return store instanceof FsStore || store instanceof OpfsStore;
+  return store instanceof FsStore || store instanceof OpfsStore || store.kind === 's3';
 }
 
 /**
