@@ -32,10 +32,11 @@ export const READ_VERIFY_BUDGET = 32 * 1024;
  * loading, the worker starter, the index sidecar, the folder-name patterns, errors as data, the public-key
  * check: 33,223) and the core's header parser is built with Binaryen's shrink level 2 (13.2 KB instead of 15.5);
  * 32,590 on 9991c3d; 32,601 once S3 reads count as fresh memory a verified load may lend to its hashing
- * workers (parallel/lease.ts, in the start code: +11 B; the 1 GiB verified download from RGW 1.02× → 0.93× the SDK).
- * BENCHMARKS.md "size" has the history.
+ * workers (parallel/lease.ts, in the start code: +11 B; the 1 GiB verified download from RGW 1.02× → 0.93× the SDK);
+ * 32,621 once a write to S3 hashes on at most two workers from 64 MiB (lease.ts: AUTO_WORKERS_FROM.s3Write and
+ * the pool's size cap, +20 B; the 1 GiB upload to RGW 1.15× → 0.91× the SDK). BENCHMARKS.md "size" has the history.
  */
-export const READ_VERIFY_LIMIT = 32_601;
+export const READ_VERIFY_LIMIT = 32_621;
 /**
  * The most files a page loads at start: its own, one chunk of safeckpt's code and esbuild's shared helper for
  * CommonJS modules (hash-wasm's crc32, loaded later, is one). More means the start code is cut into chunks by
@@ -69,9 +70,10 @@ export const EXCESS_SLACK = 48;
  * safetensors reader of readSafetensors' lazily loaded checkpoint and sharded paths uses it), the sidecar and
  * signed-JSON code; write + sign: the reader's code that sign()'s lazy paths use, the dtype conversions
  * (SafetensorsView, public, uses them). torch +15 (23,132 → 23,147): freshReads (parallel/lease.ts) also names S3 stores,
- * whose verified loads now lend their ranges to the hashing workers.
+ * whose verified loads now lend their ranges to the hashing workers. write + sign +1 (7,795 → 7,796): lease.ts's
+ * pool size cap, which only the lazily loaded pool's users pass.
  */
-export const EXCESS_LIMIT = { 'read + verify': 270, 'write + sign': 7795, checkpoints: 2260, 'torch (.pt)': 23147, everything: 746 };
+export const EXCESS_LIMIT = { 'read + verify': 270, 'write + sign': 7796, checkpoints: 2260, 'torch (.pt)': 23147, everything: 746 };
 
 /**
  * Sizes of one use: { start, startGzip, startChunks, lazy: [{ name, bytes, gzip }], oneFileGzip, pulledIn, excess }.

@@ -250,23 +250,38 @@ C('a save read out of TensorFlow.js piece by piece into one reused buffer gives 
   }
   for (const v of [a, b, c]) v.dispose();
 });
-C('a write to S3 hashes on this thread by default, whatever its size (workers cost more CPU than they save there)', async () => {
+C('a write to S3 of 64 MiB or more hashes on workers by default, each piece copied once into shared memory: this thread digests none of its bytes, the sidecar is the one-thread write\'s; below 64 MiB, or with workers: 0, this thread hashes every byte', async () => {
   const s = new S3Store({ ...s3TestOptions(), partSize: 5 << 20 });
-  const data = new Uint8Array((64 << 20) + 8);
-  for (let i = 0; i < data.length; i += 4096) data[i] = i >> 12;
+  const big = new Uint8Array((64 << 20) + 8);
+  for (let i = 0; i < big.length; i += 4096) big[i] = i >> 12;
+  const small = big.subarray(0, (63 << 20) + 8);
   const engine = hashEngine();
   let hashed = 0;
-  await setHashEngine({ name: 'counting', createSha256() {
-    const h = engine.createSha256();
-    return { update(d) { hashed += d.length; h.update(d); return this; }, digest: () => h.digest() };
-  } });
-  try {
-    const r = await writeSafetensors({ store: s, key: 'm.safetensors' }, { t: { dtype: 'U8', shape: [data.length], data } });
-    assert.is(r.size, await s.size('m.safetensors'));
-  } finally {
-    await setHashEngine(null);
-  }
-  assert.ok(hashed >= 3 * data.length, `hashed here: ${hashed} bytes (the file's, the tensor's and its chunks' digests of ${data.length})`);
+  const counted = async (data, opts = {}) => {
+    hashed = 0;
+    await setHashEngine({ name: 'counting', createSha256() {
+      const h = engine.createSha256();
+      return { update(d) { hashed += d.length; h.update(d); return this; }, digest: () => h.digest() };
+    } });
+    try {
+      const r = await writeSafetensors({ store: s, key: 'm.safetensors' }, { t: { dtype: 'U8', shape: [data.length], data } }, opts);
+      assert.is(r.size, await s.size('m.safetensors'));
+    } finally {
+      await setHashEngine(null);
+    }
+    return hashed;
+  };
+  const mem = new MemoryStore();
+  await writeSafetensors({ store: mem, key: 'm.safetensors' }, { t: { dtype: 'U8', shape: [big.length], data: big } }, { workers: 0 });
+  const onWorkers = typeof SharedArrayBuffer === 'function';
+  const here = await counted(big);
+  if (onWorkers) assert.ok(here < 1 << 20, `hashed here: ${here} bytes of ${big.length} (only the header and the small requests)`);
+  else assert.ok(here >= 3 * big.length, `no shared memory: hashed here ${here} bytes`);
+  assert.equal(await s.read('m.safetensors.meta.json'), await mem.read('m.safetensors.meta.json'));
+  assert.is((await verify({ store: s, key: 'm.safetensors' })).ok, true);
+  assert.ok(await counted(big, { workers: 0 }) >= 3 * big.length, 'workers: 0 hashes here');
+  const below = await counted(small);
+  assert.ok(below >= 3 * small.length, `hashed here: ${below} bytes (the file's, the tensor's and its chunks' digests of ${small.length})`);
   await s.remove('');
 });
 C.run();

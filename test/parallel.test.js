@@ -4,7 +4,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { verify, sign, readSafetensors, writeSafetensors, MemoryStore } from '../dist/index.js';
-import { isBrowser, tempDir, rng } from './_env.js';
+import { isBrowser, runtime, tempDir, rng } from './_env.js';
+
+const isWorkerd = runtime === 'workerd';
 
 const MiB = 1 << 20;
 
@@ -148,6 +150,113 @@ A('without `workers`, load uses the pool from 256 MiB, verify from 64 MiB, write
   ]), [false, multi, false, multi, false, true, false]);
 });
 
+A('a write hashes on workers from 64 MiB to S3 where memory can be shared with them, never to other stores', async () => {
+  const { autoWorkersFrom } = await import('../dist/format/safetensors-write.js');
+  const { S3Store } = await import('../dist/index.js');
+  const s3 = new S3Store({ bucket: 'test-bucket', endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  assert.is(autoWorkersFrom(new MemoryStore()), Infinity);
+  assert.is(autoWorkersFrom(s3), typeof SharedArrayBuffer === 'function' ? 64 * MiB : Infinity);
+});
+
+const F = suite('shared feed: each piece copied once into memory the workers share');
+const canShare = typeof SharedArrayBuffer === 'function' && !isWorkerd;
+
+/** Hex SHA-256 on this thread, the oracle. */
+async function hexOf(bytes) {
+  const { sha256, toHex } = await import('../dist/index.js');
+  return toHex(sha256(bytes));
+}
+const concat = (parts) => {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), at += p.length);
+  return out;
+};
+
+F('every stream gets the digests of exactly the bytes fed to it: two lanes, more pieces than slots, pieces larger than a slot, empty pieces, chunk digests', async () => {
+  if (!canShare) return; // no SharedArrayBuffer here (a page that is not cross-origin isolated): the next test covers the fallback
+  const { HashPool } = await import('../dist/parallel/pool.js');
+  const pool = new HashPool(2);
+  try {
+    const slot = 1 << 16;
+    const feed = pool.sharedFeed(slot);
+    assert.ok(feed, 'a feed where SharedArrayBuffer exists');
+    const file = feed.open({ lane: 0 });
+    const a = feed.open({ lane: 1, chunk: 1000 });
+    const b = feed.open({ lane: 1 });
+    const next = rng(11);
+    const sizes = [5, slot, slot + 1, 3 * slot + 17, 0, 999, 1001, 12345, 2 * slot];
+    const fed = { file: [], a: [], b: [] };
+    for (const [i, n] of sizes.entries()) {
+      const piece = randomPiece(n, next);
+      const to = i % 3 === 2 ? [file] : i < 5 ? [file, a] : [file, b];
+      await feed.feed(piece, to);
+      const kept = piece.slice();
+      piece.fill(0xee); // the feed copied it: changing it now changes nothing
+      fed.file.push(kept);
+      if (to.includes(a)) fed.a.push(kept);
+      if (to.includes(b)) fed.b.push(kept);
+    }
+    const [rf, ra, rb] = await Promise.all([file.result(), a.result(), b.result()]);
+    feed.close();
+    assert.is(rf.sha256, await hexOf(concat(fed.file)));
+    assert.is(ra.sha256, await hexOf(concat(fed.a)));
+    assert.is(rb.sha256, await hexOf(concat(fed.b)));
+    const aBytes = concat(fed.a);
+    const chunks = [];
+    for (let at = 0; at < aBytes.length; at += 1000) chunks.push(await hexOf(aBytes.subarray(at, at + 1000)));
+    assert.equal(ra.chunks, chunks);
+    assert.is(rb.chunks, undefined);
+  } finally {
+    pool.close();
+  }
+});
+
+F('a pool closed while pieces are being fed fails the feed and its streams at once (WORKER) instead of leaving them waiting', async () => {
+  if (!canShare) return;
+  const { HashPool } = await import('../dist/parallel/pool.js');
+  const pool = new HashPool(1);
+  const feed = pool.sharedFeed(1 << 20);
+  const s = feed.open();
+  const piece = new Uint8Array(1 << 20);
+  const feeding = (async () => { for (let i = 0; i < 64; i++) await feed.feed(piece, [s]); })();
+  await feed.feed(piece, [s]);
+  pool.close();
+  const e = await error(feeding);
+  assert.equal([e?.code, e?.detail], ['IO', 'WORKER']);
+  const r = await error(s.result());
+  assert.equal([r?.code, r?.detail], ['IO', 'WORKER']);
+});
+
+F('where memory cannot be shared (no SharedArrayBuffer) a pooled write hashes transferred copies instead, with the same file, digests and sidecar', async () => {
+  if (isWorkerd) return; // no workers at all
+  const { HashPool } = await import('../dist/parallel/pool.js');
+  const { autoWorkersFrom } = await import('../dist/format/safetensors-write.js');
+  const { S3Store } = await import('../dist/index.js');
+  const saved = globalThis.SharedArrayBuffer;
+  const one = new MemoryStore(), two = new MemoryStore();
+  const a = await writeSafetensors({ store: one, key: 'm.safetensors' }, weights, { workers: 0 });
+  try {
+    globalThis.SharedArrayBuffer = undefined;
+    const pool = new HashPool(1);
+    try { assert.is(pool.sharedFeed(1 << 16), null); } finally { pool.close(); }
+    assert.is(autoWorkersFrom(new S3Store({ bucket: 'test-bucket', endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })), Infinity);
+    const b = await writeSafetensors({ store: two, key: 'm.safetensors' }, weights, { workers: 2 });
+    assert.is(b.sha256, a.sha256);
+    assert.equal(b.tensors, a.tensors);
+  } finally {
+    globalThis.SharedArrayBuffer = saved;
+  }
+  assert.equal(await two.read('m.safetensors.meta.json'), await one.read('m.safetensors.meta.json'));
+});
+
+function randomPiece(n, next) {
+  const p = new Uint8Array(n);
+  for (let i = 0; i < n; i++) p[i] = next() & 0xff;
+  return p;
+}
+
 P.run();
 E.run();
 A.run();
+F.run();

@@ -57,6 +57,7 @@ import { readRegistry, registerModel, updateRegistry } from './registry.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 import { serializeTrainerState, type TrainerState } from './trainer-state.js';
 import { ProgressReporter, throwIfAborted, underSignal, type OperationOptions } from '../types/operation.js';
+import type { ParallelOptions } from '../parallel/lease.js';
 
 /** Everything that decides the next training step, plus who the model is. */
 export interface TrainingState {
@@ -83,8 +84,8 @@ export interface TrainingState {
   metrics?: Record<string, number>;
 }
 
-/** Options of saveCheckpoint: HMAC key, retention, async capture, multi-writer rank/world size, a logger. */
-export interface SaveOptions extends OperationOptions {
+/** Options of saveCheckpoint: HMAC key, retention, async capture, multi-writer rank/world size, hashing workers, a logger. */
+export interface SaveOptions extends OperationOptions, ParallelOptions {
   /** HMAC-SHA256 key: signs the manifest and the sidecars (never stored). */
   key?: MacKey;
   keyId?: string;
@@ -382,7 +383,7 @@ export async function writeStateFiles(c: Captured, dir: string, opts: SaveOption
   // Progress: the tensor bytes of both files, then the trainer state and vocab.
   const modelBytes = tensorBytes(weights), optBytes = opt ? tensorBytes(opt.slots) : 0;
   const progress = new ProgressReporter(opts.onProgress, modelBytes + optBytes + trainerBytes.length + vocabBytes.length, 'write');
-  const wopts = { key: opts.key, keyId: opts.keyId, logger: log, signal: opts.signal };
+  const wopts = { key: opts.key, keyId: opts.keyId, logger: log, signal: opts.signal, workers: opts.workers };
   const mw = await writeSafetensors({ store, key: joinKey(dir, MODEL_FILE) }, weights, {
     ...wopts, metadata: { ...(adapter.fileMetadata?.() ?? {}), model_name: meta.model_name, architecture_type: meta.architecture_type },
     onProgress: progress.active ? (p) => progress.to(p.done) : undefined,

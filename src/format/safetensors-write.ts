@@ -9,7 +9,7 @@
 import { CheckpointError, CompatibilityError, UnsupportedError, errorFor } from '../errors.js';
 import { ready as hashReady } from '../core/hash-engines.js';
 import { createSha256, toHex, type Hasher } from '../core/hash.js';
-import { chunkHasher } from '../core/chunk-hash.js';
+import { chunkHasher, type ChunkHasher } from '../core/chunk-hash.js';
 import { loggerFrom, type Logger } from '../log/logger.js';
 import type { ReusableChunks, Store } from '../store/store.js';
 import { resolveSource, type Dest } from '../store/resolve.js';
@@ -21,7 +21,7 @@ import type { TensorMap } from '../types/tensor.js';
 import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarChunks, type SidecarTensor } from './sidecar.js';
 import { byCodePoint, type MacKey } from './signed-json.js';
 import { AUTO_WORKERS_FROM, PoolLease, type ParallelOptions } from '../parallel/lease.js';
-import type { HashPool } from '../parallel/pool.js';
+import type { FeedStream, HashPool, PoolStream } from '../parallel/pool.js';
 import { DEFAULT_MODEL_KEY, indexKeyFor, serializeIndex, shardKeys, splitShards } from './sharded.js';
 import { makeIndexSidecar } from './index-sidecar.js';
 import { nameRecord } from '../name-record.js';
@@ -233,32 +233,107 @@ function* piecesOf(t: WriteEntry, into?: Uint8Array): Generator<Uint8Array> {
   for (let off = 0; off < b.length; off += WRITE_CHUNK) yield b.subarray(off, Math.min(b.length, off + WRITE_CHUNK));
 }
 
+/** A tensor's digests as a write computes them: its SHA-256 and, when asked for, its chunk digests. */
+interface TensorDigests {
+  result(): Promise<{ sha256: string; chunks?: string[] }> | { sha256: string; chunks?: string[] };
+}
+
+/** The digests a write computes while its bytes stream past: the whole file's, and each tensor's. */
+interface WriteDigests {
+  /** Starts a tensor's digests (and its chunk digests of `chunk` bytes, unless null). */
+  tensor(chunk: number | null): TensorDigests;
+  /** Feeds `bytes` to the file's digest and, when given, to `t`'s. */
+  feed(bytes: Uint8Array, t?: TensorDigests): Promise<void> | void;
+  /** The file's hex SHA-256, once every byte is fed. */
+  file(): Promise<string> | string;
+  close(): void;
+}
+
+/** Every digest on this thread. */
+function digestsHere(): WriteDigests {
+  const file = createSha256();
+  const parts = new Map<TensorDigests, { h: Hasher; chunks: ChunkHasher | null }>();
+  return {
+    tensor(chunk) {
+      const t: TensorDigests = { result: () => ({ sha256: toHex(h.digest()), ...(chunks ? { chunks: chunks.result() } : {}) }) };
+      const h = createSha256(), chunks = chunk === null ? null : chunkHasher(chunk);
+      parts.set(t, { h, chunks });
+      return t;
+    },
+    feed(bytes, t) {
+      file.update(bytes);
+      if (!t) return;
+      const p = parts.get(t)!;
+      p.h.update(bytes);
+      p.chunks?.update(bytes);
+    },
+    file: () => toHex(file.digest()),
+    close() {},
+  };
+}
+
 /**
- * Streams `lay` to `store[key]`, hashing the file, its header and each tensor
- * on the way. Every byte feeds two hashes (the whole file, and its tensor's):
- * with a pool the whole-file hash runs on a worker, fed copies of the chunks
- * through a few reused buffers, while the tensor hashes run here.
+ * From what size a write to `store` hashes on workers when `workers` is not given: on this thread, except to S3
+ * where memory can be shared with the workers. There the file's digest runs on one worker and the tensors' on
+ * another, each piece copied once (BENCHMARKS.md "s3"); with transferred copies instead, workers cost 1.6 CPU-s
+ * more per GiB than they saved.
+ */
+export function autoWorkersFrom(store: Store): number {
+  return store.kind === 's3' && typeof SharedArrayBuffer === 'function' ? AUTO_WORKERS_FROM.s3Write : AUTO_WORKERS_FROM.write;
+}
+
+/** Workers a write's digests keep busy at most: the file's stream on one, the tensors' on the next. */
+const WRITE_LANES = 2;
+
+/**
+ * On a pool's workers. Where memory can be shared with them (SharedFeed), each piece is copied once into a
+ * shared slot and hashed there by both streams: the file's on one worker, its tensor's on the next. Elsewhere
+ * each stream gets its own copy through transferred buffers (PoolStream).
+ */
+function digestsOnPool(pool: HashPool): WriteDigests {
+  const shared = pool.sharedFeed(WRITE_CHUNK);
+  if (shared) {
+    const file = shared.open({ lane: 0 });
+    return {
+      tensor: (chunk) => shared.open({ lane: 1, ...(chunk === null ? {} : { chunk }) }),
+      feed: (bytes, t) => shared.feed(bytes, t ? [file, t as FeedStream] : [file]),
+      file: async () => (await file.result()).sha256,
+      close: () => shared.close(),
+    };
+  }
+  const file = pool.stream();
+  return {
+    tensor: (chunk) => pool.stream(chunk === null ? {} : { chunk }),
+    async feed(bytes, t) {
+      await file.update(bytes);
+      if (t) await (t as PoolStream).update(bytes);
+    },
+    file: () => file.digest(),
+    close() {},
+  };
+}
+
+/**
+ * Streams `lay` to `store[key]`, hashing the file, its header and each tensor on the way: every byte feeds
+ * the file's digest and its tensor's (WriteDigests), on this thread or, with a pool, on its workers.
  */
 async function stream(store: Store, key: string, lay: Layout, onChunk: (n: number) => void, pool: HashPool | null, signal?: AbortSignal, chunking?: ChunkOptions | false): Promise<Written> {
-  const local = pool ? undefined : createSha256();
-  const remote = pool?.stream();
-  const file = async (c: Uint8Array) => (remote ? remote.update(c) : void local!.update(c));
+  const digests = pool ? digestsOnPool(pool) : digestsHere();
   const headerSha256 = toHex(createSha256().update(lay.head).digest());
   const tensors = nameRecord<SidecarTensor>();
   // A store that copies each chunk before asking for the next (S3: ReusableChunks) gets the pieces a source must
   // copy out (a capture on TensorFlow.js's heap) in one reused buffer: each is hashed below before the next is made.
   let scratch: Uint8Array | undefined;
+  // The tensors' digests, collected at the end in file order: waiting for a worker's at every tensor would stall the stream.
+  const pending: Promise<() => void>[] = [];
   async function* chunks(): AsyncGenerator<Uint8Array> {
     // An abort stops the stream before its next chunk: the store's write fails, and the temporary file goes.
     throwIfAborted(signal);
-    await file(lay.head);
+    await digests.feed(lay.head);
     yield lay.head;
     for (const t of lay.order) {
-      // With a pool every digest of the tensor is a worker's too (its hash and chunk digests from one copy).
       const chunkSize = chunkSizeFor(t.byteLength, chunking);
-      const onWorker = pool?.stream(chunkSize === null ? {} : { chunk: chunkSize });
-      const h: Hasher | undefined = onWorker ? undefined : createSha256();
-      const digester = onWorker || chunkSize === null ? null : chunkDigester(t.byteLength, chunking);
+      const td = digests.tensor(chunkSize);
       let done = 0;
       for (const c of piecesOf(t, scratch)) {
         throwIfAborted(signal);
@@ -268,34 +343,27 @@ async function stream(store: Store, key: string, lay: Layout, onChunk: (n: numbe
         done += c.length;
         // Handed to the store first: its write runs on the I/O threads while the chunk is hashed here.
         yield c;
-        await file(c);
-        if (onWorker) await onWorker.update(c);
-        else {
-          h!.update(c);
-          digester?.update(c);
-        }
+        await digests.feed(c, td);
         onChunk(c.length);
       }
       if (done !== t.byteLength) {
         throw new CompatibilityError('SHAPE_MISMATCH', `tensor '${t.name}' produced ${done} bytes, ${t.byteLength} were declared`, { tensor: t.name });
       }
-      const entry = (sha256: string, chunks: SidecarChunks | undefined): void => {
-        tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256, ...(chunks ? { chunks } : {}) };
-      };
-      // The worker's digests are collected at the end (in file order): waiting here would stall the stream at every tensor.
-      if (onWorker) {
-        const r = onWorker.result().then((d) => () => entry(d.sha256, chunkSize === null ? undefined : { size: chunkSize, sha256: d.chunks ?? [] }));
-        r.catch(() => {});
-        pending.push(r);
-      } else entry(toHex(h!.digest()), digester?.result());
+      const r = Promise.resolve(td.result()).then((d) => () => {
+        tensors[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end], sha256: d.sha256, ...(chunkSize === null ? {} : { chunks: { size: chunkSize, sha256: d.chunks ?? [] } }) };
+      });
+      r.catch(() => {});
+      pending.push(r);
     }
   }
-  const pending: Promise<() => void>[] = [];
   const stream: ReusableChunks = Object.assign(chunks(), { reuseChunks: () => void (scratch ??= new Uint8Array(WRITE_CHUNK)) });
-  await store.write(key, stream);
-  for (const record of await Promise.all(pending)) record();
-  const sha256 = remote ? await remote.digest() : toHex(local!.digest());
-  return { size: lay.head.length + lay.dataLength, sha256, headerSha256, tensors };
+  try {
+    await store.write(key, stream);
+    for (const record of await Promise.all(pending)) record();
+    return { size: lay.head.length + lay.dataLength, sha256: await digests.file(), headerSha256, tensors };
+  } finally {
+    digests.close();
+  }
 }
 
 /**
@@ -369,9 +437,7 @@ async function writeUnder(dest: Dest, tensors: TensorMap, opts: WriteOptions): P
   const entries = writeEntries(tensors);
   // Large data follows: load this runtime's SHA-256 engine first (src/core/hash-engines.ts).
   await hashReady();
-  // Hashed on this thread unless `workers` asks otherwise, to S3 too: with the parts sent by node:http and copied
-  // into reused buffers, workers cost 1.6 CPU-s more per GiB than they save on 2 cores (BENCHMARKS.md "s3").
-  const lease = new PoolLease(opts, AUTO_WORKERS_FROM.write);
+  const lease = new PoolLease(opts, autoWorkersFrom(store), WRITE_LANES);
   // Progress counts the tensors' bytes as they are written (the header and sidecars are small).
   const progress = new ProgressReporter(opts.onProgress, entries.reduce((a, e) => a + e.byteLength, 0), 'write');
   try {

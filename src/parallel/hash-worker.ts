@@ -15,6 +15,8 @@ import { workerPort } from '../platform/workers.js';
 type Post = (m: WorkerReply, transfer?: Transferable[]) => void;
 
 const streams = new Map<number, { h: Hasher; chunks?: ChunkHasher }>();
+/** Memory shared with the pool by id (a SharedFeed's slots). */
+const shared = new Map<number, { buffer: SharedArrayBuffer; slotBytes: number }>();
 /** One read buffer per worker, grown to the largest slice asked for and reused. */
 let readBuffer = new Uint8Array(0);
 /** Progress is posted per this many bytes hashed, not per (small) read. */
@@ -118,6 +120,30 @@ async function handle(m: WorkerRequest, post: Post): Promise<void> {
       } catch (e) {
         streams.delete(m.id);
         post({ op: 'error', id: m.id, error: errorToJSON(e), buffer: m.buffer }, [m.buffer]);
+      }
+      return;
+    }
+    case 'share':
+      shared.set(m.id, { buffer: m.buffer, slotBytes: m.slotBytes });
+      return;
+    case 'unshare':
+      shared.delete(m.id);
+      return;
+    case 'feed': {
+      // Hashed in place: the pool fills this slot again only after 'freed'.
+      try {
+        const mem = shared.get(m.id);
+        if (!mem) throw new Error(`no shared memory ${m.id}`);
+        const view = new Uint8Array(mem.buffer, m.slot * mem.slotBytes, m.length);
+        for (const id of m.streams) {
+          const s = streams.get(id);
+          if (!s) throw new Error(`no stream ${id}`);
+          s.h.update(view);
+          s.chunks?.update(view);
+        }
+        post({ op: 'freed', id: m.id, slot: m.slot });
+      } catch (e) {
+        post({ op: 'error', id: m.id, error: errorToJSON(e) });
       }
       return;
     }

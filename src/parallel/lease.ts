@@ -29,6 +29,11 @@ export const AUTO_WORKERS_FROM = {
    * vs 3.4 s; it wins only on a RAM disk, 1.42 s vs 1.64 s).
    */
   write: Infinity,
+  /**
+   * a write to S3 where memory can be shared with workers: the digests run there from one copy of each piece
+   * (SharedFeed), and the calling thread only feeds the parts (1 GiB to RGW: 4.5 s vs 5.7 s on this thread).
+   */
+  s3Write: 64 << 20,
 } as const;
 /** Workers at most, whatever the core count: hashing also competes with reading. */
 export const MAX_WORKERS = 4;
@@ -86,7 +91,8 @@ export class PoolLease {
   private opened: HashPool | null = null;
   private closed = false;
 
-  constructor(private readonly opts: ParallelOptions = {}, private readonly autoFrom: number = AUTO_WORKERS_FROM.verify) {
+  /** `most`: the pool's size when `workers` is not given (at most the cores). */
+  constructor(private readonly opts: ParallelOptions = {}, private readonly autoFrom: number = AUTO_WORKERS_FROM.verify, private readonly most = MAX_WORKERS) {
     const n = opts.workers;
     if (n !== undefined && !(Number.isInteger(n) && n >= 0)) {
       throw new UnsupportedError(`workers must be a non-negative integer (0 = hash on this thread), got ${String(n)}`, { detail: 'BAD_OPTION' });
@@ -98,7 +104,7 @@ export class PoolLease {
     if (this.pool) return this.pool;
     if (asked === 0 || (asked === undefined && bytes < this.autoFrom) || !workersAvailable()) return Promise.resolve(null);
     this.pool = (async () => {
-      const n = asked ?? Math.min(MAX_WORKERS, await coreCount());
+      const n = asked ?? Math.min(this.most, await coreCount());
       // One core: workers would only take turns with this thread.
       if (n < 2 && asked === undefined) return null;
       if (this.closed) return null;

@@ -108,6 +108,31 @@ export interface PoolStream {
   result(): Promise<{ sha256: string; chunks?: string[] }>;
 }
 
+/** A stream of a SharedFeed, on one worker: its digests once every piece fed to it is hashed. */
+export interface FeedStream {
+  /** The hex digest, and the chunk digests when the stream was opened with `chunk`; call once, after the last feed. */
+  result(): Promise<{ sha256: string; chunks?: string[] }>;
+}
+
+/**
+ * Digests of several streams fed from one copy of each piece (a file's and its tensor's, as a writer computes
+ * them), in memory the workers share: a few slots of a SharedArrayBuffer. A piece is copied into a free slot
+ * once and each worker that has a stream to feed gets one small message naming the slot and the streams;
+ * nothing is transferred, so no buffer changes hands (every transferred ArrayBuffer is new external memory to
+ * V8, and the collections it triggered cost a pooled write more than its copies: BENCHMARKS.md "s3").
+ */
+export interface SharedFeed {
+  /** Starts a stream (with `chunk`, also the digests of every `chunk` bytes) on worker `lane` (modulo the pool's size). */
+  open(opts?: { chunk?: number; lane?: number }): FeedStream;
+  /** Feeds `bytes` to each of `streams`, in order; resolves once they are copied (waits while every slot is in flight). */
+  feed(bytes: Uint8Array, streams: readonly FeedStream[]): Promise<void>;
+  /** Lets the workers forget the shared memory. */
+  close(): void;
+}
+
+/** Slots of a SharedFeed: one being filled, the rest queued or being hashed. */
+const FEED_SLOTS = 4;
+
 export class HashPool {
   private readonly workers: PoolWorker[];
   private readonly handlers = new Map<number, Handler & { worker: PoolWorker }>();
@@ -347,6 +372,112 @@ export class HashPool {
       },
       result,
       digest: async () => (await result()).sha256,
+    };
+  }
+
+  /**
+   * A SharedFeed of FEED_SLOTS slots of `slotBytes` on this pool's workers; null where memory cannot be shared
+   * with workers (no SharedArrayBuffer: browsers that are not cross-origin isolated).
+   */
+  sharedFeed(slotBytes: number): SharedFeed | null {
+    const live = this.workers.filter((w) => !w.dead);
+    if (typeof SharedArrayBuffer !== 'function' || live.length === 0) return null;
+    let memory: SharedArrayBuffer;
+    try {
+      memory = new SharedArrayBuffer(slotBytes * FEED_SLOTS);
+    } catch {
+      return null;
+    }
+    const id = this.nextId++;
+    const free = Array.from({ length: FEED_SLOTS }, (_, i) => i);
+    /** Per slot in flight: the workers that have not hashed it yet. */
+    const owing = new Map<number, number>();
+    let failure: Error | undefined;
+    let waiting: Array<() => void> = [];
+    const wake = () => {
+      const w = waiting;
+      waiting = [];
+      for (const f of w) f();
+    };
+    const fail = (e: Error) => {
+      failure ??= e;
+      wake();
+    };
+    const sharing = new Set<PoolWorker>();
+    const streamsOf = new Map<FeedStream, { w: PoolWorker; id: number; started: Promise<void> }>();
+    const share = (w: PoolWorker) => {
+      if (sharing.has(w)) return;
+      sharing.add(w);
+      // Replies about the slots come from every worker under the feed's id; a worker that dies fails its streams.
+      this.handlers.set(id, {
+        worker: w,
+        reply: (r) => {
+          if (r.op === 'freed') {
+            const left = owing.get(r.slot)! - 1;
+            if (left > 0) owing.set(r.slot, left);
+            else (owing.delete(r.slot), free.push(r.slot), wake());
+          } else if (r.op === 'error') fail(errorFromJSON(r.error, 'hashing worker'));
+        },
+        fail,
+      });
+      w.ep!.post({ op: 'share', id, buffer: memory, slotBytes });
+    };
+    return {
+      open: ({ chunk, lane = 0 } = {}) => {
+        const w = live[lane % live.length];
+        const sid = this.nextId++;
+        let settle!: { resolve(d: { sha256: string; chunks?: string[] }): void; reject(e: Error): void };
+        const done = new Promise<{ sha256: string; chunks?: string[] }>((resolve, reject) => (settle = { resolve, reject }));
+        done.catch(() => {});
+        const started = w.started.then(() => {
+          share(w);
+          this.handlers.set(sid, {
+            worker: w,
+            reply: (r) => {
+              if (r.op === 'done') (this.handlers.delete(sid), settle.resolve({ sha256: r.digest!, ...(r.chunks ? { chunks: r.chunks } : {}) }));
+              else if (r.op === 'error') (this.handlers.delete(sid), fail(errorFromJSON(r.error, 'hashing worker')), settle.reject(failure!));
+            },
+            fail: (e) => (fail(e), settle.reject(e)),
+          });
+          w.ep!.post({ op: 'open', id: sid, ...(chunk ? { chunk } : {}) });
+        });
+        started.catch((e: Error) => (fail(e), settle.reject(e)));
+        const s: FeedStream = {
+          result: async () => {
+            await started;
+            if (failure) throw failure;
+            w.ep!.post({ op: 'digest', id: sid });
+            return done;
+          },
+        };
+        streamsOf.set(s, { w, id: sid, started });
+        return s;
+      },
+      feed: async (bytes, streams) => {
+        const byWorker = new Map<PoolWorker, number[]>();
+        for (const s of streams) {
+          const { w, id: sid, started } = streamsOf.get(s)!;
+          await started;
+          byWorker.set(w, [...(byWorker.get(w) ?? []), sid]);
+        }
+        for (let off = 0; off < bytes.length;) {
+          if (failure) throw failure;
+          const slot = free.pop();
+          if (slot === undefined) {
+            await new Promise<void>((resolve) => waiting.push(resolve));
+            continue;
+          }
+          const n = Math.min(slotBytes, bytes.length - off);
+          new Uint8Array(memory, slot * slotBytes, n).set(bytes.subarray(off, off + n));
+          owing.set(slot, byWorker.size);
+          for (const [w, ids] of byWorker) w.ep!.post({ op: 'feed', id, slot, length: n, streams: ids });
+          off += n;
+        }
+      },
+      close: () => {
+        this.handlers.delete(id);
+        for (const w of sharing) if (!w.dead) w.ep?.post({ op: 'unshare', id });
+      },
     };
   }
 

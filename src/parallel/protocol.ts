@@ -19,7 +19,13 @@ export type WorkerRequest =
   /** Feeds the first `length` bytes of `buffer` to stream `id`; the buffer is sent back. */
   | { op: 'update'; id: number; buffer: ArrayBuffer; length: number }
   /** Finishes stream `id`. */
-  | { op: 'digest'; id: number };
+  | { op: 'digest'; id: number }
+  /** Memory shared with the pool (SharedFeed): `slots` pieces of `slotBytes`, known to this worker as `id`. */
+  | { op: 'share'; id: number; buffer: SharedArrayBuffer; slotBytes: number }
+  /** Feeds the first `length` bytes of slot `slot` of shared memory `id` to each of `streams`, in order; answered 'freed'. */
+  | { op: 'feed'; id: number; slot: number; length: number; streams: number[] }
+  /** Forgets shared memory `id`. */
+  | { op: 'unshare'; id: number };
 
 export type WorkerReply =
   | { op: 'ready' }
@@ -29,6 +35,8 @@ export type WorkerReply =
    * `chunks`: a stream opened with `chunk`, its chunk digests.
    */
   | { op: 'done'; id: number; digests?: Record<string, string>; digest?: string; chunks?: string[]; buffer?: ArrayBuffer; buffers?: ArrayBuffer[]; starts?: number[] }
+  /** Slot `slot` of shared memory `id` hashed: it may be filled again. */
+  | { op: 'freed'; id: number; slot: number }
   /** A buffer of stream `id` hashed and handed back for reuse. */
   | { op: 'returned'; id: number; buffer: ArrayBuffer }
   /** `error` is CheckpointError.toJSON() (or a plain message for anything else). */
