@@ -55,7 +55,8 @@ async function setupVars(seeded) {
   const vars = {};
   for (let i = 0; i < VARS; i++) {
     const name = `layer.${String(i).padStart(2, '0')}.weight`;
-    vars[name] = tf.variable(seeded ? tf.randomUniform(SHAPE, -1, 1, 'float32', i + 1) : tf.zeros(SHAPE), true, name);
+    // In a tidy, as a model's layers make them: the initial values go, and each variable owns its memory.
+    vars[name] = tf.tidy(() => tf.variable(seeded ? tf.randomUniform(SHAPE, -1, 1, 'float32', i + 1) : tf.zeros(SHAPE), true, name));
   }
   return { tf, vars };
 }

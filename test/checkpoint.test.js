@@ -123,6 +123,28 @@ Load('model, optimizer, config, vocab, step, RNG, cursor, extra, metadata, linea
   opt.dispose();
 });
 
+Load('on the WASM backend a variable whose memory is its own takes the values in place (its data is not replaced); one that another tensor shares gets a new tensor, and the sharer keeps the values it had', async () => {
+  await ready;
+  assert.is(tf.getBackend(), 'wasm');
+  const [a, b] = tf.tidy(() => [tf.variable(tf.tensor([1, 2, 3, 4], [2, 2]), true, `inplace-a-${Date.now()}`), tf.variable(tf.tensor([5, 6], [2]), true, `inplace-b-${Date.now()}`)]);
+  const store = new MemoryStore();
+  await saveCheckpoint(store, { model: { a, b }, step: 1 });
+  tf.tidy(() => { a.assign(tf.zeros([2, 2])); b.assign(tf.zeros([2])); });
+  const shared = tf.reshape(b, [1, 2]); // the same data as b: the WASM backend counts two references
+  const [aData, bData] = [a.dataId, b.dataId];
+  const tensors = tf.memory().numTensors;
+  await loadCheckpoint(store, { model: { a, b } });
+  assert.equal(Array.from(a.dataSync()), [1, 2, 3, 4]);
+  assert.equal(Array.from(b.dataSync()), [5, 6]);
+  assert.ok(a.dataId === aData, 'a: written in place');
+  assert.ok(b.dataId !== bData, 'b: shared, so replaced by a new tensor');
+  assert.equal(Array.from(shared.dataSync()), [0, 0], 'the reshape still holds what b held');
+  assert.is(tf.memory().numTensors, tensors, 'no tensor left behind');
+  shared.dispose();
+  a.dispose();
+  b.dispose();
+});
+
 Load('restored variables never share memory with the bytes read: changing them after the load changes no variable', async () => {
   const saved = freshRun('adam');
   saved.loop.run(2);

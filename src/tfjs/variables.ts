@@ -145,14 +145,43 @@ export function toTfTensor(tf: TfOps, t: TensorLike, tfDtype: string, name: stri
 }
 
 /**
+ * The WASM backend's view of `v`'s values in its heap when nothing else shares them (its data's reference count
+ * is 1: no reshape, clone, or asynchronous save's capture holds it) and they are `byteLength` bytes, so writing
+ * there changes `v` alone; else null.
+ */
+function ownHeapValues(v: Variable, byteLength: number): ArrayBufferView | null {
+  const b = (globalThis as { _tfengine?: { backendName?: string; backend?: WasmBackendLike } })._tfengine;
+  const backend = b?.backendName === 'wasm' ? b.backend : undefined;
+  if (typeof backend?.refCount !== 'function' || typeof backend.typedArrayFromHeap !== 'function') return null;
+  const dataId = (v as unknown as { dataId: object }).dataId;
+  if (backend.refCount(dataId) !== 1) return null;
+  const view = backend.typedArrayFromHeap(v);
+  return view.byteLength === byteLength ? view : null;
+}
+
+interface WasmBackendLike {
+  refCount?(dataId: object): number;
+  typedArrayFromHeap?(t: unknown): ArrayBufferView;
+}
+
+/**
  * Prepares assigning `tensors` (file names → values) to `vars`. Every variable must have a tensor
  * of its exact shape (callers report all mismatches at once with checkShapes first; this is the
  * last line of defence). Nothing is assigned before `commit()`.
+ *
+ * On the WASM backend a variable whose memory is its own takes the values in place at commit: a copy into
+ * memory already mapped, where a new tensor first grew the heap by its size (fresh pages: ~0.6 s of a 1 GiB
+ * load, BENCHMARKS.md "s3"). Should another holder share it by then, it gets a new tensor instead; those are
+ * all made before the first variable is written, so a failure still changes nothing.
  */
 export function planModelRestore(tf: TfOps, vars: NamedVariable[], tensors: TensorMap, where: string): import('./optimizer-state.js').RestorePlan {
-  const made: import('./tf.js').Tensor[] = [];
+  // Per variable: a tensor made now, or the values to write in place at commit.
+  const made: Array<import('./tf.js').Tensor | { values: ArrayBufferView; dtype: string; shape: number[] }> = [];
+  const dispose = () => {
+    for (const t of made) if ('dispose' in t) t.dispose();
+  };
   try {
-    for (const { name, variable } of vars) {
+    for (const { name, variable, write } of vars) {
       const t = tensors[name];
       if (!t) throw errorFor('SHAPE_MISMATCH', `${where}: tensor '${name}' is missing`, { tensor: name, path: where });
       if (t.shape.length !== variable.shape.length || t.shape.some((d, i) => d !== variable.shape[i])) {
@@ -160,22 +189,37 @@ export function planModelRestore(tf: TfOps, vars: NamedVariable[], tensors: Tens
           tensor: name, path: where,
         });
       }
-      made.push(toTfTensor(tf, t, variable.dtype, name));
+      if (!write && variable.dtype !== 'bool' && ownHeapValues(variable, variable.size * 4)) made.push({ values: valuesFor(t, variable.dtype, name), dtype: variable.dtype, shape: [...t.shape] });
+      else made.push(toTfTensor(tf, t, variable.dtype, name));
     }
   } catch (e) {
-    for (const t of made) t.dispose();
+    dispose();
     throw e;
   }
   return {
     commit() {
+      // Values whose variable is shared by now become tensors first: until every one exists, nothing is written.
+      try {
+        made.forEach((m, i) => {
+          if (!('dispose' in m) && !ownHeapValues(vars[i].variable, m.values.byteLength)) made[i] = tf.tensor(m.values as Float32Array, m.shape, m.dtype as 'float32');
+        });
+      } catch (e) {
+        dispose();
+        throw e;
+      }
+      // Views of the heap only now: making a tensor may have grown it, and a view from before would be detached.
       vars.forEach((v, i) => {
-        if (v.write) v.write(made[i]);
-        else v.variable.assign(made[i]);
-        made[i].dispose();
+        const m = made[i];
+        if ('dispose' in m) {
+          if (v.write) v.write(m);
+          else v.variable.assign(m);
+          m.dispose();
+        } else {
+          const heap = ownHeapValues(v.variable, m.values.byteLength)!;
+          new Uint8Array(heap.buffer, heap.byteOffset, heap.byteLength).set(new Uint8Array(m.values.buffer, m.values.byteOffset, m.values.byteLength));
+        }
       });
     },
-    abort() {
-      for (const t of made) t.dispose();
-    },
+    abort: dispose,
   };
 }
