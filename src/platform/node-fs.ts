@@ -16,24 +16,24 @@ export function noFs(cause?: unknown): UnsupportedError {
   });
 }
 
-let fsp: Promise<Modules['node:fs/promises']> | undefined;
-/** node:fs/promises, loaded once; NO_FS where the runtime has none. */
-export function fsPromises(): Promise<Modules['node:fs/promises']> {
+/** Each module's load, kept once it succeeds (a failed one is tried again next time). */
+const loads: Partial<Record<'node:fs' | 'node:fs/promises', Promise<unknown>>> = {};
+function loadOnce<K extends 'node:fs' | 'node:fs/promises'>(name: K): Promise<Modules[K]> {
   if (!hasNodeModules()) return Promise.reject(noFs());
-  return (fsp ??= nodeModule('node:fs/promises').catch((e) => {
-    fsp = undefined;
+  return (loads[name] ??= nodeModule(name).catch((e) => {
+    delete loads[name];
     throw noFs(e);
-  }));
+  })) as Promise<Modules[K]>;
 }
 
-let fss: Promise<Modules['node:fs']> | undefined;
+/** node:fs/promises, loaded once; NO_FS where the runtime has none. */
+export function fsPromises(): Promise<Modules['node:fs/promises']> {
+  return loadOnce('node:fs/promises');
+}
+
 /** node:fs (its synchronous calls: a hashing worker, which may block, reads with them), loaded once; NO_FS where the runtime has none. */
 export function fsSync(): Promise<Modules['node:fs']> {
-  if (!hasNodeModules()) return Promise.reject(noFs());
-  return (fss ??= nodeModule('node:fs').catch((e) => {
-    fss = undefined;
-    throw noFs(e);
-  }));
+  return loadOnce('node:fs');
 }
 
 /** node:fs and the two path helpers the file sink needs. */
