@@ -18,7 +18,7 @@ import { baseOf } from '../store/keys.js';
 import { DTYPES, isDtype, type Dtype } from '../types/dtype.js';
 import { MAX_HEADER_LENGTH } from '../core/header.js';
 import type { TensorMap } from '../types/tensor.js';
-import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarChunks, type SidecarTensor } from './sidecar.js';
+import { CHUNK_SIZE, CHUNK_THRESHOLD, makeSidecar, serializeSidecar, sidecarKeyFor, type SidecarTensor } from './sidecar.js';
 import { byCodePoint, type MacKey } from './signed-json.js';
 import { AUTO_WORKERS_FROM, PoolLease, type ParallelOptions } from '../parallel/lease.js';
 import type { FeedStream, HashPool, PoolStream } from '../parallel/pool.js';
@@ -33,25 +33,6 @@ export interface ChunkOptions {
   threshold?: number;
   /** Bytes per chunk (default CHUNK_SIZE). */
   size?: number;
-}
-
-/** The chunk digests of a tensor's bytes when `opts` asks for them (one-shot SHA-256 per chunk, the engine every hash uses). */
-export function chunkDigests(bytes: Uint8Array, opts?: ChunkOptions | false): SidecarChunks | undefined {
-  const d = chunkDigester(bytes.length, opts);
-  d?.update(bytes);
-  return d?.result();
-}
-
-/**
- * The chunk digests of a tensor of `byteLength` bytes fed in pieces of any size (null when `opts` asks for none
- * for it): the same digests as chunkDigests over the whole, so a tensor streamed in pieces never needs to be in
- * memory at once.
- */
-export function chunkDigester(byteLength: number, opts?: ChunkOptions | false): { size: number; update(piece: Uint8Array): void; result(): SidecarChunks } | null {
-  const size = chunkSizeFor(byteLength, opts);
-  if (size === null) return null;
-  const h = chunkHasher(size);
-  return { size, update: (piece) => h.update(piece), result: () => ({ size, sha256: h.result() }) };
 }
 
 /** The chunk size a tensor of `byteLength` bytes is digested by under `opts`; null when it gets no chunk digests. */
