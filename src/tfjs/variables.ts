@@ -111,9 +111,15 @@ export function loadableInto(d: Dtype, tfDtype: string): boolean {
   return TF_TO_DTYPE[tfDtype] === d;
 }
 
+/** The realm's tfjs backend when it is the WASM one (tfjs-core keeps its one engine on the global object), else undefined. */
+function wasmBackend(): WasmBackendLike | undefined {
+  const e = (globalThis as { _tfengine?: { backendName?: string; backend?: WasmBackendLike } })._tfengine;
+  return e?.backendName === 'wasm' ? e.backend ?? {} : undefined;
+}
+
 /** Whether tf.tensor(values) copies `values` into the backend's own memory before it returns (tfjs-backend-wasm). */
 function backendCopiesValues(): boolean {
-  return (globalThis as { _tfengine?: { backendName?: string } })._tfengine?.backendName === 'wasm';
+  return wasmBackend() !== undefined;
 }
 
 /**
@@ -150,8 +156,7 @@ export function toTfTensor(tf: TfOps, t: TensorLike, tfDtype: string, name: stri
  * there changes `v` alone; else null.
  */
 function ownHeapValues(v: Variable, byteLength: number): ArrayBufferView | null {
-  const b = (globalThis as { _tfengine?: { backendName?: string; backend?: WasmBackendLike } })._tfengine;
-  const backend = b?.backendName === 'wasm' ? b.backend : undefined;
+  const backend = wasmBackend();
   if (typeof backend?.refCount !== 'function' || typeof backend.typedArrayFromHeap !== 'function') return null;
   const dataId = (v as unknown as { dataId: object }).dataId;
   if (backend.refCount(dataId) !== 1) return null;
