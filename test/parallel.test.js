@@ -228,6 +228,30 @@ F('a pool closed while pieces are being fed fails the feed and its streams at on
   assert.equal([r?.code, r?.detail], ['IO', 'WORKER']);
 });
 
+F('a worker that stopped before its lane was first used is passed over: the stream runs on a live worker with the right digest, and with none left it fails WORKER, never waiting for an answer', async () => {
+  if (!canShare) return;
+  const { HashPool } = await import('../dist/parallel/pool.js');
+  const pool = new HashPool(2);
+  try {
+    const feed = pool.sharedFeed(1 << 16);
+    const file = feed.open({ lane: 0 });
+    await feed.feed(new Uint8Array([1, 2, 3]), [file]);
+    // What a worker's exit does (its 'exit' event in Node; terminate() raises none in Deno or browsers).
+    const stop = (w) => { w.ep.terminate(); w.dead = new Error('stopped by the test'); pool.workerFailed(w, w.dead); };
+    stop(pool.workers[1]);
+    const bytes = new Uint8Array(200000).map((_, i) => i * 7);
+    const late = feed.open({ lane: 1 });
+    const within = (p) => Promise.race([p, new Promise((_, no) => setTimeout(() => no(new Error('no answer in 20 s')), 20000))]);
+    await within(feed.feed(bytes, [late]));
+    assert.is((await within(late.result())).sha256, await hexOf(bytes));
+    stop(pool.workers[0]);
+    const none = await error(within((async () => { const s = feed.open({ lane: 1 }); await feed.feed(bytes, [s]); })()));
+    assert.equal([none?.code, none?.detail], ['IO', 'WORKER']);
+  } finally {
+    pool.close();
+  }
+});
+
 F('where memory cannot be shared (no SharedArrayBuffer) a pooled write hashes transferred copies instead, with the same file, digests and sidecar', async () => {
   if (isWorkerd) return; // no workers at all
   const { HashPool } = await import('../dist/parallel/pool.js');

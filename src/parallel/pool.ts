@@ -380,8 +380,7 @@ export class HashPool {
    * with workers (no SharedArrayBuffer: browsers that are not cross-origin isolated).
    */
   sharedFeed(slotBytes: number): SharedFeed | null {
-    const live = this.workers.filter((w) => !w.dead);
-    if (typeof SharedArrayBuffer !== 'function' || live.length === 0) return null;
+    if (typeof SharedArrayBuffer !== 'function' || this.workers.every((w) => w.dead)) return null;
     let memory: SharedArrayBuffer;
     try {
       memory = new SharedArrayBuffer(slotBytes * FEED_SLOTS);
@@ -424,12 +423,15 @@ export class HashPool {
     };
     return {
       open: ({ chunk, lane = 0 } = {}) => {
-        const w = live[lane % live.length];
+        // Among the workers alive now: one that died before it was given a stream would never answer. (One that
+        // dies later fails its streams, and so the feed: workerFailed.)
+        const live = this.workers.filter((x) => !x.dead);
+        const w = live[lane % Math.max(1, live.length)] as PoolWorker | undefined;
         const sid = this.nextId++;
         let settle!: { resolve(d: { sha256: string; chunks?: string[] }): void; reject(e: Error): void };
         const done = new Promise<{ sha256: string; chunks?: string[] }>((resolve, reject) => (settle = { resolve, reject }));
         done.catch(() => {});
-        const started = w.started.then(() => {
+        const started = !w ? Promise.reject(new IoError('no hashing worker is running', { detail: 'WORKER' })) : w.started.then(() => {
           share(w);
           this.handlers.set(sid, {
             worker: w,
@@ -446,11 +448,11 @@ export class HashPool {
           result: async () => {
             await started;
             if (failure) throw failure;
-            w.ep!.post({ op: 'digest', id: sid });
+            w!.ep!.post({ op: 'digest', id: sid }); // started rejects without a worker
             return done;
           },
         };
-        streamsOf.set(s, { w, id: sid, started });
+        streamsOf.set(s, { w: w!, id: sid, started });
         return s;
       },
       feed: async (bytes, streams) => {
